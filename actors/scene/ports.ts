@@ -1,0 +1,63 @@
+// The three services a scene needs — agent, user, environment — and the chat-model interface the LLM
+// roles speak through. A scene never knows whether a port is an in-process object or a NATS
+// request/reply client: the same machine runs in tests and in the society.
+import type {
+  AgentTurnReply,
+  AgentTurnRequest,
+  ToolCall,
+  ToolMessage,
+  ToolSchema,
+  UserTurnReply,
+  UserTurnRequest,
+} from '../../protocols/dialogue.ts';
+
+export interface AgentPort {
+  nextTurn(req: AgentTurnRequest, signal?: AbortSignal): Promise<AgentTurnReply>;
+}
+
+export interface UserPort {
+  nextTurn(req: UserTurnRequest, signal?: AbortSignal): Promise<UserTurnReply>;
+}
+
+/** One dialogue's environment: executes a batch of tool calls in order, one ToolMessage per call. */
+export interface EnvPort {
+  execute(toolCalls: ToolCall[], signal?: AbortSignal): Promise<ToolMessage[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chat model (OpenAI chat shape). Kept minimal so any client — the project's LLM client, an
+// OpenAI-compatible endpoint, node-llama-cpp directly, or a scripted fake — can stand behind it.
+// ---------------------------------------------------------------------------------------------
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  tools?: ToolSchema[];
+  temperature?: number;
+  seed?: number;
+  maxTokens?: number;
+}
+
+export interface ChatReply {
+  content: string | null;
+  toolCalls: ChatToolCall[];
+  usage: { prompt_tokens: number; completion_tokens: number };
+  /** Money spent, when the backend knows (0 for a local model). */
+  cost?: number;
+  raw?: unknown;
+}
+
+export interface ChatModel {
+  complete(req: ChatRequest, signal?: AbortSignal): Promise<ChatReply>;
+}

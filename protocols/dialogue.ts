@@ -1,0 +1,214 @@
+// The language of one dialogue (a "scene"): the messages of the trajectory in τ²-bench's shape, the
+// requests the scene makes of the agent, the user simulator and the environment, and the result.
+//
+// Trajectory messages keep τ²'s snake_case field names (`tool_calls`, `turn_idx`, …) so a dialogue log
+// drops straight into a τ² results file; the scene's own request/reply bodies use camelCase.
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Trajectory messages (τ² shape)
+// ---------------------------------------------------------------------------------------------
+
+/** Who asked for a tool call, and so whose environment (agent DB or user DB) runs it. */
+export const Requestor = z.enum(['assistant', 'user']);
+export type Requestor = z.infer<typeof Requestor>;
+
+/** Token counts of the model call that produced a message (OpenAI names). */
+export const Usage = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const ToolCall = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  /** JSON-decoded arguments, passed to the tool as they are (τ² does not validate them). */
+  arguments: z.record(z.string(), z.unknown()),
+  requestor: Requestor.default('assistant'),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
+/** Fields shared by the agent's and the user's messages. */
+const spokenFields = {
+  content: z.string().nullable().optional(),
+  tool_calls: z.array(ToolCall).nullable().optional(),
+  turn_idx: z.number().int().nullable().optional(),
+  /** ISO-8601 time the message was produced. */
+  timestamp: z.string().nullable().optional(),
+  /** Money spent on the model call, when known (0 for scripted messages). */
+  cost: z.number().nullable().optional(),
+  usage: Usage.nullable().optional(),
+  raw_data: z.unknown().optional(),
+};
+
+export const AssistantMessage = z.object({ role: z.literal('assistant'), ...spokenFields });
+export type AssistantMessage = z.infer<typeof AssistantMessage>;
+
+export const UserMessage = z.object({ role: z.literal('user'), ...spokenFields });
+export type UserMessage = z.infer<typeof UserMessage>;
+
+export const ToolMessage = z.object({
+  role: z.literal('tool'),
+  /** The id of the tool call this answers. */
+  id: z.string().min(1),
+  content: z.string().nullable().optional(),
+  requestor: Requestor.default('assistant'),
+  error: z.boolean().default(false),
+  turn_idx: z.number().int().nullable().optional(),
+  timestamp: z.string().nullable().optional(),
+});
+export type ToolMessage = z.infer<typeof ToolMessage>;
+
+export const Message = z.discriminatedUnion('role', [AssistantMessage, UserMessage, ToolMessage]);
+export type Message = z.infer<typeof Message>;
+export type SpokenMessage = AssistantMessage | UserMessage;
+
+/** The fixed first agent message of a dialogue that has no prior history (τ²'s default greeting). */
+export const GREETING = 'Hi! How can I help you today?';
+
+/** Strings in a user message that end the dialogue (all give `user_stop`). */
+export const USER_STOP_TOKENS = ['###STOP###', '###TRANSFER###', '###OUT-OF-SCOPE###'] as const;
+/** What an agent that may end a dialogue (solo agent, oracle harness) says to end it. */
+export const AGENT_STOP_TOKEN = '###STOP###';
+
+// ---------------------------------------------------------------------------------------------
+// Termination
+// ---------------------------------------------------------------------------------------------
+
+/** τ²'s termination reasons. Only `agent_stop` and `user_stop` can earn a reward. */
+export const TerminationReason = z.enum([
+  'user_stop',
+  'agent_stop',
+  'max_steps',
+  'too_many_errors',
+  'agent_error',
+  'user_error',
+  'timeout',
+  'infrastructure_error',
+]);
+export type TerminationReason = z.infer<typeof TerminationReason>;
+
+// ---------------------------------------------------------------------------------------------
+// OpenAI-style tool schema (what the agent and user models are given)
+// ---------------------------------------------------------------------------------------------
+
+export const ToolSchema = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()),
+  }),
+});
+export type ToolSchema = z.infer<typeof ToolSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Scene requests and replies (carried in the runtime's envelope on NATS)
+// ---------------------------------------------------------------------------------------------
+
+/** Limits of one dialogue; defaults are τ²'s CLI defaults. */
+export const DialogueLimits = z.object({
+  maxSteps: z.number().int().positive().default(200),
+  maxErrors: z.number().int().positive().default(10),
+  /** Whole-dialogue wall-clock limit (τ² `--timeout`); none by default. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** Limit on one agent/user/environment call; a call that exceeds it ends the dialogue as that side's error. */
+  turnTimeoutMs: z.number().int().positive().optional(),
+});
+export type DialogueLimits = z.infer<typeof DialogueLimits>;
+
+/** Ask for one dialogue to be played: which task, which models play agent and user. */
+export const DialogueRequest = z.object({
+  dialogueId: z.string().min(1),
+  domain: z.string().min(1),
+  taskId: z.string().min(1),
+  /** Which trial of the task this is (τ² `trial`), and the seed given to both models. */
+  trial: z.number().int().nonnegative().default(0),
+  seed: z.number().int().optional(),
+  agent: z.object({ implementation: z.string().default('llm_agent'), model: z.string().min(1) }),
+  user: z.object({ implementation: z.string().default('user_simulator'), model: z.string().min(1) }),
+  limits: DialogueLimits.prefault({}),
+});
+export type DialogueRequest = z.infer<typeof DialogueRequest>;
+
+/** The scene asks the agent for its next message, giving it what the agent can see. */
+export const AgentTurnRequest = z.object({
+  dialogueId: z.string().min(1),
+  domain: z.string().min(1),
+  taskId: z.string().optional(),
+  /** The agent's view of the trajectory (see `agentView`). */
+  history: z.array(Message),
+  seed: z.number().int().optional(),
+});
+export type AgentTurnRequest = z.infer<typeof AgentTurnRequest>;
+
+export const AgentTurnReply = z.object({
+  message: AssistantMessage,
+  /** True when the agent ends the dialogue (`agent_stop`); plain LLM agents never do. */
+  stop: z.boolean().default(false),
+});
+export type AgentTurnReply = z.infer<typeof AgentTurnReply>;
+
+/** The scene asks the user simulator for its next message. */
+export const UserTurnRequest = z.object({
+  dialogueId: z.string().min(1),
+  domain: z.string().min(1),
+  taskId: z.string().optional(),
+  /** The user's view of the trajectory, un-flipped (see `userView`); the simulator flips roles itself. */
+  history: z.array(Message),
+  seed: z.number().int().optional(),
+});
+export type UserTurnRequest = z.infer<typeof UserTurnRequest>;
+
+export const UserTurnReply = z.object({ message: UserMessage });
+export type UserTurnReply = z.infer<typeof UserTurnReply>;
+
+/** Open an isolated environment for one dialogue (initial state applied), torn down by EnvClose. */
+export const EnvOpen = z.object({
+  dialogueId: z.string().min(1),
+  domain: z.string().min(1),
+  taskId: z.string().min(1),
+});
+export type EnvOpen = z.infer<typeof EnvOpen>;
+
+/** Execute a batch of tool calls (one message's calls, in order) in the dialogue's environment. */
+export const EnvToolRequest = z.object({
+  dialogueId: z.string().min(1),
+  toolCalls: z.array(ToolCall).min(1),
+});
+export type EnvToolRequest = z.infer<typeof EnvToolRequest>;
+
+export const EnvToolReply = z.object({
+  dialogueId: z.string().min(1),
+  /** One ToolMessage per call, same order; a failing tool is `error: true`, not a failed request. */
+  results: z.array(ToolMessage),
+});
+export type EnvToolReply = z.infer<typeof EnvToolReply>;
+
+export const EnvClose = z.object({ dialogueId: z.string().min(1) });
+export type EnvClose = z.infer<typeof EnvClose>;
+
+/** What one played dialogue produced: the full log and why it ended. */
+export const DialogueResult = z.object({
+  dialogueId: z.string().min(1),
+  domain: z.string().min(1),
+  taskId: z.string().min(1),
+  trial: z.number().int().nonnegative().default(0),
+  seed: z.number().int().optional(),
+  terminationReason: TerminationReason,
+  /** The full trajectory, including any task message_history and the greeting. */
+  messages: z.array(Message),
+  steps: z.number().int().nonnegative(),
+  numErrors: z.number().int().nonnegative(),
+  startTime: z.string(),
+  endTime: z.string(),
+  durationMs: z.number().nonnegative(),
+  agentCost: z.number().nonnegative().default(0),
+  userCost: z.number().nonnegative().default(0),
+  agentUsage: Usage,
+  userUsage: Usage,
+  /** Why the dialogue failed, for error terminations. */
+  error: z.string().optional(),
+});
+export type DialogueResult = z.infer<typeof DialogueResult>;
