@@ -1,0 +1,147 @@
+// gRPC control server: wraps ControlHandlers (implemented by the runtime from its registry) behind
+// protocols/control.proto, on loopback by default, with a required bearer token.
+import * as grpc from '@grpc/grpc-js';
+import { redactText } from '../tracing/redact.ts';
+import { bearerToken, tokensEqual } from './auth.ts';
+import {
+  controlService,
+  fromSwapRequestWire,
+  fromWatchRequestWire,
+  toInstructionsWire,
+  toMessageEventWire,
+  toRoleInstanceWire,
+  toSwapResponseWire,
+  type SwapRequestWire,
+  type WatchRequestWire,
+} from './proto.ts';
+import { ControlError, type ControlHandlers } from './types.ts';
+
+export const DEFAULT_CONTROL_HOST = '127.0.0.1';
+export const DEFAULT_CONTROL_PORT = 7420;
+
+export interface ControlServerOptions {
+  /** Bind address (default 127.0.0.1). Anything else exposes the society beyond this machine. */
+  host?: string;
+  /** Port (default 7420; 0 picks a free one). */
+  port?: number;
+  /** Bearer token every call must present. */
+  token: string;
+  handlers: ControlHandlers;
+}
+
+export interface ControlServer {
+  /** "host:port" to hand to createControlClient. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** Ends open WatchMessages streams and stops the server (forcefully after `graceMs`, default 2000). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function grpcError(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof ControlError) {
+    return { code: grpc.status[err.code], details: redactText(err.message) };
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return { code: grpc.status.INTERNAL, details: redactText(msg) };
+}
+
+const UNAUTH: Partial<grpc.StatusObject> = {
+  code: grpc.status.UNAUTHENTICATED,
+  details: 'control plane: missing or wrong bearer token (send metadata "authorization: Bearer <token>")',
+};
+
+export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
+  if (!opts.token) throw new Error('startControlServer: a non-empty token is required');
+  const host = opts.host ?? DEFAULT_CONTROL_HOST;
+  const { token, handlers } = opts;
+  const streams = new Set<AbortController>();
+
+  const authorized = (md: grpc.Metadata): boolean => {
+    const given = bearerToken(md.get('authorization')[0]);
+    return given !== undefined && tokensEqual(token, given);
+  };
+
+  function unary<Req, Res>(run: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      if (!authorized(call.metadata)) return callback(UNAUTH);
+      run(call.request).then(
+        (res) => callback(null, res),
+        (err) => callback(grpcError(err)),
+      );
+    };
+  }
+
+  const impl: grpc.UntypedServiceImplementation = {
+    ListRoles: unary(async (req: { role: string }) => ({
+      instances: (await handlers.listRoles(req.role || undefined)).map(toRoleInstanceWire),
+    })),
+    SwapRole: unary(async (req: SwapRequestWire) => {
+      const parsed = fromSwapRequestWire(req);
+      if (typeof parsed === 'string') throw new ControlError('INVALID_ARGUMENT', parsed);
+      return toSwapResponseWire(await handlers.swapRole(parsed));
+    }),
+    GetInstructions: unary(async (req: { role: string }) => {
+      if (!req.role) throw new ControlError('INVALID_ARGUMENT', 'GetInstructions needs a role');
+      return toInstructionsWire(await handlers.getInstructions(req.role));
+    }),
+    SetInstructions: unary(async (req: { role: string; text: string }) => {
+      if (!req.role) throw new ControlError('INVALID_ARGUMENT', 'SetInstructions needs a role');
+      if (!req.text) throw new ControlError('INVALID_ARGUMENT', 'SetInstructions needs non-empty text');
+      return toInstructionsWire(await handlers.setInstructions(req.role, req.text));
+    }),
+    WatchMessages: (call: grpc.ServerWritableStream<WatchRequestWire, unknown>) => {
+      if (!authorized(call.metadata)) {
+        call.emit('error', UNAUTH);
+        return;
+      }
+      const ac = new AbortController();
+      streams.add(ac);
+      call.on('cancelled', () => ac.abort());
+      call.on('close', () => ac.abort());
+      void (async () => {
+        try {
+          for await (const ev of handlers.watchMessages(fromWatchRequestWire(call.request), ac.signal)) {
+            if (ac.signal.aborted) break;
+            // Respect backpressure: a slow client pauses the handler rather than buffering without bound.
+            if (!call.write(toMessageEventWire(ev))) await new Promise<void>((r) => call.once('drain', r));
+          }
+          if (!call.cancelled) call.end();
+        } catch (err) {
+          if (!call.cancelled) call.emit('error', grpcError(err));
+        } finally {
+          streams.delete(ac);
+          ac.abort();
+        }
+      })();
+    },
+  };
+
+  const server = new grpc.Server();
+  server.addService(controlService().service, impl);
+  const port = await new Promise<number>((resolve, reject) => {
+    const bindHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    server.bindAsync(`${bindHost}:${opts.port ?? DEFAULT_CONTROL_PORT}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(new Error(`control plane: cannot bind ${host}:${opts.port ?? DEFAULT_CONTROL_PORT}: ${err.message}`)) : resolve(p),
+    );
+  });
+
+  return {
+    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    host,
+    port,
+    stop: (graceMs = 2000) =>
+      new Promise<void>((resolve) => {
+        for (const ac of streams) ac.abort();
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
