@@ -1,0 +1,228 @@
+// A decoder-only transformer of the Llama family in TensorFlow.js: RMSNorm, rotary position
+// embeddings (adjacent-pair rotation, as llama.cpp's "norm" rope type expects of GGUF weights),
+// grouped-query attention, SwiGLU feed-forward, optionally tied input/output embeddings.
+//
+// Parameters are kept by their GGUF names. Linear weights are stored as [in, out] (so the forward
+// pass is x @ W with no transpose); GGUF stores them as rows of `out` vectors of length `in`, so the
+// loader and the exporter transpose. The embedding table is [vocab, dim] in both.
+import { tf } from '../tf/backend.ts';
+import { embed, matmul, matmulFrozenRight } from './ops.ts';
+
+export interface LlamaConfig {
+  vocabSize: number;
+  dim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  ffnDim: number;
+  ropeBase: number;
+  normEps: number;
+  tiedEmbeddings: boolean;
+  contextLength: number;
+}
+
+export type Params = Map<string, tf.Variable>;
+
+/** LoRA adapter of one linear weight: W + (alpha/rank)·A·B with A [in, r], B [r, out]. */
+export interface LoraAdapter {
+  a: tf.Variable;
+  b: tf.Variable;
+  scale: number;
+}
+export type LoraSet = Map<string, LoraAdapter>;
+
+export interface LlamaModel {
+  config: LlamaConfig;
+  params: Params;
+  /** When set, base params are frozen and only the adapters train. */
+  lora?: LoraSet;
+}
+
+export const LINEAR_SUFFIXES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+
+/** Shape of every parameter, in our [in, out] convention. */
+export function paramShapes(c: LlamaConfig): Map<string, number[]> {
+  const s = new Map<string, number[]>();
+  s.set('token_embd.weight', [c.vocabSize, c.dim]);
+  for (let i = 0; i < c.nLayers; i++) {
+    const p = `blk.${i}.`;
+    s.set(p + 'attn_norm.weight', [c.dim]);
+    s.set(p + 'attn_q.weight', [c.dim, c.nHeads * c.headDim]);
+    s.set(p + 'attn_k.weight', [c.dim, c.nKvHeads * c.headDim]);
+    s.set(p + 'attn_v.weight', [c.dim, c.nKvHeads * c.headDim]);
+    s.set(p + 'attn_output.weight', [c.nHeads * c.headDim, c.dim]);
+    s.set(p + 'ffn_norm.weight', [c.dim]);
+    s.set(p + 'ffn_gate.weight', [c.dim, c.ffnDim]);
+    s.set(p + 'ffn_up.weight', [c.dim, c.ffnDim]);
+    s.set(p + 'ffn_down.weight', [c.ffnDim, c.dim]);
+  }
+  s.set('output_norm.weight', [c.dim]);
+  if (!c.tiedEmbeddings) s.set('output.weight', [c.dim, c.vocabSize]);
+  return s;
+}
+
+export function paramCount(c: LlamaConfig): number {
+  let n = 0;
+  for (const shape of paramShapes(c).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** Deterministic small-normal init (std 0.02; norms at 1) for models trained from scratch. */
+export function initParams(c: LlamaConfig, seed = 1): Params {
+  const params: Params = new Map();
+  let k = seed;
+  for (const [name, shape] of paramShapes(c)) {
+    const t = name.endsWith('norm.weight') ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', k++);
+    params.set(name, tf.variable(t, true, name));
+    t.dispose();
+  }
+  return params;
+}
+
+/** Adds LoRA adapters (A random, B zero, so training starts from the base model) to `targets`. */
+export function addLora(model: LlamaModel, rank: number, alpha: number, targets: readonly string[] = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'], seed = 7): LoraSet {
+  const lora: LoraSet = new Map();
+  let k = seed;
+  for (const [name, w] of model.params) {
+    const m = /^blk\.\d+\.([a-z_]+)\.weight$/.exec(name);
+    if (!m || !targets.includes(m[1])) continue;
+    const [din, dout] = w.shape;
+    const a = tf.variable(tf.randomNormal([din, rank], 0, 1 / Math.sqrt(din), 'float32', k++), true, name + '.lora_a');
+    const b = tf.variable(tf.zeros([rank, dout]), true, name + '.lora_b');
+    lora.set(name, { a, b, scale: alpha / rank });
+  }
+  for (const v of model.params.values()) v.trainable = false;
+  model.lora = lora;
+  return lora;
+}
+
+/** Folds LoRA adapters into the base weights (for export) and drops them. */
+export function mergeLora(model: LlamaModel): void {
+  if (!model.lora) return;
+  for (const [name, ad] of model.lora) {
+    const w = model.params.get(name)!;
+    tf.tidy(() => w.assign(tf.add(w, tf.mul(tf.matMul(ad.a, ad.b), ad.scale))));
+    ad.a.dispose();
+    ad.b.dispose();
+  }
+  model.lora = undefined;
+  for (const v of model.params.values()) v.trainable = true;
+}
+
+/** Variables that receive gradients: the adapters under LoRA, else every parameter. */
+export function trainableVariables(model: LlamaModel): Map<string, tf.Variable> {
+  if (!model.lora) return model.params;
+  const out = new Map<string, tf.Variable>();
+  for (const [name, ad] of model.lora) {
+    out.set(name + '.lora_a', ad.a);
+    out.set(name + '.lora_b', ad.b);
+  }
+  return out;
+}
+
+function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  const ms = tf.mean(tf.square(x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
+}
+
+/** cos/sin tables [T, headDim/2] for positions 0..T-1 (float64 math, then float32). */
+export function ropeTables(T: number, headDim: number, base: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const half = headDim / 2;
+  const c = new Float32Array(T * half);
+  const s = new Float32Array(T * half);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < half; i++) {
+      const ang = t * Math.pow(base, (-2 * i) / headDim);
+      c[t * half + i] = Math.cos(ang);
+      s[t * half + i] = Math.sin(ang);
+    }
+  }
+  return { cos: tf.tensor2d(c, [T, half]), sin: tf.tensor2d(s, [T, half]) };
+}
+
+/** Rotates adjacent pairs (x[2i], x[2i+1]) of x [B, T, H, hd] by position-dependent angles. */
+function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const [B, T, H, hd] = x.shape;
+  const pairs = x.reshape([B, T, H, hd / 2, 2]);
+  const x0 = pairs.slice([0, 0, 0, 0, 0], [B, T, H, hd / 2, 1]).reshape([B, T, H, hd / 2]);
+  const x1 = pairs.slice([0, 0, 0, 0, 1], [B, T, H, hd / 2, 1]).reshape([B, T, H, hd / 2]);
+  const c = cos.reshape([1, T, 1, hd / 2]);
+  const s = sin.reshape([1, T, 1, hd / 2]);
+  const y0 = tf.sub(tf.mul(x0, c), tf.mul(x1, s));
+  const y1 = tf.add(tf.mul(x0, s), tf.mul(x1, c));
+  return tf.stack([y0, y1], 4).reshape([B, T, H, hd]);
+}
+
+/** Additive causal mask for `g` query heads sharing one kv head: rows are (head-in-group, t). */
+function causalMask(T: number, g: number): tf.Tensor2D {
+  const m = new Float32Array(g * T * T);
+  for (let gi = 0; gi < g; gi++) for (let t = 0; t < T; t++) for (let u = t + 1; u < T; u++) m[(gi * T + t) * T + u] = -1e9;
+  return tf.tensor2d(m, [g * T, T]);
+}
+
+export interface ForwardOptions {
+  /** Skip the LM head and return final hidden states [B·T, dim]. */
+  hiddenOnly?: boolean;
+}
+
+/**
+ * Logits [B·T, vocab] for tokens [B, T] (int32). Right-padding is harmless: attention is causal,
+ * so padded positions never influence real ones; callers mask their loss.
+ */
+export function forward(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+  const c = model.config;
+  const P = model.params;
+  const lora = model.lora;
+  const frozen = !!lora;
+  const [B, T] = tokens.shape;
+  const H = c.nHeads, Hk = c.nKvHeads, hd = c.headDim, g = H / Hk;
+  const get = (n: string) => {
+    const v = P.get(n);
+    if (!v) throw new Error(`model has no parameter ${n}`);
+    return v;
+  };
+  const linear = (x: tf.Tensor, name: string): tf.Tensor => {
+    const w = get(name);
+    const base = frozen ? matmulFrozenRight(x, w) : matmul(x, w);
+    const ad = lora?.get(name);
+    if (!ad) return base;
+    return tf.add(base, tf.mul(matmul(matmul(x, ad.a), ad.b), ad.scale));
+  };
+  const { cos, sin } = ropeTables(T, hd, c.ropeBase);
+  const mask = causalMask(T, g);
+  const embTable = get('token_embd.weight');
+  let x: tf.Tensor = frozen ? tf.gather(embTable, tokens.reshape([-1])) : embed(embTable, tokens.reshape([-1]));
+  const scale = 1 / Math.sqrt(hd);
+  for (let i = 0; i < c.nLayers; i++) {
+    const p = `blk.${i}.`;
+    const h = rmsNorm(x, get(p + 'attn_norm.weight'), c.normEps);
+    const q = rope(linear(h, p + 'attn_q.weight').reshape([B, T, H, hd]), cos, sin);
+    const k = rope(linear(h, p + 'attn_k.weight').reshape([B, T, Hk, hd]), cos, sin);
+    const v = linear(h, p + 'attn_v.weight').reshape([B, T, Hk, hd]);
+    const qg = q.reshape([B, T, Hk, g, hd]).transpose([0, 2, 3, 1, 4]).reshape([B * Hk, g * T, hd]);
+    const kT = k.transpose([0, 2, 3, 1]).reshape([B * Hk, hd, T]);
+    const vg = v.transpose([0, 2, 1, 3]).reshape([B * Hk, T, hd]);
+    const scores = tf.add(tf.mul(matmul(qg, kT), scale), mask);
+    const probs = tf.softmax(scores);
+    const o = matmul(probs, vg).reshape([B, Hk, g, T, hd]).transpose([0, 3, 1, 2, 4]).reshape([B * T, H * hd]);
+    x = tf.add(x, linear(o, p + 'attn_output.weight'));
+    const h2 = rmsNorm(x, get(p + 'ffn_norm.weight'), c.normEps);
+    const gate = linear(h2, p + 'ffn_gate.weight');
+    const up = linear(h2, p + 'ffn_up.weight');
+    x = tf.add(x, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), p + 'ffn_down.weight'));
+  }
+  const hOut = rmsNorm(x, get('output_norm.weight'), c.normEps);
+  if (opts.hiddenOnly) return hOut as tf.Tensor2D;
+  if (c.tiedEmbeddings) {
+    const headT = tf.transpose(embTable);
+    return (frozen ? matmulFrozenRight(hOut, headT) : matmul(hOut, headT)) as tf.Tensor2D;
+  }
+  const out = get('output.weight');
+  return (frozen ? matmulFrozenRight(hOut, out) : matmul(hOut, out)) as tf.Tensor2D;
+}
+
+export function disposeModel(model: LlamaModel): void {
+  for (const v of model.params.values()) v.dispose();
+  if (model.lora) for (const ad of model.lora.values()) { ad.a.dispose(); ad.b.dispose(); }
+}

@@ -1,0 +1,62 @@
+// Differentiable building blocks with hand-written gradients. On the wasm backend, tf.gather has
+// no gradient kernel and matMul with transpose flags runs 10–20× slower than an explicit transpose
+// followed by a plain matMul, so every matmul here (forward and backward) is a plain matMul on
+// explicitly transposed operands.
+import { tf } from '../tf/backend.ts';
+
+type T = tf.Tensor;
+
+const swapLast2 = (x: T): T => {
+  const r = x.rank;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return tf.transpose(x, perm);
+};
+
+/** a @ b for rank-2 or equal-rank batched operands; both gradients use explicit transposes. */
+export const matmul = tf.customGrad(((a: T, b: T, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
+    gradFunc: (dy: T, saved: T[]) => {
+      const [sa, sb] = saved;
+      return [tf.matMul(dy as tf.Tensor3D, swapLast2(sb) as tf.Tensor3D), tf.matMul(swapLast2(sa) as tf.Tensor3D, dy as tf.Tensor3D)];
+    },
+  };
+}) as never) as unknown as (a: T, b: T) => T;
+
+/** x @ w where w is frozen (no gradient computed for it): LoRA base weights, eval-only paths. */
+export function matmulFrozenRight(x: T, w: T): T {
+  const f = tf.customGrad(((a: T, save: tf.GradSaveFunc) => {
+    return {
+      value: tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D),
+      gradFunc: (dy: T) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D)],
+    };
+  }) as never) as unknown as (a: T) => T;
+  return f(x);
+}
+
+/**
+ * Rows of `table` [V, D] at `ids` (int32, any shape) → [...ids.shape, D]. Gradient: the incoming
+ * rows scatter-added back into a [V, D] zero table (tf.scatterND sums duplicate indices).
+ */
+export function embed(table: T, ids: T): T {
+  const flat = ids.reshape([-1]);
+  const [V, D] = table.shape as [number, number];
+  const f = tf.customGrad(((tab: T) => ({
+    value: tf.gather(tab, flat).reshape([...ids.shape, D]),
+    gradFunc: (dy: T) => [tf.scatterND(flat.reshape([-1, 1]), dy.reshape([-1, D]), [V, D])],
+  })) as never) as unknown as (t: T) => T;
+  return f(table);
+}
+
+/**
+ * Log-probability of `targets` (int32 [N]) under `logits` [N, V]: log_softmax picked at the target.
+ * Computed as a masked sum with a one-hot so the gradient needs no gather kernel.
+ */
+export function tokenLogProbs(logits: T, targets: T): T {
+  const V = logits.shape[logits.rank - 1];
+  const logp = tf.logSoftmax(logits);
+  const oh = tf.oneHot(targets.reshape([-1]) as tf.Tensor1D, V, 1, 0, 'float32');
+  return tf.sum(tf.mul(logp, oh), -1);
+}

@@ -1,0 +1,64 @@
+// The TF.js Llama forward pass on the default GGUF model agrees with node-llama-cpp (the model
+// server's runtime) on the same tokens. llama.cpp multiplies with the quantized weights (Q4_1 / Q8_0
+// against Q8 activations) while we dequantize to float32, so logits differ slightly; we report
+// top-1 agreement and differences and bound them.
+import { describe, it, expect, afterAll } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { getLlama, type Llama, type LlamaModel as NlcModel } from 'node-llama-cpp';
+import { initBackend, tf } from '../../runtime/tf/backend.ts';
+import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
+import { forward, disposeModel } from '../../runtime/nn/llama.ts';
+import { modelsDir } from '../../runtime/config/paths.ts';
+
+const modelPath = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
+
+describe.skipIf(!existsSync(modelPath))('default model logits vs node-llama-cpp', () => {
+  let llama: Llama | undefined;
+  let nlc: NlcModel | undefined;
+  afterAll(async () => {
+    await nlc?.dispose();
+    await llama?.dispose();
+  });
+
+  it('agrees on the next-token distribution for a short chat prompt', async () => {
+    await initBackend();
+    llama = await getLlama({ gpu: false, build: 'never' });
+    nlc = await llama.loadModel({ modelPath });
+    const tokens = [...nlc.tokenize('<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n', true)];
+    const ctx = await nlc.createContext({ contextSize: 128 });
+    const seq = ctx.getSequence();
+    const ref = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }] as [number, { generateNext: { probabilities: boolean } }]));
+    await ctx.dispose();
+
+    const model = loadGgufModel(modelPath);
+    const lp = tf.tidy(() => tf.logSoftmax(forward(model, tf.tensor2d([tokens], [1, tokens.length], 'int32'))));
+    const rows = (await lp.array()) as number[][];
+    lp.dispose();
+    disposeModel(model);
+
+    let agree = 0;
+    let maxTopDiff = 0; // |log p| difference at llama.cpp's top-1 token
+    let sumTopDiff = 0;
+    let maxTop5Diff = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      const probs = ref[i]!.next.probabilities!;
+      const entries = [...probs.entries()].slice(0, 5);
+      const top = entries[0][0];
+      const row = rows[i];
+      let am = 0;
+      for (let j = 1; j < row.length; j++) if (row[j] > row[am]) am = j;
+      if (am === top) agree++;
+      const d = Math.abs(Math.log(entries[0][1]) - row[top]);
+      maxTopDiff = Math.max(maxTopDiff, d);
+      sumTopDiff += d;
+      for (const [tok, p] of entries) maxTop5Diff = Math.max(maxTop5Diff, Math.abs(Math.log(p) - row[tok]));
+    }
+    const report = { tokens: tokens.length, top1Agreement: agree / tokens.length, maxTop1LogProbDiff: maxTopDiff, meanTop1LogProbDiff: sumTopDiff / tokens.length, maxTop5LogProbDiff: maxTop5Diff };
+    console.log('[logits agreement]', JSON.stringify(report));
+    expect(report.top1Agreement).toBeGreaterThanOrEqual(0.75);
+    expect(report.meanTop1LogProbDiff).toBeLessThan(0.1);
+    expect(report.maxTop1LogProbDiff).toBeLessThan(0.5);
+    expect(report.maxTop5LogProbDiff).toBeLessThan(1.0);
+  }, 120_000);
+});
