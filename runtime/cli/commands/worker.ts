@@ -1,0 +1,90 @@
+// `troupe worker --roles a,b --nats URL`: host role instances in this process and join a society.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { Worker, type WorkerRoleSpec } from '../../host/worker.ts';
+import { connectNats, natsCliOptions, natsSettingsFromFlags } from '../../nats/connect.ts';
+import { ensureStreams } from '../../nats/streams.ts';
+import { initTracing } from '../../tracing/index.ts';
+
+const HELP = `usage: troupe worker --roles ROLE[,ROLE...] [--impl ROLE=MODULE] [--model ROLE=MODEL] [--concurrency N] --nats URL
+
+Hosts the given roles in this process and joins the society on that NATS server. Credentials:
+--nats-user/--nats-pass, --nats-token, --nats-nkey-seed; TLS: --nats-tls-ca/-cert/-key (or the
+TROUPE_NATS_* environment variables). SIGTERM/SIGINT drain in-flight work before exiting.`;
+
+const SpecSchema = z.array(
+  z.object({
+    role: z.string(),
+    impl: z.string().optional(),
+    model: z.string().optional(),
+    instance: z.string().optional(),
+    concurrency: z.number().int().positive().optional(),
+    instructionsRevision: z.number().int().positive().optional(),
+  }),
+);
+
+function pairs(list: string[] | undefined, flag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of list ?? []) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new Error(`--${flag} expects ROLE=VALUE, got "${p}"`);
+    out.set(p.slice(0, i), p.slice(i + 1));
+  }
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...natsCliOptions,
+      roles: { type: 'string' },
+      impl: { type: 'string', multiple: true },
+      model: { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
+      spec: { type: 'string' }, // internal: JSON list of WorkerRoleSpec, used by `troupe up`
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  let roles: WorkerRoleSpec[];
+  if (values.spec) {
+    roles = SpecSchema.parse(JSON.parse(values.spec));
+  } else {
+    if (!values.roles) throw new Error(`--roles is required\n\n${HELP}`);
+    const impls = pairs(values.impl, 'impl');
+    const models = pairs(values.model, 'model');
+    const concurrency = values.concurrency ? Number(values.concurrency) : undefined;
+    if (concurrency !== undefined && !(concurrency > 0)) throw new Error('--concurrency must be a positive number');
+    roles = values.roles.split(',').map((r) => r.trim()).filter(Boolean).map((role) => ({ role, impl: impls.get(role), model: models.get(role), concurrency }));
+  }
+  const settings = natsSettingsFromFlags(values);
+  if (!settings) throw new Error('no NATS server given: pass --nats URL or set TROUPE_NATS_URL (a worker joins an existing society)');
+  const names = roles.map((r) => r.role).join(',');
+  const tracing = initTracing({
+    serviceName: `worker-${names}`,
+    role: names,
+    instanceId: roles.length === 1 ? roles[0].instance : undefined,
+  });
+  const nc = await connectNats({ ...settings, name: `troupe-worker ${names}` });
+  await ensureStreams(nc);
+  const env = process.env;
+  const worker = new Worker({
+    nc,
+    roles,
+    ackWaitMs: env.TROUPE_ACK_WAIT_MS ? Number(env.TROUPE_ACK_WAIT_MS) : undefined,
+    maxDeliver: env.TROUPE_MAX_DELIVER ? Number(env.TROUPE_MAX_DELIVER) : undefined,
+  });
+  const onSignal = () => void worker.drainAll();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  await worker.start();
+  await worker.done;
+  await tracing.shutdown().catch(() => {});
+  await nc.drain().catch(() => {});
+  setTimeout(() => process.exit(0), 2_000).unref(); // a stray handle must not keep a drained worker alive
+  return 0;
+}

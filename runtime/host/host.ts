@@ -1,0 +1,260 @@
+// Hosting one role instance: bind a RoleDefinition's machine to its subjects through shared durable
+// pull consumers (one per consumed kind; all replicas of the role pull from the same one), run one
+// actor per work item, publish its outputs with deterministic ids, ack, and supervise failures.
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { createActor } from 'xstate';
+import { decodeEnvelope, messageDef, type Envelope } from '../../protocols/envelope.ts';
+import { kindOfSubject, MESSAGE_STREAM, roleConsumerName } from '../../protocols/subjects.ts';
+import { Bus, derivedId, headersToRecord, InvalidMessageError } from '../nats/bus.ts';
+import { nanos } from '../nats/streams.ts';
+import { withConsumeSpan, withHandlerSpan, context } from '../tracing/index.ts';
+import type { PublishEvent, RoleDefinition, RoleInput } from './role.ts';
+
+export type HostState = 'starting' | 'ready' | 'draining' | 'stopped';
+
+export interface HostOptions {
+  bus: Bus;
+  role: RoleDefinition;
+  instance: string;
+  concurrency?: number;
+  /** Unacked work is redelivered to another replica after this long (default 30 s; kept alive while handling). */
+  ackWaitMs?: number;
+  /** Deliveries before a message is dead-lettered (default 10). */
+  maxDeliver?: number;
+  model?: string;
+  instructions?: { text: string; revision: number };
+  log?: (line: string) => void;
+}
+
+export interface HostStats {
+  state: HostState;
+  inFlight: number;
+  handled: number;
+  failed: number;
+  deadLettered: number;
+  restarts: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class RoleHost {
+  state: HostState = 'starting';
+  inFlight = 0;
+  handled = 0;
+  failed = 0;
+  deadLettered = 0;
+  restarts = 0;
+  private consecutiveFailures = 0;
+  private pauseUntil = 0;
+  private iters: ConsumerMessages[] = [];
+  private loops: Promise<void>[] = [];
+  private waiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly ackWaitMs: number;
+  private readonly maxDeliver: number;
+  private readonly log: (line: string) => void;
+
+  constructor(readonly opts: HostOptions) {
+    this.concurrency = opts.concurrency ?? opts.role.concurrency ?? 16;
+    this.ackWaitMs = opts.ackWaitMs ?? 30_000;
+    this.maxDeliver = opts.maxDeliver ?? 10;
+    this.log = opts.log ?? ((l) => console.error(l));
+  }
+
+  get role(): RoleDefinition {
+    return this.opts.role;
+  }
+
+  stats(): HostStats {
+    const { state, inFlight, handled, failed, deadLettered, restarts } = this;
+    return { state, inFlight, handled, failed, deadLettered, restarts };
+  }
+
+  /** Create (or update) the role's shared consumers and start pulling. */
+  async start(): Promise<void> {
+    const { bus, role } = this.opts;
+    const jsm = await bus.js.jetstreamManager();
+    for (const def of role.consumes) {
+      const name = roleConsumerName(role.name, def.kind);
+      const cfg = {
+        durable_name: name,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: def.subject,
+        ack_wait: nanos(this.ackWaitMs),
+        // Unlimited at the server: the host dead-letters after maxDeliver itself, so a poison message
+        // that crashes the process is still caught and recorded rather than silently parked.
+        max_deliver: -1,
+        max_ack_pending: 10_000,
+      };
+      try {
+        await jsm.consumers.info(MESSAGE_STREAM, name);
+        await jsm.consumers.update(MESSAGE_STREAM, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending }).catch(() => {});
+      } catch {
+        await jsm.consumers.add(MESSAGE_STREAM, cfg).catch(async (err) => {
+          await jsm.consumers.info(MESSAGE_STREAM, name).catch(() => {
+            throw err;
+          });
+        });
+      }
+      const consumer = await bus.js.consumers.get(MESSAGE_STREAM, name);
+      const it = await consumer.consume({ max_messages: this.concurrency });
+      this.iters.push(it);
+      this.loops.push(this.pull(it));
+    }
+    this.state = 'ready';
+  }
+
+  /** Stop taking work, hand back what is buffered, finish what is in flight. */
+  async drain(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'draining';
+    for (const it of this.iters) it.stop();
+    this.wake();
+    await Promise.all(this.loops);
+    while (this.inFlight > 0) await sleep(10);
+    await this.opts.bus.nc.flush();
+    this.state = 'stopped';
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async pull(it: ConsumerMessages): Promise<void> {
+    for await (const m of it) {
+      if (this.state !== 'ready') {
+        m.nak(); // not started here: give it straight back to another instance
+        continue;
+      }
+      while (this.inFlight >= this.concurrency && this.state === 'ready') {
+        await new Promise<void>((r) => this.waiters.push(r));
+      }
+      const pause = this.pauseUntil - Date.now();
+      if (pause > 0) await sleep(pause);
+      if (this.state !== 'ready') {
+        m.nak();
+        continue;
+      }
+      this.inFlight++;
+      void this.handle(m).finally(() => {
+        this.inFlight--;
+        this.wake();
+      });
+    }
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const { bus, role, instance } = this.opts;
+    const kind = kindOfSubject(m.subject);
+    const delivery = m.info.deliveryCount;
+    await withConsumeSpan(m.subject, m.headers, { kind, size: m.data.length, role: role.name, instance }, async (span) => {
+      const v = decodeEnvelope(m.data, kind);
+      if (!v.ok) {
+        span.setAttribute('troupe.dead_letter', v.reason);
+        await this.deadLetter(m, v.reason, v.kind);
+        return;
+      }
+      const env = v.envelope;
+      span.setAttribute('messaging.message.id', env.id);
+      if (delivery > this.maxDeliver) {
+        await this.deadLetter(m, `gave up after ${delivery - 1} deliveries`, env.kind);
+        return;
+      }
+      // Keep the message ours while the machine works, however long it takes.
+      const keepAlive = setInterval(() => m.working(), Math.max(500, this.ackWaitMs / 2));
+      try {
+        const outputs = await withHandlerSpan(role.name, env.kind, { 'troupe.impl': role.impl, 'troupe.delivery': delivery }, () =>
+          this.runMachine(env, delivery),
+        );
+        const ctx = context.active();
+        for (let i = 0; i < outputs.length; i++) {
+          const o = outputs[i];
+          const def = messageDef(o.kind);
+          if (!def) {
+            await bus.deadLetter({ reason: `role ${role.name} emitted unknown kind "${o.kind}"`, subject: '', kind: o.kind, body: JSON.stringify(o.data), headers: {} });
+            this.deadLettered++;
+            continue;
+          }
+          try {
+            // Same id on every delivery of this input: JetStream drops the copy a redelivery republishes.
+            await bus.publish(def, o.data, { id: derivedId(env.id, role.name, i), causedBy: env.id, originAt: env.originAt ?? env.sentAt, ctx });
+          } catch (err) {
+            if (err instanceof InvalidMessageError) this.deadLettered++;
+            else throw err;
+          }
+        }
+        m.ack();
+        this.handled++;
+        this.consecutiveFailures = 0;
+      } catch (err) {
+        this.failed++;
+        this.restarts++;
+        this.consecutiveFailures++;
+        const retryIn = Math.min(200 * 2 ** (delivery - 1), 30_000);
+        const pause = Math.min(100 * 2 ** (this.consecutiveFailures - 1), 5_000);
+        this.pauseUntil = Date.now() + pause;
+        this.log(`[${instance}] ${role.name} failed on ${env.kind} ${env.id} (delivery ${delivery}): ${(err as Error).message}; redelivery in ${retryIn} ms, restarting after ${pause} ms`);
+        m.nak(retryIn);
+        throw err;
+      } finally {
+        clearInterval(keepAlive);
+      }
+    }).catch(() => {});
+  }
+
+  /** One fresh actor per item: resolve with what it emitted once it reaches a final state. */
+  private runMachine(env: Envelope, delivery: number): Promise<PublishEvent[]> {
+    const { role, instance, model, instructions } = this.opts;
+    const input: RoleInput = {
+      message: env,
+      data: env.data,
+      delivery,
+      role: { name: role.name, impl: role.impl, instance },
+      model,
+      instructions,
+    };
+    return new Promise<PublishEvent[]>((resolve, reject) => {
+      const outputs: PublishEvent[] = [];
+      const timeoutMs = role.timeoutMs ?? 600_000;
+      let settled = false;
+      const actor = createActor(role.machine, { input });
+      const timer = setTimeout(() => finish(new Error(`no final state after ${timeoutMs} ms`)), timeoutMs);
+      function finish(err?: unknown) {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        sub.unsubscribe();
+        actor.stop();
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve(outputs);
+      }
+      actor.on('troupe.publish', (e: PublishEvent) => outputs.push(e));
+      const sub = actor.subscribe({
+        next: (snap) => {
+          if (snap.status === 'done') finish();
+        },
+        error: (err) => finish(err),
+      });
+      actor.start();
+      const snap = actor.getSnapshot();
+      if (snap.status === 'done') finish();
+      else if (snap.status === 'error') finish(snap.error);
+    });
+  }
+
+  private async deadLetter(m: JsMsg, reason: string, kind: string | undefined): Promise<void> {
+    await this.opts.bus.deadLetter({
+      reason,
+      subject: m.subject,
+      kind,
+      body: new TextDecoder().decode(m.data),
+      headers: headersToRecord(m.headers),
+      deliveries: m.info.deliveryCount,
+    });
+    this.deadLettered++;
+    m.term(reason);
+  }
+}

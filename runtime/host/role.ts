@@ -1,0 +1,51 @@
+// What a role module is: an XState v5 machine plus metadata. The host creates one actor per work
+// item (input = the message), collects the messages it emits, publishes them when the actor reaches
+// a final state, and then acks the input. A role therefore holds no state between items.
+import type { AnyStateMachine } from 'xstate';
+import type { Envelope, MessageDef } from '../../protocols/envelope.ts';
+import { isRoleName } from '../../protocols/envelope.ts';
+
+/** Event a role machine emits (XState `emit`) to publish a message. Build it with `output()`. */
+export interface PublishEvent {
+  type: 'troupe.publish';
+  kind: string;
+  data: unknown;
+}
+
+/** Input every role machine receives. */
+export interface RoleInput<T = unknown> {
+  message: Envelope<T>;
+  data: T;
+  /** 1 on first delivery, 2+ when redelivered (after a crash, a failure or a drain). */
+  delivery: number;
+  role: { name: string; impl: string; instance: string };
+  model?: string;
+  instructions?: { text: string; revision: number };
+}
+
+export interface RoleDefinition {
+  /** Role name, e.g. `critic`. */
+  name: string;
+  /** Implementation id, e.g. `critic-llm@2`; recorded in the registry and on every output. */
+  impl: string;
+  version: string;
+  consumes: MessageDef<any>[];
+  produces: MessageDef<any>[];
+  /** Machine with input RoleInput; emits PublishEvent; reaches a final state when done with the item. */
+  machine: AnyStateMachine;
+  /** Items handled at once per instance (default 16). */
+  concurrency?: number;
+  /** Longest time one item may take before it counts as failed (default 10 min). */
+  timeoutMs?: number;
+}
+
+export function defineRole(def: RoleDefinition): RoleDefinition {
+  if (!isRoleName(def.name)) throw new Error(`invalid role name "${def.name}": lowercase words joined by dashes`);
+  if (!def.consumes.length) throw new Error(`role ${def.name}: consumes no message kind`);
+  return def;
+}
+
+/** The event to `emit` from a role machine to publish `data` as message kind `def`. */
+export function output<T>(def: MessageDef<T>, data: T): PublishEvent {
+  return { type: 'troupe.publish', kind: def.kind, data };
+}

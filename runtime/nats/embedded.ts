@@ -1,0 +1,128 @@
+// An embedded nats-server child process on 127.0.0.1 with JetStream, a generated credential and its
+// store under the run directory. Used when no NATS URL is given.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+export interface EmbeddedNats {
+  url: string;
+  user: string;
+  pass: string;
+  pid: number;
+  storeDir: string;
+  stop(): Promise<void>;
+}
+
+export class NatsServerMissingError extends Error {
+  constructor() {
+    super(
+      'nats-server not found (looked at $TROUPE_NATS_SERVER, $PATH, /usr/sbin, /usr/local/bin). Install it: ' +
+        '"sudo apt-get install nats-server" (Debian/Ubuntu), "brew install nats-server" (macOS), or download a ' +
+        'release from https://github.com/nats-io/nats-server/releases; or pass --nats URL / set TROUPE_NATS_URL.',
+    );
+    this.name = 'NatsServerMissingError';
+  }
+}
+
+export function findNatsServer(): string {
+  const explicit = process.env.TROUPE_NATS_SERVER;
+  if (explicit) {
+    if (!existsSync(explicit)) throw new NatsServerMissingError();
+    return explicit;
+  }
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/bin', '/usr/bin'];
+  for (const d of dirs) {
+    if (d && existsSync(join(d, 'nats-server'))) return join(d, 'nats-server');
+  }
+  throw new NatsServerMissingError();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start nats-server with JetStream under `dir` (store, config, log). Resolves once it accepts clients. */
+export async function startEmbeddedNats(dir: string, opts: { port?: number } = {}): Promise<EmbeddedNats> {
+  const bin = findNatsServer();
+  mkdirSync(dir, { recursive: true });
+  const storeDir = join(dir, 'jetstream');
+  const port = opts.port ?? (await freePort());
+  const user = 'troupe';
+  const pass = randomBytes(18).toString('base64url');
+  const conf = join(dir, 'nats-server.conf');
+  // JSON is valid nats-server config syntax, which spares us quoting rules.
+  writeFileSync(
+    conf,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port,
+      jetstream: { store_dir: storeDir },
+      authorization: { user, password: pass },
+      max_payload: 8 * 1024 * 1024,
+    }),
+    { mode: 0o600 },
+  );
+  const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nats-server did not start within 15s:\n${log.slice(-2000)}`)), 15_000);
+    child.stderr!.on('data', (b: Buffer) => {
+      log += b.toString();
+      if (log.includes('Server is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server exited with code ${code}:\n${log.slice(-2000)}`));
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(t);
+  };
+  // Never leave an orphan server behind when our process exits.
+  const onExit = () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
+  try {
+    await ready;
+  } catch (err) {
+    onExit();
+    throw err;
+  }
+  child.stderr!.removeAllListeners('data');
+  child.stderr!.resume();
+  return { url: `nats://127.0.0.1:${port}`, user, pass, pid: child.pid!, storeDir, stop };
+}
+
+/** True when a nats-server binary can be found (for tests and `npm run setup`). */
+export function natsServerAvailable(): boolean {
+  try {
+    const bin = findNatsServer();
+    return spawnSync(bin, ['--version']).status === 0;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,50 @@
+// The society config file (`troupe up --config FILE`, JSON): which roles, how many replicas, which
+// implementation, model and instructions each one uses.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ROLE_PATTERN } from '../../protocols/subjects.ts';
+
+export const RoleConfigSchema = z.object({
+  /** Module path of the implementation (default: the role catalog's module). */
+  impl: z.string().optional(),
+  replicas: z.number().int().min(1).max(64).default(1),
+  model: z.string().optional(),
+  /** File whose text becomes the role's instructions (a new revision if it differs). */
+  instructions: z.string().optional(),
+  concurrency: z.number().int().min(1).max(1024).optional(),
+});
+export type RoleConfig = z.infer<typeof RoleConfigSchema>;
+
+export const SocietyConfigSchema = z.object({
+  roles: z.record(z.string().regex(ROLE_PATTERN, 'role names are lowercase words joined by dashes'), RoleConfigSchema),
+  /** Unacked work is redelivered after this long (ms). */
+  ackWaitMs: z.number().int().min(100).optional(),
+  maxDeliver: z.number().int().min(1).optional(),
+  /** gRPC control plane port (0 = any free port; default 7420). */
+  controlPort: z.number().int().min(0).max(65535).optional(),
+});
+export type SocietyConfig = z.infer<typeof SocietyConfigSchema>;
+export type SocietyConfigInput = z.input<typeof SocietyConfigSchema>;
+
+/** Until the real roles exist, a bare `troupe up` runs the runtime's three-stage test pipeline. */
+export const DEFAULT_CONFIG: SocietyConfigInput = {
+  roles: { 'stage-a': { replicas: 1 }, 'stage-b': { replicas: 1 }, 'stage-c': { replicas: 1 } },
+};
+
+export function parseSocietyConfig(raw: unknown, source = 'config'): SocietyConfig {
+  const r = SocietyConfigSchema.safeParse(raw);
+  if (!r.success) {
+    throw new Error(`${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+export function loadSocietyConfig(file: string): SocietyConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read society config ${file}: ${(err as Error).message}`);
+  }
+  return parseSocietyConfig(raw, file);
+}

@@ -1,0 +1,3 @@
+export * from './config.ts';
+export * from './state.ts';
+export * from './society.ts';

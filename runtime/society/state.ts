@@ -1,0 +1,51 @@
+// The state file a running society leaves in its run directory, so `troupe ps/swap/down` find it.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { runsDir } from '../config/paths.ts';
+
+export const SocietyStateSchema = z.object({
+  runId: z.string(),
+  runDir: z.string(),
+  pid: z.number().int(),
+  startedAt: z.number(),
+  /** NATS URL without credentials. */
+  natsUrl: z.string(),
+  embeddedNats: z.boolean(),
+  controlAddress: z.string(),
+});
+export type SocietyState = z.infer<typeof SocietyStateSchema>;
+
+export function stateFile(runDir: string): string {
+  return join(runDir, 'society.json');
+}
+
+export function writeSocietyState(s: SocietyState): void {
+  writeFileSync(stateFile(s.runDir), JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The society of run `runId`, or the most recently started live one. */
+export function findSociety(runId?: string): SocietyState {
+  const root = runsDir();
+  const candidates = runId ? [runId] : existsSync(root) ? readdirSync(root) : [];
+  const live: SocietyState[] = [];
+  for (const id of candidates) {
+    const f = stateFile(join(root, id));
+    if (!existsSync(f)) continue;
+    const r = SocietyStateSchema.safeParse(JSON.parse(readFileSync(f, 'utf8')));
+    if (r.success && isAlive(r.data.pid)) live.push(r.data);
+  }
+  if (!live.length) {
+    throw new Error(runId ? `no running society with run id ${runId} under ${root}` : `no running society under ${root}: start one with "troupe up"`);
+  }
+  return live.sort((a, b) => b.startedAt - a.startedAt)[0];
+}
