@@ -1,0 +1,75 @@
+/**
+ * A domain database: a validated model instance (plain objects in field order) plus the
+ * operations τ² performs on it — `model_dump()`, the sha256 hash used by the DB check, and the
+ * deep-merge update used by `initial_state.initialization_data`.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { PyFloat, deepCopy, dumps, parse as parseJson, type PyValue } from './pyjson.ts';
+import { construct, type ModelDesc } from './schema.ts';
+
+export class Db<T = Record<string, PyValue>> {
+  constructor(
+    readonly schema: ModelDesc,
+    public data: T,
+  ) {}
+
+  /** `DB.model_validate(raw)`: coerces and fills defaults; throws ValidationError. */
+  static fromData<T>(schema: ModelDesc, raw: unknown): Db<T> {
+    return new Db<T>(schema, construct<T>(schema, raw));
+  }
+
+  /** Load `db.json` (Python number types kept) or `db.toml`. */
+  static load<T>(schema: ModelDesc, path: string): Db<T> {
+    const text = readFileSync(path, 'utf8');
+    const raw = path.endsWith('.toml') ? tomlToPy(parseToml(text)) : parseJson(text);
+    return Db.fromData<T>(schema, raw);
+  }
+
+  /** `model_dump()`: a deep copy, field order and nulls as stored. */
+  dump(): PyValue {
+    return deepCopy(this.data) as unknown as PyValue;
+  }
+
+  /** `sha256(json.dumps(model_dump(), sort_keys=True, default=str))`, hex. */
+  hash(): string {
+    return hashValue(this.data);
+  }
+
+  /** `update_pydantic_model_with_dict`: deep-merge `patch` into the dump, then re-validate. */
+  update(patch: Record<string, unknown> | null | undefined): void {
+    const merged = deepMerge(this.dump() as Record<string, unknown>, patch ?? {});
+    this.data = construct<T>(this.schema, merged);
+  }
+}
+
+export function hashValue(v: unknown): string {
+  return createHash('sha256').update(dumps(v, { sortKeys: true, default: String }), 'utf8').digest('hex');
+}
+
+/** addict-style recursive update: nested dicts merge, everything else (lists included) replaces. */
+export function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = out[k];
+    if (isDict(cur) && isDict(v)) out[k] = deepMerge(cur, v);
+    else out[k] = deepCopy(v);
+  }
+  return out;
+}
+
+function isDict(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof PyFloat);
+}
+
+/** TOML floats (e.g. `1.0`) parse to JS numbers; TOML keeps the int/float distinction in text only. */
+function tomlToPy(v: unknown): unknown {
+  // smol-toml returns numbers for both; floats written like `10.0` are integral and would read as
+  // ints. Callers whose schema declares `float` get them coerced back by validation, which is what
+  // pydantic does too (TOML int -> float field -> float).
+  if (Array.isArray(v)) return v.map(tomlToPy);
+  if (isDict(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tomlToPy(x)]));
+  if (typeof v === 'bigint') return Number(v);
+  return v;
+}
