@@ -45,7 +45,7 @@ const VALUE_PATTERNS: Array<[RegExp, string]> = [
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, `$1${REDACTED}@`],
   // key=value / "key": "value" pairs inside free text (query strings, JSON, env dumps).
   [
-    /((?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|token|password|passwd|secret|client[_-]?secret|authorization|nkey|seed)["']?\s*[:=]\s*["']?)(?!\[REDACTED\])[^\s"',&;}]+/gi,
+    /((?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|token|password|passwd|secret|client[_-]?secret|authorization|nkey|seed)["']?\s*[:=]\s*["']?)(?!\[REDACTED\]|(?:Bearer|Basic|Token)\s)[^\s"',&;}]+/gi,
     `$1${REDACTED}`,
   ],
 ];

@@ -58,6 +58,15 @@ export function tracer() {
   return trace.getTracer(TRACER_NAME);
 }
 
+/**
+ * Epoch ms with sub-ms precision. The SDK stamps span starts with Date.now() (whole ms), which
+ * would tie sibling spans that start within one millisecond and lose their order; we pass explicit
+ * start and end times instead.
+ */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 function isThenable<T>(v: unknown): v is PromiseLike<T> {
   return !!v && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -74,30 +83,30 @@ function fail(span: Span, err: unknown): void {
  */
 export function withSpan<T>(name: string, opts: SpanOptions, fn: (span: Span) => T, parentContext?: Context): T {
   const parent = parentContext ?? context.active();
-  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes, links: opts.links, root: opts.root }, parent);
+  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes, links: opts.links, root: opts.root, startTime: preciseNowMs() }, parent);
   const ctx = trace.setSpan(parent, span);
   let result: T;
   try {
     result = context.with(ctx, fn, undefined, span);
   } catch (err) {
     fail(span, err);
-    span.end();
+    span.end(preciseNowMs());
     throw err;
   }
   if (isThenable(result)) {
     return (result as unknown as Promise<unknown>).then(
       (v) => {
-        span.end();
+        span.end(preciseNowMs());
         return v;
       },
       (err) => {
         fail(span, err);
-        span.end();
+        span.end(preciseNowMs());
         throw err;
       },
     ) as T;
   }
-  span.end();
+  span.end(preciseNowMs());
   return result;
 }
 

@@ -1,0 +1,82 @@
+// `troupe trace ID`: one trace of a run, read from its span files, as a causal tree or a sequence.
+import { parseArgs } from 'node:util';
+import { runsDir } from '../../config/paths.ts';
+import { newestRunDir, readSpanFiles, spanFilesOfRun } from '../../tracing/span-files.ts';
+import {
+  buildTraceTree,
+  formatDuration,
+  renderSequence,
+  renderTree,
+  selectTrace,
+  summarizeTraces,
+  treeToJson,
+} from '../../tracing/tree.ts';
+
+const USAGE = `usage: troupe trace ID [--run DIR | --spans FILE...] [--sequence] [--json] [--absolute]
+       troupe trace --list [--run DIR | --spans FILE...] [--json]
+
+Prints one trace (ID may be a unique prefix) from the span files of a run: by default the newest run
+under ${'$'}TROUPE_RUNS_DIR (~/.troupe/runs). Tree view: parent before child, siblings by start time,
+with process (role#pid), start offset, duration and key attributes.
+  --run DIR      run directory (reads DIR/spans/*.jsonl)
+  --spans FILE   span file(s) to read instead (repeatable)
+  --sequence     spans in time order in per-process lanes, with an arrow for every cross-process hop
+  --absolute     wall-clock start times instead of offsets
+  --list         list the traces in the run (newest first)
+  --json         machine-readable output`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      run: { type: 'string' },
+      spans: { type: 'string', multiple: true },
+      sequence: { type: 'boolean', default: false },
+      absolute: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.list && positionals.length !== 1) {
+    console.error(USAGE);
+    return 2;
+  }
+
+  let files: string[];
+  if (values.spans?.length) files = values.spans;
+  else {
+    const run = values.run ?? newestRunDir(runsDir());
+    if (!run) throw new Error(`no run directory under ${runsDir()}; pass --run DIR or --spans FILE`);
+    files = spanFilesOfRun(run);
+  }
+  const { spans, errors } = readSpanFiles(files);
+  if (errors.length) {
+    console.error(`troupe trace: skipped ${errors.length} unreadable line(s):`);
+    for (const e of errors.slice(0, 5)) console.error(`  ${e}`);
+  }
+
+  if (values.list) {
+    const list = summarizeTraces(spans);
+    if (values.json) console.log(JSON.stringify(list, null, 2));
+    else {
+      console.log(`${list.length} trace(s) in ${files.length} span file(s)`);
+      for (const t of list) {
+        console.log(`${t.traceId}  ${new Date(t.startMs).toISOString()}  ${String(t.spans).padStart(4)} spans  ${t.processes} proc  ${formatDuration(t.durationMs).padStart(8)}  ${t.root}${t.errors ? `  (${t.errors} error)` : ''}`);
+      }
+    }
+    return 0;
+  }
+
+  const { traceId, spans: traceSpans } = selectTrace(spans, positionals[0]);
+  const roots = buildTraceTree(traceSpans);
+  if (values.json) console.log(JSON.stringify({ traceId, roots: treeToJson(roots) }, null, 2));
+  else if (values.sequence) console.log(renderSequence(traceId, traceSpans));
+  else console.log(renderTree(traceId, roots, { absolute: values.absolute }));
+  return 0;
+}
