@@ -74,7 +74,7 @@ export function initParams(c: LlamaConfig, seed = 1): Params {
   let k = seed;
   for (const [name, shape] of paramShapes(c)) {
     const t = name.endsWith('norm.weight') ? tf.ones(shape) : tf.randomNormal(shape, 0, 0.02, 'float32', k++);
-    params.set(name, tf.variable(t, true, name));
+    params.set(name, tf.variable(t, true));
     t.dispose();
   }
   return params;
@@ -88,8 +88,8 @@ export function addLora(model: LlamaModel, rank: number, alpha: number, targets:
     const m = /^blk\.\d+\.([a-z_]+)\.weight$/.exec(name);
     if (!m || !targets.includes(m[1])) continue;
     const [din, dout] = w.shape;
-    const a = tf.variable(tf.randomNormal([din, rank], 0, 1 / Math.sqrt(din), 'float32', k++), true, name + '.lora_a');
-    const b = tf.variable(tf.zeros([rank, dout]), true, name + '.lora_b');
+    const a = tf.variable(tf.randomNormal([din, rank], 0, 1 / Math.sqrt(din), 'float32', k++), true);
+    const b = tf.variable(tf.zeros([rank, dout]), true);
     lora.set(name, { a, b, scale: alpha / rank });
   }
   for (const v of model.params.values()) v.trainable = false;

@@ -52,7 +52,7 @@ export function loadGgufModel(path: string, onProgress?: (done: number, total: n
       // GGUF linear: ne = [in, out] → out rows of length in. Ours: [in, out].
       t = tf.tidy(() => tf.transpose(tf.tensor2d(data, [ne[1], ne[0]])));
     }
-    params.set(name, tf.variable(t, true, name));
+    params.set(name, tf.variable(t, true));
     t.dispose();
     onProgress?.(++done, names.length);
   }

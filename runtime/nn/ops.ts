@@ -27,10 +27,12 @@ export const matmul = tf.customGrad(((a: T, b: T, save: tf.GradSaveFunc) => {
 
 /** x @ w where w is frozen (no gradient computed for it): LoRA base weights, eval-only paths. */
 export function matmulFrozenRight(x: T, w: T): T {
+  // Tensors a gradient closes over must be saved, or the engine disposes them after the forward pass.
   const f = tf.customGrad(((a: T, save: tf.GradSaveFunc) => {
+    save([w]);
     return {
       value: tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D),
-      gradFunc: (dy: T) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D)],
+      gradFunc: (dy: T, saved: T[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[0]) as tf.Tensor2D)],
     };
   }) as never) as unknown as (a: T) => T;
   return f(x);
@@ -43,10 +45,13 @@ export function matmulFrozenRight(x: T, w: T): T {
 export function embed(table: T, ids: T): T {
   const flat = ids.reshape([-1]);
   const [V, D] = table.shape as [number, number];
-  const f = tf.customGrad(((tab: T) => ({
-    value: tf.gather(tab, flat).reshape([...ids.shape, D]),
-    gradFunc: (dy: T) => [tf.scatterND(flat.reshape([-1, 1]), dy.reshape([-1, D]), [V, D])],
-  })) as never) as unknown as (t: T) => T;
+  const f = tf.customGrad(((tab: T, save: tf.GradSaveFunc) => {
+    save([flat]);
+    return {
+      value: tf.gather(tab, flat).reshape([...ids.shape, D]),
+      gradFunc: (dy: T, saved: T[]) => [tf.scatterND(saved[0].reshape([-1, 1]), dy.reshape([-1, D]), [V, D])],
+    };
+  }) as never) as unknown as (t: T) => T;
   return f(table);
 }
 
@@ -60,3 +65,9 @@ export function tokenLogProbs(logits: T, targets: T): T {
   const oh = tf.oneHot(targets.reshape([-1]) as tf.Tensor1D, V, 1, 0, 'float32');
   return tf.sum(tf.mul(logp, oh), -1);
 }
+
+/** Identity in the forward pass, zero gradient (TF.js has no stop_gradient op). */
+export const stopGradient = tf.customGrad(((x: T) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: T) => [tf.zerosLike(dy)],
+})) as never) as unknown as <R extends T>(x: R) => R;
