@@ -4,6 +4,7 @@
 // Trajectory messages keep τ²'s snake_case field names (`tool_calls`, `turn_idx`, …) so a dialogue log
 // drops straight into a τ² results file; the scene's own request/reply bodies use camelCase.
 import { z } from 'zod';
+import { defineMessage } from './envelope.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Trajectory messages (τ² shape)
@@ -39,7 +40,7 @@ const spokenFields = {
   /** Money spent on the model call, when known (0 for scripted messages). */
   cost: z.number().nullable().optional(),
   usage: Usage.nullable().optional(),
-  raw_data: z.unknown().optional(),
+  raw_data: z.record(z.string(), z.unknown()).nullable().optional(),
 };
 
 export const AssistantMessage = z.object({ role: z.literal('assistant'), ...spokenFields });
@@ -164,17 +165,17 @@ export type UserTurnRequest = z.infer<typeof UserTurnRequest>;
 export const UserTurnReply = z.object({ message: UserMessage });
 export type UserTurnReply = z.infer<typeof UserTurnReply>;
 
-/** Open an isolated environment for one dialogue (initial state applied), torn down by EnvClose. */
-export const EnvOpen = z.object({
+/**
+ * Execute a batch of tool calls (one message's calls, in order) in the dialogue's environment.
+ * `prior` lists every call already executed in this dialogue, in order, so any replica can rebuild
+ * the dialogue's environment (fresh from the task, then replay) when it does not hold it: replicas
+ * keep a per-dialogue instance as a cache, never as the only copy.
+ */
+export const EnvToolRequest = z.object({
   dialogueId: z.string().min(1),
   domain: z.string().min(1),
   taskId: z.string().min(1),
-});
-export type EnvOpen = z.infer<typeof EnvOpen>;
-
-/** Execute a batch of tool calls (one message's calls, in order) in the dialogue's environment. */
-export const EnvToolRequest = z.object({
-  dialogueId: z.string().min(1),
+  prior: z.array(ToolCall).default([]),
   toolCalls: z.array(ToolCall).min(1),
 });
 export type EnvToolRequest = z.infer<typeof EnvToolRequest>;
@@ -186,7 +187,8 @@ export const EnvToolReply = z.object({
 });
 export type EnvToolReply = z.infer<typeof EnvToolReply>;
 
-export const EnvClose = z.object({ dialogueId: z.string().min(1) });
+/** The dialogue is over: replicas drop its environment instance. */
+export const EnvClose = z.object({ dialogueId: z.string().min(1), domain: z.string().min(1) });
 export type EnvClose = z.infer<typeof EnvClose>;
 
 /** What one played dialogue produced: the full log and why it ended. */
@@ -212,3 +214,41 @@ export const DialogueResult = z.object({
   error: z.string().optional(),
 });
 export type DialogueResult = z.infer<typeof DialogueResult>;
+
+/** A request/reply call failed on the serving side. */
+export const RpcError = z.object({
+  message: z.string(),
+  /** True when the failure is the plumbing's (the serving side could not do its job), not the role's answer. */
+  infrastructure: z.boolean().default(false),
+});
+export type RpcError = z.infer<typeof RpcError>;
+
+// ---------------------------------------------------------------------------------------------
+// Message kinds and subjects
+// ---------------------------------------------------------------------------------------------
+
+/** Work items (JetStream, `troupe.msg.<kind>`): a dialogue to play, and a played dialogue. */
+export const DialogueRequested = defineMessage('dialogue.requested', DialogueRequest, { description: 'a dialogue to play (task, trial, models, limits)' });
+export const DialogueCompleted = defineMessage('dialogue.completed', DialogueResult, { description: 'a played dialogue: full log and termination reason' });
+
+/** Request/reply kinds of one scene (core NATS on `troupe.rpc.*`, not stored). */
+export const AgentTurnAsked = defineMessage('dialogue.agent-turn', AgentTurnRequest, { description: 'scene → actor: your next message (request/reply)' });
+export const AgentTurnAnswered = defineMessage('dialogue.agent-turn-reply', AgentTurnReply, { description: 'actor → scene: next agent message' });
+export const UserTurnAsked = defineMessage('dialogue.user-turn', UserTurnRequest, { description: 'scene → user simulator: your next message (request/reply)' });
+export const UserTurnAnswered = defineMessage('dialogue.user-turn-reply', UserTurnReply, { description: 'user simulator → scene: next user message' });
+export const EnvToolsAsked = defineMessage('dialogue.env-tools', EnvToolRequest, { description: 'scene → environment: execute a batch of tool calls (request/reply)' });
+export const EnvToolsAnswered = defineMessage('dialogue.env-tools-reply', EnvToolReply, { description: 'environment → scene: one ToolMessage per call' });
+export const EnvClosed = defineMessage('dialogue.env-close', EnvClose, { description: 'scene → all environment replicas: drop this dialogue\'s instance' });
+export const RpcFailed = defineMessage('dialogue.rpc-error', RpcError, { description: 'the serving side of a request/reply call failed' });
+
+/** Prefix of the scene's request/reply subjects; deliberately outside the JetStream-captured `troupe.msg.>`. */
+export const RPC_PREFIX = 'troupe.rpc';
+/** The actor (agent) replicas for a domain; queue group `actor`. */
+export const agentTurnSubject = (domain: string) => `${RPC_PREFIX}.agent.${domain}`;
+/** The user-simulator replicas for a domain; queue group `user-simulator`. */
+export const userTurnSubject = (domain: string) => `${RPC_PREFIX}.user.${domain}`;
+/** The environment replicas of a domain; queue group `env-<domain>`. */
+export const envToolsSubject = (domain: string) => `${RPC_PREFIX}.env.${domain}.tools`;
+/** Broadcast (no queue group) so whichever replica caches the dialogue's environment drops it. */
+export const envCloseSubject = (domain: string) => `${RPC_PREFIX}.env.${domain}.close`;
+export const QUEUE = { agent: 'actor', user: 'user-simulator', env: (domain: string) => `env-${domain}` } as const;

@@ -77,7 +77,7 @@ export function createOracleAgent(task: OracleTask, opts: OracleOptions = {}): A
       switch (step.kind) {
         case 'call':
           return {
-            message: { ...base, content: null, tool_calls: [{ id: `oracle-${n}`, name: step.name, arguments: structuredClone(step.arguments), requestor: 'assistant' }] },
+            message: { ...base, content: null, tool_calls: [{ id: `oracle-${n}`, name: step.name, arguments: { ...step.arguments }, requestor: 'assistant' }] },
             stop: false,
           };
         case 'say':
