@@ -37,7 +37,7 @@ export interface InstructionsWire { role: string; text: string; revision: number
 export interface WatchRequestWire { subject: string; kinds: string[] }
 export interface MessageEventWire {
   subject: string; kind: string; size: number; latency_ms: number; trace_id: string; time: number;
-  sender_role: string; message_id: string;
+  sender_role: string; message_id: string; detail: string;
 }
 
 export const toRoleInstanceWire = (r: RoleInstance): RoleInstanceWire => ({
@@ -77,10 +77,11 @@ export const fromWatchRequestWire = (w: WatchRequestWire): WatchFilter => ({
 });
 export const toMessageEventWire = (e: MessageEvent): MessageEventWire => ({
   subject: e.subject, kind: e.kind, size: e.size, latency_ms: e.latencyMs, trace_id: e.traceId, time: e.time,
-  sender_role: e.senderRole ?? '', message_id: e.messageId ?? '',
+  sender_role: e.senderRole ?? '', message_id: e.messageId ?? '', detail: e.detail ?? '',
 });
 export const fromMessageEventWire = (w: MessageEventWire): MessageEvent => ({
   subject: w.subject, kind: w.kind, size: Number(w.size), latencyMs: Number(w.latency_ms), traceId: w.trace_id, time: Number(w.time),
   ...(w.sender_role ? { senderRole: w.sender_role } : {}),
   ...(w.message_id ? { messageId: w.message_id } : {}),
+  ...(w.detail ? { detail: w.detail } : {}),
 });

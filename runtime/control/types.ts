@@ -53,6 +53,8 @@ export interface MessageEvent {
   time: number;
   senderRole?: string;
   messageId?: string;
+  /** Extra line for humans, e.g. a dead letter's reason. */
+  detail?: string;
 }
 
 /**
