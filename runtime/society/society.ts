@@ -107,6 +107,7 @@ export class Society {
       startedAt: Date.now(),
       natsUrl: this.session.settings.url.replace(/\/\/[^@/]*@/, '//'),
       embeddedNats: !!this.session.embedded,
+      natsPid: this.session.embedded?.pid,
       controlAddress: this.control?.address ?? '',
     });
   }

@@ -12,6 +12,8 @@ export const SocietyStateSchema = z.object({
   /** NATS URL without credentials. */
   natsUrl: z.string(),
   embeddedNats: z.boolean(),
+  /** Pid of the embedded nats-server, when there is one. */
+  natsPid: z.number().int().optional(),
   controlAddress: z.string(),
 });
 export type SocietyState = z.infer<typeof SocietyStateSchema>;

@@ -1,0 +1,72 @@
+// End to end through the CLI: `troupe up` with no NATS URL starts an embedded nats-server; `troupe ps
+// --json` lists the roles; `troupe swap` replaces one over the gRPC control plane; `troupe down` stops
+// the society, its workers and the embedded server.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive, SocietyStateSchema, type SocietyState } from '../../runtime/society/state.ts';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'troupe.js');
+const home = mkdtempSync(join(tmpdir(), 'troupe-cli-'));
+const env = { ...process.env, TROUPE_RUNS_DIR: join(home, 'runs'), TROUPE_NATS_URL: '' };
+delete (env as Record<string, string | undefined>).TROUPE_NATS_URL;
+let up: ChildProcess | undefined;
+
+const troupe = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 120_000 });
+
+async function waitForState(runId: string): Promise<SocietyState> {
+  const file = join(home, 'runs', runId, 'society.json');
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(file)) return SocietyStateSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    if (up?.exitCode !== null) throw new Error(`troupe up exited with ${up?.exitCode}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('troupe up did not write its state file within 60 s');
+}
+
+afterAll(() => {
+  if (up && up.exitCode === null) up.kill('SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('troupe up / ps / swap / down', () => {
+  it('runs a society on an embedded nats-server and controls it from other processes', async () => {
+    let out = '';
+    up = spawn(process.execPath, [BIN, 'up', '--run-id', 'cli-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up.stdout!.on('data', (b) => (out += b));
+    up.stderr!.on('data', (b) => (out += b));
+    const state = await waitForState('cli-test');
+    expect(state.embeddedNats).toBe(true);
+    expect(state.natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+    expect(isAlive(state.natsPid!)).toBe(true);
+    // The generated credential is required: the URL alone is refused.
+    const anon = await run(process.execPath, [BIN, 'worker', '--roles', 'stage-a', '--nats', state.natsUrl], { env, timeout: 60_000 }).catch((e) => e);
+    expect(anon.code).not.toBe(0);
+    expect(String(anon.stderr)).toMatch(/cannot connect|Authorization/i);
+
+    const ps = JSON.parse((await troupe('ps', '--json')).stdout) as { runId: string; roles: { role: string; implementation: string; pid: number }[] };
+    expect(ps.runId).toBe('cli-test');
+    expect(ps.roles.map((r) => r.role).sort()).toEqual(['stage-a', 'stage-b', 'stage-c']);
+    expect(ps.roles.every((r) => isAlive(r.pid))).toBe(true);
+
+    const swapped = await troupe('swap', 'stage-b', '--impl', join(import.meta.dirname, '..', 'fixtures', 'roles', 'stage-b-v2.ts'));
+    expect(swapped.stdout).toMatch(/stage-b now serves stage-b@2/);
+    const after = JSON.parse((await troupe('ps', '--json')).stdout) as typeof ps;
+    expect(after.roles.filter((r) => r.role === 'stage-b').map((r) => r.implementation)).toEqual(['stage-b@2']);
+
+    const bad = await troupe('swap', 'stage-b').catch((e) => e);
+    expect(bad.code).toBe(2);
+
+    const workerPids = after.roles.map((r) => r.pid);
+    await troupe('down');
+    expect(isAlive(state.pid)).toBe(false);
+    for (let i = 0; i < 50 && isAlive(state.natsPid!); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(state.natsPid!)).toBe(false);
+    expect(workerPids.some(isAlive)).toBe(false);
+    expect(out).toMatch(/embedded/);
+  }, 180_000);
+});
