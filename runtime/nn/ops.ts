@@ -62,7 +62,8 @@ export function embed(table: T, ids: T): T {
 export function tokenLogProbs(logits: T, targets: T): T {
   const V = logits.shape[logits.rank - 1];
   const logp = tf.logSoftmax(logits);
-  const oh = tf.oneHot(targets.reshape([-1]) as tf.Tensor1D, V, 1, 0, 'float32');
+  // int32 one-hot then cast: the wasm OneHot kernel ignores a float32 dtype and writes int bits.
+  const oh = tf.cast(tf.oneHot(targets.reshape([-1]) as tf.Tensor1D, V), 'float32');
   return tf.sum(tf.mul(logp, oh), -1);
 }
 

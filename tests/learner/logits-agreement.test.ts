@@ -5,7 +5,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { getLlama, type Llama, type LlamaModel as NlcModel } from 'node-llama-cpp';
+import { getLlama, type Llama, type LlamaModel as NlcModel, type ControlledEvaluateInputItem } from 'node-llama-cpp';
 import { initBackend, tf } from '../../runtime/tf/backend.ts';
 import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
 import { forward, disposeModel } from '../../runtime/nn/llama.ts';
@@ -28,7 +28,7 @@ describe.skipIf(!existsSync(modelPath))('default model logits vs node-llama-cpp'
     const tokens = [...nlc.tokenize('<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n', true)];
     const ctx = await nlc.createContext({ contextSize: 128 });
     const seq = ctx.getSequence();
-    const ref = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }] as [number, { generateNext: { probabilities: boolean } }]));
+    const ref = await seq.controlledEvaluate(tokens.map((t): ControlledEvaluateInputItem => [t, { generateNext: { probabilities: true } }]));
     await ctx.dispose();
 
     const model = loadGgufModel(modelPath);

@@ -20,7 +20,9 @@ function randomBatch(seed: number, B: number, T: number): SftBatch {
 
 /** Compares analytic and central-difference derivatives at a few coordinates of every variable. */
 function check(model: LlamaModel, batch: SftBatch, perVar = 3) {
-  const { grads } = computeGradients(model, () => ({ loss: sftLoss(model, batch) }));
+  const { grads, loss } = computeGradients(model, () => ({ loss: sftLoss(model, batch) }));
+  // Guard against a vacuous check (a loss stuck at 0 has zero gradients everywhere).
+  expect(loss).toBeGreaterThan(0.5);
   const lossAt = () => tf.tidy(() => sftLoss(model, batch).dataSync()[0]);
   const eps = 1e-2;
   const rng = makeRng(3);
@@ -45,6 +47,8 @@ function check(model: LlamaModel, batch: SftBatch, perVar = 3) {
       expect(Math.abs(num - g[i]), `${name}[${i}] analytic ${g[i]} numeric ${num}`).toBeLessThan(2e-3 + 3e-2 * Math.abs(num));
     }
   }
+  const maxAbs = Math.max(...[...grads.values()].map((g) => Math.max(...g.map(Math.abs))));
+  expect(maxAbs).toBeGreaterThan(1e-2);
   return { worst, compared };
 }
 
