@@ -1,0 +1,127 @@
+// A dialogue whose agent, user and environment are services on a real nats-server: the request/reply
+// ports, envelope validation, the environment service with two replicas in one queue group, and a
+// replica killed mid-dialogue (the other rebuilds the dialogue's environment from `prior`).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../../runtime/nats/connect.ts';
+import { natsServerAvailable, startEmbeddedNats, type EmbeddedNats } from '../../runtime/nats/embedded.ts';
+import { getDomain } from '../../domains/registry.ts';
+import { evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
+import { findTask, historyFromTask, openTaskEnvironment } from '../../actors/scene/task-env.ts';
+import { playRemoteScene, serveAgent, serveEnvironment, serveUser, type EnvService } from '../../actors/scene/remote.ts';
+import { callRpc } from '../../actors/scene/rpc.ts';
+import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
+import { AgentTurnAnswered, AgentTurnAsked, agentTurnSubject, type UserTurnReply } from '../../protocols/dialogue.ts';
+import { InfrastructureError } from '../../actors/scene/machine.ts';
+
+process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+const from = (role: string) => ({ role, instance: `${role}-test` });
+
+describe.skipIf(!natsServerAvailable())('scene over NATS', () => {
+  let dir: string;
+  let server: EmbeddedNats;
+  const conns: NatsConnection[] = [];
+  const connect = async () => {
+    const nc = await connectNats({ url: server.url, user: server.user, pass: server.pass });
+    conns.push(nc);
+    return nc;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'troupe-dialogue-'));
+    server = await startEmbeddedNats(dir);
+  });
+  afterAll(async () => {
+    for (const nc of conns) if (!nc.isClosed()) await nc.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('plays a mock task with the user\'s own tool calls, surviving an environment replica being killed', async () => {
+    const mock = getDomain('mock');
+    const tasks = mock.loadTasks({ split: 'base' });
+    const task = findTask(tasks, 'update_task_with_user_tools', 'mock');
+
+    // Two environment replicas, each on its own connection (a "process").
+    const envConns = [await connect(), await connect()];
+    const replicas: EnvService[] = envConns.map((nc, i) =>
+      serveEnvironment(nc, { domain: 'mock', from: from(`env-${i}`), open: (id) => openTaskEnvironment(mock, findTask(tasks, id, 'mock')) }),
+    );
+    const svc = await connect();
+    const agentSvc = serveAgent(svc, { domain: 'mock', from: from('actor'), agentFor: (req) => createOracleAgent(findTask(tasks, req.taskId!, 'mock')) });
+
+    // A scripted user doing its part of the task: check the inbox, ask, dismiss, stop.
+    let killed = -1;
+    const userSvc = serveUser(svc, {
+      domain: 'mock',
+      from: from('user-simulator'),
+      userFor: () => ({
+        async nextTurn(req): Promise<UserTurnReply> {
+          const mine = req.history.filter((m) => m.role === 'user').length;
+          if (mine === 1 && killed < 0) {
+            // The replica that ran the first batch dies before the next one.
+            killed = replicas.findIndex((r) => r.handled > 0);
+            await envConns[killed].close();
+          }
+          const lastAgent = [...req.history].reverse().find((m) => m.role === 'assistant')?.content ?? '';
+          if (mine === 0) return { message: { role: 'user', content: null, tool_calls: [{ id: 'u-1', name: 'check_notifications', arguments: {}, requestor: 'user' }] } };
+          if (mine === 1) return { message: { role: 'user', content: 'I finished task_1, please mark it completed.' } };
+          if (mine === 2 && lastAgent.startsWith('Your request has been handled'))
+            return { message: { role: 'user', content: null, tool_calls: [{ id: 'u-2', name: 'dismiss_notification', arguments: { notification_id: 'notif_1' }, requestor: 'user' }] } };
+          return { message: { role: 'user', content: mine >= 3 ? 'All done, thanks. ###STOP###' : 'OK.' } };
+        },
+      }),
+    });
+
+    const scene = await connect();
+    const result = await playRemoteScene(
+      scene,
+      { dialogueId: 'nats-1', domain: 'mock', taskId: task.id, messageHistory: historyFromTask(task), limits: { maxSteps: 40 } },
+      { from: from('scene'), timeoutMs: 10_000 },
+    );
+
+    expect(result.terminationReason).toBe('user_stop');
+    expect(killed).toBeGreaterThanOrEqual(0);
+    const survivor = replicas[1 - killed];
+    expect(survivor.rebuilds).toBeGreaterThanOrEqual(1);
+    const tools = result.messages.filter((m) => m.role === 'tool');
+    expect(tools.map((m) => m.role === 'tool' && [m.requestor, m.error])).toEqual([
+      ['user', false],
+      ['assistant', false],
+      ['user', false],
+    ]);
+    const info = await evaluateSimulation(
+      { task_id: task.id, termination_reason: result.terminationReason, messages: result.messages },
+      task,
+      (o) => mock.createEnvironment({ solo: o?.solo }),
+    );
+    // The user's dismissal reached the (rebuilt) environment and the agent's write matched the gold
+    // action. (The DB component is 0 here by the task's own making: its gold actions omit the user's
+    // dismissal that its env assertion demands, so the gold user DB keeps the notification unread.)
+    expect(info.reward_breakdown).toMatchObject({ ENV_ASSERTION: 1, ACTION: 1 });
+    // The scene told the replicas to drop the dialogue's environment.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(survivor.instances).toBe(0);
+
+    await Promise.all([agentSvc.stop(), userSvc.stop(), survivor.stop()]);
+  });
+
+  it('answers an invalid request with an error naming the problem, and reports no responders as infrastructure', async () => {
+    const nc = await connect();
+    const svc = serveAgent(nc, { domain: 'mock', from: from('actor'), agentFor: () => ({ nextTurn: async () => ({ message: { role: 'assistant', content: 'hi' }, stop: false }) }) });
+    // Bypass the client's own validation to send a bad body.
+    const bad = await nc.request(agentTurnSubject('mock'), JSON.stringify({ id: 'x', kind: AgentTurnAsked.kind, v: 1, from: from('t'), sentAt: 0, data: { dialogueId: '' } }), { timeout: 5000 });
+    expect(new TextDecoder().decode(bad.data)).toMatch(/dialogue\.rpc-error.*dialogueId/);
+
+    const ok = await callRpc(nc, agentTurnSubject('mock'), AgentTurnAsked, { dialogueId: 'd', domain: 'mock', history: [] }, AgentTurnAnswered, { from: from('t'), timeoutMs: 5000 });
+    expect(ok.message.content).toBe('hi');
+    await svc.stop();
+
+    await expect(
+      callRpc(nc, agentTurnSubject('nowhere'), AgentTurnAsked, { dialogueId: 'd', domain: 'nowhere', history: [] }, AgentTurnAnswered, { from: from('t'), timeoutMs: 2000 }),
+    ).rejects.toBeInstanceOf(InfrastructureError);
+  });
+});
