@@ -3,10 +3,14 @@
  * add one entry to DOMAINS (telecom and telecom-workflow are registered by the telecom module).
  */
 import type { DomainSpec } from './core/domain.ts';
+import { airlineDomain } from './airline/index.ts';
 import { mockDomain } from './mock/index.ts';
+import { retailDomain } from './retail/index.ts';
 
 const DOMAINS: Record<string, DomainSpec> = {
   mock: mockDomain,
+  airline: airlineDomain,
+  retail: retailDomain,
   // --- extension point: one line per domain ---
 };
 
