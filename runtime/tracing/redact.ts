@@ -21,11 +21,18 @@ function keySegments(key: string): string[] {
     .filter(Boolean);
 }
 
+// Attribute keys repeat endlessly (a few dozen names), so their verdicts are cached.
+const keyVerdicts = new Map<string, boolean>();
+
 /** True when an attribute / header / field name says it holds a credential. */
 export function isSecretKey(key: string): boolean {
+  const cached = keyVerdicts.get(key);
+  if (cached !== undefined) return cached;
   const segs = keySegments(key);
-  if (segs.some((s) => SECRET_SEGMENTS.has(s))) return true;
-  return SECRET_JOINED.test(segs.join('_'));
+  const secret = segs.some((s) => SECRET_SEGMENTS.has(s)) || SECRET_JOINED.test(segs.join('_'));
+  if (keyVerdicts.size > 10_000) keyVerdicts.clear();
+  keyVerdicts.set(key, secret);
+  return secret;
 }
 
 const VALUE_PATTERNS: Array<[RegExp, string]> = [
@@ -50,8 +57,15 @@ const VALUE_PATTERNS: Array<[RegExp, string]> = [
   ],
 ];
 
+/**
+ * Cheap first pass: every pattern below needs one of these fragments, so a string without any of
+ * them (most subjects, kinds, ids) skips the ten full scans.
+ */
+const MAYBE_SECRET = /bearer|basic|token|sk-|hf_|gh[pousr]_|AKIA|xox|eyJ|S[UOANCXP][A-Z2-7]{20}|:\/\/|key|pass|secret|auth|nkey|seed/i;
+
 /** Replace every credential-looking substring of a free text (error messages, log lines, prompts). */
 export function redactText(text: string): string {
+  if (!MAYBE_SECRET.test(text)) return text;
   let out = text;
   for (const [re, sub] of VALUE_PATTERNS) out = out.replace(re, sub);
   return out;
