@@ -6,11 +6,14 @@ import type { DomainSpec } from './core/domain.ts';
 import { airlineDomain } from './airline/index.ts';
 import { mockDomain } from './mock/index.ts';
 import { retailDomain } from './retail/index.ts';
+import { telecomDomain, telecomWorkflowDomain } from './telecom/index.ts';
 
 const DOMAINS: Record<string, DomainSpec> = {
   mock: mockDomain,
   airline: airlineDomain,
   retail: retailDomain,
+  telecom: telecomDomain,
+  'telecom-workflow': telecomWorkflowDomain,
   // --- extension point: one line per domain ---
 };
 
