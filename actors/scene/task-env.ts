@@ -6,6 +6,8 @@ import type { Environment } from '../../domains/core/environment.ts';
 import { applyInitialState } from '../../domains/tasks/initial-state.ts';
 import type { DialogueEnvironment } from './remote.ts';
 import { Message } from '../../protocols/dialogue.ts';
+import { join } from 'node:path';
+import { tau2DomainDir } from '../../runtime/config/paths.ts';
 
 export interface TaskEnvironment extends DialogueEnvironment {
   readonly env: Environment;
@@ -45,4 +47,18 @@ export function historyFromTask(task: Task): Message[] {
     }
   }
   return out;
+}
+
+/**
+ * Look tasks up by id for services that are handed only (domain, taskId): by default every task of
+ * the domain's `tasks.json` (all splits); pass `taskFile` for another set (legacy, synthesized).
+ */
+export function taskResolver(domain: DomainSpec, taskFile?: string): (taskId: string) => Task {
+  let byId: Map<string, Task> | undefined;
+  return (taskId) => {
+    byId ??= new Map(domain.loadTasks({ path: taskFile ?? join(tau2DomainDir(domain.name), 'tasks.json') }).map((t) => [t.id, t]));
+    const t = byId.get(taskId);
+    if (!t) throw new Error(`task "${taskId}" not found in domain ${domain.name}${taskFile ? ` (${taskFile})` : ''}`);
+    return t;
+  };
 }

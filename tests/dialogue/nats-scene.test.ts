@@ -16,6 +16,12 @@ import { callRpc } from '../../actors/scene/rpc.ts';
 import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
 import { AgentTurnAnswered, AgentTurnAsked, agentTurnSubject, type UserTurnReply } from '../../protocols/dialogue.ts';
 import { InfrastructureError } from '../../actors/scene/machine.ts';
+import { DialogueCompleted, DialogueRequest, DialogueRequested, type DialogueResult } from '../../protocols/dialogue.ts';
+import { sceneMachineFor } from '../../actors/scene/role.ts';
+import { defineRole } from '../../runtime/host/role.ts';
+import { RoleHost } from '../../runtime/host/host.ts';
+import { Bus } from '../../runtime/nats/bus.ts';
+import { ensureStreams } from '../../runtime/nats/streams.ts';
 
 process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
 const from = (role: string) => ({ role, instance: `${role}-test` });
@@ -107,6 +113,48 @@ describe.skipIf(!natsServerAvailable())('scene over NATS', () => {
     expect(survivor.instances).toBe(0);
 
     await Promise.all([agentSvc.stop(), userSvc.stop(), survivor.stop()]);
+  });
+
+  it('hosts the scene as a role: dialogue.requested in, one dialogue.completed out', async () => {
+    const mock = getDomain('mock');
+    const tasks = mock.loadTasks({ split: 'base' });
+    const nc = await connect();
+    await ensureStreams(nc, { storage: 'memory' });
+    const env = serveEnvironment(nc, { domain: 'mock', from: from('env'), open: (id) => openTaskEnvironment(mock, findTask(tasks, id, 'mock')) });
+    const agent = serveAgent(nc, { domain: 'mock', from: from('actor'), agentFor: (req) => createOracleAgent(findTask(tasks, req.taskId!, 'mock')) });
+    const user = serveUser(nc, {
+      domain: 'mock',
+      from: from('user-simulator'),
+      userFor: () => ({
+        nextTurn: async (req) => {
+          const last = [...req.history].reverse().find((m) => m.role === 'assistant')?.content ?? '';
+          return { message: { role: 'user', content: last.startsWith('Your request has been handled') ? '###STOP###' : 'Please mark task_1 completed.' } };
+        },
+      }),
+    });
+    const completed: DialogueResult[] = [];
+    const sub = nc.subscribe(DialogueCompleted.subject, { callback: (_e, m) => void completed.push(JSON.parse(new TextDecoder().decode(m.data)).data) });
+
+    const role = defineRole({
+      name: 'scene',
+      impl: 'scene-test',
+      version: '1',
+      consumes: [DialogueRequested],
+      produces: [DialogueCompleted],
+      machine: sceneMachineFor({ connection: async () => nc, historyOf: (req) => historyFromTask(findTask(tasks, req.taskId, 'mock')), rpcTimeoutMs: 10_000 }),
+    });
+    const bus = new Bus(nc, from('eval'));
+    const host = new RoleHost({ bus, role, instance: 'scene-1', log: () => {} });
+    await host.start();
+    await bus.publish(DialogueRequested, DialogueRequest.parse({ dialogueId: 'hosted-1', domain: 'mock', taskId: 'update_task_1', agent: { model: 'oracle' }, user: { model: 'scripted' } }));
+
+    for (let i = 0; i < 100 && completed.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await host.drain();
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({ dialogueId: 'hosted-1', taskId: 'update_task_1', terminationReason: 'user_stop' });
+    expect(completed[0].messages.some((m) => m.role === 'tool' && m.content?.includes('completed'))).toBe(true);
+    sub.unsubscribe();
+    await Promise.all([env.stop(), agent.stop(), user.stop()]);
   });
 
   it('answers an invalid request with an error naming the problem, and reports no responders as infrastructure', async () => {
