@@ -51,6 +51,10 @@ const UNAUTH: Partial<grpc.StatusObject> = {
   details: 'control plane: missing or wrong bearer token (send metadata "authorization: Bearer <token>")',
 };
 
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   if (!opts.token) throw new Error('startControlServer: a non-empty token is required');
   const host = opts.host ?? DEFAULT_CONTROL_HOST;
@@ -117,6 +121,9 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     },
   };
 
+  if (!isLoopback(host)) {
+    console.error(`control plane: binding ${host}, reachable beyond this machine over plaintext gRPC; the bearer token is the only guard`);
+  }
   const server = new grpc.Server();
   server.addService(controlService().service, impl);
   const port = await new Promise<number>((resolve, reject) => {

@@ -57,7 +57,7 @@ describe('trace across three processes', () => {
     expect(await producer.exit).toBe(0);
     expect(await relay.exit).toBe(0);
     expect(await sink.exit).toBe(0);
-    const read = readSpanFiles(spanFilesOfRun(runDir));
+    const read = await readSpanFiles(spanFilesOfRun(runDir));
     expect(read.errors).toEqual([]);
     spans = read.spans;
     const someTrace = spans.find((s) => s.name === 'produce item')!.traceId;

@@ -52,10 +52,11 @@ export async function main(argv: string[]): Promise<number> {
   if (values.spans?.length) files = values.spans;
   else {
     const run = values.run ?? newestRunDir(runsDir());
-    if (!run) throw new Error(`no run directory under ${runsDir()}; pass --run DIR or --spans FILE`);
+    if (!run) throw new Error(`no run with a spans/ folder under ${runsDir()}; pass --run DIR or --spans FILE`);
     files = spanFilesOfRun(run);
   }
-  const { spans, errors } = readSpanFiles(files);
+  const prefix = values.list ? undefined : positionals[0].trim().toLowerCase();
+  const { spans, errors } = await readSpanFiles(files, { traceIdPrefix: prefix });
   if (errors.length) {
     console.error(`troupe trace: skipped ${errors.length} unreadable line(s):`);
     for (const e of errors.slice(0, 5)) console.error(`  ${e}`);
@@ -73,6 +74,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (spans.length === 0 && /^[0-9a-f]{1,32}$/.test(prefix ?? '')) {
+    throw new Error(`no trace with id starting "${prefix}" in ${files.length} span file(s); try troupe trace --list`);
+  }
   const { traceId, spans: traceSpans } = selectTrace(spans, positionals[0]);
   const roots = buildTraceTree(traceSpans);
   if (values.json) console.log(JSON.stringify({ traceId, roots: treeToJson(roots) }, null, 2));
