@@ -1,0 +1,8 @@
+// The LLM layer's public surface.
+export * from './errors.ts';
+export * from './config.ts';
+export * from './usage.ts';
+export * from './retry.ts';
+export * from './semaphore.ts';
+export * from './validate.ts';
+export { LlmClient, classify, type ChatRequest, type ChatResult, type StreamDelta, type ToolChoice, type LlmClientOptions } from './client.ts';
