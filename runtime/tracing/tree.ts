@@ -154,6 +154,7 @@ const KEY_ATTRS: Array<[string, string]> = [
   ['troupe.delivery', 'delivery'],
   ['troupe.implementation', 'impl'],
   ['troupe.impl', 'impl'],
+  ['troupe.duplicate', 'duplicate'],
   ['troupe.task.id', 'task'],
   ['troupe.dialogue.id', 'dialogue'],
   ['gen_ai.request.model', 'model'],

@@ -94,3 +94,55 @@ describe('troupe watch --nats (real nats-server)', () => {
     expect(lines[2].detail).toBe('envelope: sentAt: required');
   });
 });
+
+describe('troupe watch via the control plane', () => {
+  it('finds the running society, streams both default subject filters, and exits after --count', async () => {
+    const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startControlServer, generateControlToken, writeControlEndpoint } = await import('../../runtime/control/index.ts');
+    const { writeSocietyState } = await import('../../runtime/society/state.ts');
+    const runs = mkdtempSync(join(tmpdir(), 'troupe-watch-runs-'));
+    const runDir = join(runs, 'r1');
+    mkdirSync(runDir);
+    const token = generateControlToken();
+    const filters: string[] = [];
+    const server = await startControlServer({
+      port: 0,
+      token,
+      handlers: {
+        listRoles: async () => [],
+        swapRole: async () => { throw new Error('unused'); },
+        getInstructions: async () => { throw new Error('unused'); },
+        setInstructions: async () => { throw new Error('unused'); },
+        async *watchMessages(filter, signal) {
+          filters.push(filter.subject ?? '');
+          const base = (filter.subject ?? '').replace('.>', '');
+          for (let i = 0; i < 2 && !signal.aborted; i++) {
+            yield { subject: `${base}.k${i}`, kind: `k${i}`, size: 10, latencyMs: 1, traceId: '', time: Date.now() };
+          }
+          await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+        },
+      },
+    });
+    try {
+      writeControlEndpoint(runDir, { address: server.address, token });
+      writeSocietyState({ runId: 'r1', runDir, pid: process.pid, startedAt: Date.now(), natsUrl: 'nats://127.0.0.1:1', embeddedNats: true, controlAddress: server.address });
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      const child = spawn(process.execPath, ['bin/troupe.js', 'watch', '--json', '--count', '4'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TROUPE_RUNS_DIR: runs } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      expect(code, err).toBe(0);
+      expect(filters.sort()).toEqual(['troupe.dlq.>', 'troupe.msg.>']);
+      const subjects = out.trim().split('\n').map((l) => JSON.parse(l).subject).sort();
+      expect(subjects).toEqual(['troupe.dlq.k0', 'troupe.dlq.k1', 'troupe.msg.k0', 'troupe.msg.k1']);
+      expect(err).toMatch(/via control plane 127\.0\.0\.1:\d+/);
+    } finally {
+      await server.stop();
+      rmSync(runs, { recursive: true, force: true });
+    }
+  });
+});

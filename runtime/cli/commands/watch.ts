@@ -100,12 +100,15 @@ async function watchControl(runId: string | undefined, subjects: string[], kinds
   } catch (err) {
     throw new Error(`${(err as Error).message}; or pass --nats URL to watch a NATS server directly`);
   }
-  if (subjects.length > 1) throw new Error('through the control plane, give at most one --subject (or use --nats URL)');
   const ep = readControlEndpoint(society.runDir);
   const client = createControlClient(ep.address, ep.token);
-  console.error(`watching society ${society.runId} (${society.natsUrl}) via control plane ${ep.address} (Ctrl-C to stop)`);
+  const wanted = subjects.length ? subjects : [ALL_MESSAGES, ALL_DEAD_LETTERS];
+  console.error(`watching ${wanted.join(', ')} of society ${society.runId} (${society.natsUrl}) via control plane ${ep.address} (Ctrl-C to stop)`);
   try {
-    for await (const ev of client.watchMessages({ subject: subjects[0], kinds }, signal)) show(ev);
+    // One server stream per subject filter, merged; the first failure ends the watch.
+    await Promise.all(wanted.map(async (subject) => {
+      for await (const ev of client.watchMessages({ subject, kinds }, signal)) show(ev);
+    }));
   } finally {
     client.close();
   }
