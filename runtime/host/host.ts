@@ -205,43 +205,15 @@ export class RoleHost {
     }).catch(() => {});
   }
 
-  /** One fresh actor per item: resolve with what it emitted once it reaches a final state. */
   private runMachine(env: Envelope, delivery: number): Promise<PublishEvent[]> {
     const { role, instance, model, instructions } = this.opts;
-    const input: RoleInput = {
+    return runRoleMachine(role, {
       message: env,
       data: env.data,
       delivery,
       role: { name: role.name, impl: role.impl, instance },
       model,
       instructions,
-    };
-    return new Promise<PublishEvent[]>((resolve, reject) => {
-      const outputs: PublishEvent[] = [];
-      const timeoutMs = role.timeoutMs ?? 600_000;
-      let settled = false;
-      const actor = createActor(role.machine, { input });
-      const timer = setTimeout(() => finish(new Error(`no final state after ${timeoutMs} ms`)), timeoutMs);
-      function finish(err?: unknown) {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sub.unsubscribe();
-        actor.stop();
-        if (err) reject(err instanceof Error ? err : new Error(String(err)));
-        else resolve(outputs);
-      }
-      actor.on('troupe.publish', (e: PublishEvent) => outputs.push(e));
-      const sub = actor.subscribe({
-        next: (snap) => {
-          if (snap.status === 'done') finish();
-        },
-        error: (err) => finish(err),
-      });
-      actor.start();
-      const snap = actor.getSnapshot();
-      if (snap.status === 'done') finish();
-      else if (snap.status === 'error') finish(snap.error);
     });
   }
 
@@ -257,4 +229,39 @@ export class RoleHost {
     this.deadLettered++;
     m.term(reason);
   }
+}
+
+/**
+ * Run a role's machine on one input with a fresh actor; resolve with the messages it emitted once it
+ * reaches a final state, reject if it errors or exceeds the role's timeout. (The host's unit of work;
+ * exported for benchmarks and unit tests of role machines.)
+ */
+export function runRoleMachine(role: RoleDefinition, input: RoleInput): Promise<PublishEvent[]> {
+  return new Promise<PublishEvent[]>((resolve, reject) => {
+    const outputs: PublishEvent[] = [];
+    const timeoutMs = role.timeoutMs ?? 600_000;
+    let settled = false;
+    const actor = createActor(role.machine, { input });
+    const timer = setTimeout(() => finish(new Error(`no final state after ${timeoutMs} ms`)), timeoutMs);
+    function finish(err?: unknown) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sub.unsubscribe();
+      actor.stop();
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve(outputs);
+    }
+    actor.on('troupe.publish', (e: PublishEvent) => outputs.push(e));
+    const sub = actor.subscribe({
+      next: (snap) => {
+        if (snap.status === 'done') finish();
+      },
+      error: (err) => finish(err),
+    });
+    actor.start();
+    const snap = actor.getSnapshot();
+    if (snap.status === 'done') finish();
+    else if (snap.status === 'error') finish(snap.error);
+  });
 }

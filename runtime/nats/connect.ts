@@ -86,7 +86,9 @@ function readSeed(seedOrPath: string): Uint8Array {
 }
 
 export function connectionOptions(s: NatsSettings): NodeConnectionOptions {
-  const opts: NodeConnectionOptions = { servers: s.url.split(','), name: s.name, maxReconnectAttempts: -1 };
+  // noAsyncTraces: the client otherwise builds two Error objects (stack capture) per request — ~10% of
+  // the CPU of a busy role.
+  const opts: NodeConnectionOptions = { servers: s.url.split(','), name: s.name, maxReconnectAttempts: -1, noAsyncTraces: true };
   if (s.user !== undefined) {
     opts.user = s.user;
     opts.pass = s.pass;
