@@ -24,7 +24,7 @@ describe('task loading', () => {
     expect(getDomain('mock').loadTasks().map((t) => t.id)[0]).toBe('create_task_1');
     const ids = airline.loadTasks({ split: 'train' }).map((t) => Number(t.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b)); // file order, not split-list order
-    expect(() => airline.loadTasks({ split: 'nope' })).toThrow(/unknown split "nope" in .*split_tasks.json; known splits: base, train, test/);
+    expect(() => airline.loadTasks({ split: 'nope' })).toThrow(/unknown split "nope" in .*split_tasks.json; known splits: train, test, base/);
   });
 
   it('loads any task file by path, including the legacy v0.2.0 set (no reward_basis -> DB+COMMUNICATE)', () => {
