@@ -1,6 +1,6 @@
 // Wraps any SpanExporter (OTLP/HTTP here) so spans are redacted before they leave the process.
 import type { Attributes } from '@opentelemetry/api';
-import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { redactAttributes, redactText } from './redact.ts';
 
@@ -26,11 +26,36 @@ export function redactSpan(span: ReadableSpan): ReadableSpan {
   };
 }
 
+/**
+ * Wraps an exporter: spans are redacted first, and failed exports are reported on stderr (the first
+ * one, then at most once a minute with a count) instead of vanishing silently.
+ */
 export class RedactingSpanExporter implements SpanExporter {
-  constructor(private readonly inner: SpanExporter) {}
+  private failedSpans = 0;
+  private failedExports = 0;
+  private lastWarnMs = -Infinity;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly label = 'OTLP',
+    private readonly warn: (msg: string) => void = (m) => console.error(m),
+  ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.inner.export(spans.map(redactSpan), resultCallback);
+    this.inner.export(spans.map(redactSpan), (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) this.noteFailure(spans.length, result.error);
+      resultCallback(result);
+    });
+  }
+
+  private noteFailure(n: number, error: Error | undefined): void {
+    this.failedSpans += n;
+    this.failedExports++;
+    const now = Date.now();
+    if (now - this.lastWarnMs < 60_000) return;
+    this.lastWarnMs = now;
+    const why = error ? redactText(error.message) : 'unknown error';
+    this.warn(`tracing: ${this.label} failed (${why}); ${this.failedSpans} span(s) dropped in ${this.failedExports} failed export(s) so far. The JSONL span file is unaffected.`);
   }
 
   shutdown(): Promise<void> {

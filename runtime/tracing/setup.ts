@@ -29,6 +29,8 @@ export interface TracingOptions {
   otlpEndpoint?: string;
   /** Extra HTTP headers for the OTLP exporter (e.g. a Tempo tenant); never written to spans. */
   otlpHeaders?: Record<string, string>;
+  /** OTLP request timeout in ms (default 10000). */
+  otlpTimeoutMs?: number;
   /** JSONL write period in ms (default 200). */
   flushIntervalMs?: number;
 }
@@ -98,14 +100,20 @@ export function initTracing(opts: TracingOptions): TracingHandle {
   const file = opts.spanFile ?? (runDir ? spanFilePath(runDir, opts.serviceName) : undefined);
   let jsonl: JsonlSpanProcessor | undefined;
   if (file) {
-    jsonl = new JsonlSpanProcessor({ file, resource, flushIntervalMs: opts.flushIntervalMs });
+    try {
+      jsonl = new JsonlSpanProcessor({ file, resource, flushIntervalMs: opts.flushIntervalMs });
+    } catch (err) {
+      throw new Error(`tracing: cannot open span file ${file}: ${(err as Error).message}`);
+    }
     processors.push(jsonl);
   }
   const endpoint = opts.otlpEndpoint ?? process.env.TROUPE_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const otlpUrl = endpoint ? otlpTracesUrl(endpoint) : undefined;
+  let otlp: BatchSpanProcessor | undefined;
   if (otlpUrl) {
-    const exporter = new OTLPTraceExporter({ url: otlpUrl, headers: opts.otlpHeaders });
-    processors.push(new BatchSpanProcessor(new RedactingSpanExporter(exporter), { scheduledDelayMillis: 1000 }));
+    const exporter = new OTLPTraceExporter({ url: otlpUrl, headers: opts.otlpHeaders, timeoutMillis: opts.otlpTimeoutMs ?? 10_000 });
+    otlp = new BatchSpanProcessor(new RedactingSpanExporter(exporter, `OTLP export to ${otlpUrl}`), { scheduledDelayMillis: 1000 });
+    processors.push(otlp);
   }
 
   const provider = new NodeTracerProvider({
@@ -116,19 +124,27 @@ export function initTracing(opts: TracingOptions): TracingHandle {
   provider.register(); // AsyncLocalStorage context manager + W3C trace-context/baggage propagator
 
   const tracer = trace.getTracer(TRACER_NAME);
+  // A collector that is down must not fail flush/shutdown: its failures are reported (rate-limited)
+  // by RedactingSpanExporter. A span file that cannot be written does fail them.
+  const flushAll = async () => {
+    await jsonl?.forceFlush();
+    await otlp?.forceFlush().catch(() => {});
+  };
   let shutDown = false;
   const handle: TracingHandle = {
     serviceName: opts.serviceName,
     tracer,
     spanFile: jsonl?.file,
     otlpUrl,
-    flush: () => provider.forceFlush(),
+    flush: flushAll,
     async shutdown() {
       if (shutDown) return;
       shutDown = true;
       try {
-        await provider.forceFlush();
-        await provider.shutdown();
+        await flushAll();
+        await jsonl?.shutdown();
+        await otlp?.shutdown().catch(() => {});
+        await provider.shutdown().catch(() => {});
       } finally {
         trace.disable();
         context.disable();
