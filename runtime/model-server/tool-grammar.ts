@@ -32,26 +32,40 @@ export function toolCallSchema(tools: RequestTool[]): GbnfJsonSchema {
 
 const gbnfString = (s: string) => JSON.stringify(s);
 
-/** GBNF source for a tool-call reply, built on the JSON-schema grammar of the call object. */
-export async function toolGrammarSource(llama: Llama, tools: RequestTool[], mode: ToolMode, parallel: boolean): Promise<string> {
-  const offered = typeof mode === 'object' ? tools.filter((t) => t.function.name === mode.name) : tools;
-  const json = await llama.createGrammarForJsonSchema(toolCallSchema(offered) as never);
-  const lines = json.grammar.split('\n');
+/**
+ * Rules of node-llama-cpp's JSON-schema grammar with the root rule renamed to `entry`, and its
+ * whitespace rules made compact (at most one space, no newlines or indentation): pretty-printing
+ * costs a small model most of its token budget and gains nothing for machine-read JSON.
+ */
+export async function jsonSchemaRules(llama: Llama, schema: GbnfJsonSchema, entry: string): Promise<string[]> {
+  const json = await llama.createGrammarForJsonSchema(schema as never);
+  const lines = json.grammar.split('\n').filter((l) => l.trim() !== '');
   const rootIdx = lines.findIndex((l) => l.startsWith('root ::= '));
   const m = rootIdx >= 0 ? /^root ::= (.*) "(?:\\n){4}" \[\\n\]\*$/.exec(lines[rootIdx]) : null;
   if (!m) throw new Error('unexpected shape of the JSON-schema grammar root rule (node-llama-cpp changed?)');
-  lines.splice(rootIdx, 1);
+  lines.splice(rootIdx, 1, `${entry} ::= ${m[1]}`);
+  return lines.map((l) => {
+    const rule = /^([A-Za-z0-9-]+) ::= /.exec(l)?.[1];
+    if (!rule) return l;
+    if (/^comma-whitespace-/.test(rule)) return `${rule} ::= "," [ ]?`;
+    if (/^whitespace-/.test(rule)) return `${rule} ::= [ ]?`;
+    return l;
+  });
+}
+
+/** GBNF source for a JSON answer: exactly one value of the schema, then end of generation. */
+export async function jsonGrammarSource(llama: Llama, schema: GbnfJsonSchema): Promise<string> {
+  return ['root ::= troupe-json', ...(await jsonSchemaRules(llama, schema, 'troupe-json'))].join('\n');
+}
+
+/** GBNF source for a tool-call reply, built on the JSON-schema grammar of the call object. */
+export async function toolGrammarSource(llama: Llama, tools: RequestTool[], mode: ToolMode, parallel: boolean): Promise<string> {
+  const offered = typeof mode === 'object' ? tools.filter((t) => t.function.name === mode.name) : tools;
+  const rules = await jsonSchemaRules(llama, toolCallSchema(offered), 'troupe-call-json');
   const call = `${gbnfString(TOOL_CALL_OPEN)} troupe-call-json ${gbnfString(TOOL_CALL_CLOSE)}`;
   const calls = parallel ? `troupe-call ([\\n] troupe-call)*` : 'troupe-call';
   const root = mode === 'auto' ? `root ::= troupe-calls | troupe-text` : `root ::= troupe-calls`;
-  return [
-    root,
-    `troupe-calls ::= ${calls}`,
-    `troupe-call ::= ${call}`,
-    `troupe-call-json ::= ${m[1]}`,
-    `troupe-text ::= [^<\\x00] [^\\x00]*`,
-    ...lines,
-  ].join('\n');
+  return [root, `troupe-calls ::= ${calls}`, `troupe-call ::= ${call}`, `troupe-text ::= [^<\\x00] [^\\x00]*`, ...rules].join('\n');
 }
 
 /** Grammars are compiled once per distinct tool set / mode / schema and reused across requests. */
@@ -66,9 +80,8 @@ export class GrammarCache {
 
   json(schema: Record<string, unknown> | undefined): Promise<LlamaGrammar> {
     const key = JSON.stringify(['json', schema ?? null]);
-    return this.memo(key, () =>
-      this.llama.createGrammarForJsonSchema((schema ? toGbnfJsonSchema(schema) : { type: 'object', additionalProperties: true }) as never),
-    );
+    const gbnfSchema = (schema ? toGbnfJsonSchema(schema) : { type: 'object', additionalProperties: true }) as GbnfJsonSchema;
+    return this.memo(key, async () => this.llama.createGrammar({ grammar: await jsonGrammarSource(this.llama, gbnfSchema) }));
   }
 
   private memo(key: string, make: () => Promise<LlamaGrammar>): Promise<LlamaGrammar> {
@@ -91,6 +104,14 @@ export interface ParsedReply {
 /** Split a grammar-constrained reply into text or tool calls. */
 export function parseReply(text: string, toolsActive: boolean): ParsedReply {
   if (!toolsActive || !text.startsWith(TOOL_CALL_OPEN)) return { content: text, toolCalls: [] };
+  // max_tokens may cut the forced closing tag; the call before it is complete, so restore the tag.
+  for (let k = TOOL_CALL_CLOSE.length - 1; k > 0; k--) {
+    if (text.endsWith(TOOL_CALL_CLOSE.slice(0, k))) {
+      text = text.slice(0, -k) + TOOL_CALL_CLOSE;
+      break;
+    }
+  }
+  if (!text.endsWith(TOOL_CALL_CLOSE)) text += TOOL_CALL_CLOSE;
   const toolCalls: ParsedReply['toolCalls'] = [];
   const re = /<tool_call>([\s\S]*?)<\/tool_call>/g;
   for (const m of text.matchAll(re)) {
