@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmClient, parseRoleModelConfig, UsageLedger } from '../../runtime/llm/index.ts';
 import { defaultModelFile } from '../helpers/model.ts';
-import { startServeCli, type ServeProcess } from '../helpers/model-serve-cli.ts';
+import { startServeCli, type ServeProcess } from './serve-cli.ts';
 
 const weatherTool = {
   type: 'function' as const,
