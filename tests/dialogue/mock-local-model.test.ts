@@ -1,0 +1,67 @@
+// End to end in one process with the real pieces: the oracle harness as agent, the real mock
+// environment, the real local model (SmolLM2-135M through the project's model server and LLM client)
+// as the user simulator, graded by the real evaluator. Two tasks keep it to a couple of minutes.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { modelsDir } from '../../runtime/config/paths.ts';
+import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
+import { stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
+import { getDomain } from '../../domains/registry.ts';
+import { evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
+import { runScene } from '../../actors/scene/machine.ts';
+import { findTask, historyFromTask, openTaskEnvironment } from '../../actors/scene/task-env.ts';
+import { localEnvPort } from '../../actors/scene/remote.ts';
+import { llmClientChatModel } from '../../actors/scene/llm-chat-model.ts';
+import type { ChatModel, ChatRequest } from '../../actors/scene/ports.ts';
+import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
+import { createTaskUser, userSetupFor } from '../../actors/user-simulator/for-task.ts';
+import { DialogueResult, GREETING } from '../../protocols/dialogue.ts';
+
+process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+const haveModel = existsSync(join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf')) || !!process.env.TROUPE_LOCAL_MODEL;
+const haveData = existsSync(join(process.env.TAU2_DATA_DIR, 'tau2', 'domains', 'mock', 'tasks.json'));
+
+describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local model as user', () => {
+  afterAll(() => stopLocalModelServer());
+
+  const mock = getDomain('mock');
+  const tasks = mock.loadTasks({ split: 'base' });
+  const client = new LlmClient({ role: 'user-simulator', config: parseRoleModelConfig('user-simulator', { model: 'local', temperature: 0, maxTokens: 64 }) });
+  const seen: ChatRequest[] = [];
+  const base = llmClientChatModel(client);
+  const model: ChatModel = { complete: (req, signal) => (seen.push(req), base.complete(req, signal)) };
+
+  it.each(['create_task_1', 'update_task_with_message_history'])('%s ends graded with reward 1', { timeout: 300_000 }, async (taskId) => {
+    const task = findTask(tasks, taskId, 'mock');
+    seen.length = 0;
+    const result = await runScene({
+      dialogueId: `local-${taskId}`,
+      domain: 'mock',
+      taskId,
+      agent: createOracleAgent(task),
+      user: createTaskUser(mock, task, model, { maxTokens: 64 }),
+      env: localEnvPort(openTaskEnvironment(mock, task)),
+      messageHistory: historyFromTask(task),
+      limits: { maxSteps: 24 },
+    });
+    expect(() => DialogueResult.parse(result)).not.toThrow();
+    expect(['user_stop', 'agent_stop']).toContain(result.terminationReason);
+
+    // The model really spoke, through the τ² user prompt and the role-flipped history.
+    const userMsgs = result.messages.filter((m) => m.role === 'user' && m.usage);
+    expect(userMsgs.length).toBeGreaterThan(0);
+    expect(result.userUsage.completion_tokens).toBeGreaterThan(0);
+    const { systemPrompt } = userSetupFor(mock, task);
+    expect(seen[0].messages[0]).toEqual({ role: 'system', content: systemPrompt });
+    if (!task.initial_state?.message_history) expect(seen[0].messages[1]).toEqual({ role: 'user', content: GREETING });
+    expect(seen[0].tools?.map((t) => t.function.name).sort()).toEqual(['check_notifications', 'dismiss_notification']);
+
+    const info = await evaluateSimulation(
+      { task_id: taskId, termination_reason: result.terminationReason, messages: result.messages },
+      task,
+      (o) => mock.createEnvironment({ solo: o?.solo }),
+    );
+    expect(info.reward).toBe(1);
+  });
+});
