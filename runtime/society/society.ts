@@ -19,7 +19,7 @@ import { newRunId, openNatsSession, runDir as makeRunDir, type NatsSession } fro
 import { listInstances, openRegistry } from '../registry/registry.ts';
 import { traceIdFromHeaders } from '../tracing/index.ts';
 import type { SocietyConfig } from './config.ts';
-import { writeSocietyState } from './state.ts';
+import { writeNatsCredentials, writeSocietyState } from './state.ts';
 
 const BIN = join(REPO_ROOT, 'bin', 'troupe.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,6 +99,10 @@ export class Society {
       this.controlToken = generateControlToken();
       this.control = await startControlServer({ token: this.controlToken, handlers: this.handlers(), port: cfg.controlPort ?? 0 });
       writeControlEndpoint(this.runDir, { address: this.control.address, token: this.controlToken, pid: process.pid });
+    }
+    if (this.session.embedded) {
+      const { url, user, pass } = this.session.embedded;
+      writeNatsCredentials(this.runDir, { url, user, pass });
     }
     writeSocietyState({
       runId: this.runId,

@@ -51,3 +51,21 @@ export function findSociety(runId?: string): SocietyState {
   }
   return live.sort((a, b) => b.startedAt - a.startedAt)[0];
 }
+
+/**
+ * Credentials of a society's embedded nats-server, so `troupe worker` on the same machine can join
+ * without --nats. Mode 0600, like the control endpoint; never written for an external server.
+ */
+export function natsCredentialsFile(runDir: string): string {
+  return join(runDir, 'nats.json');
+}
+
+export function writeNatsCredentials(runDir: string, creds: { url: string; user: string; pass: string }): void {
+  writeFileSync(natsCredentialsFile(runDir), JSON.stringify(creds) + '\n', { mode: 0o600 });
+}
+
+export function readNatsCredentials(runDir: string): { url: string; user: string; pass: string } | undefined {
+  const f = natsCredentialsFile(runDir);
+  if (!existsSync(f)) return undefined;
+  return z.object({ url: z.string(), user: z.string(), pass: z.string() }).parse(JSON.parse(readFileSync(f, 'utf8')));
+}

@@ -53,6 +53,21 @@ describe('troupe up / ps / swap / down', () => {
     expect(ps.roles.map((r) => r.role).sort()).toEqual(['stage-a', 'stage-b', 'stage-c']);
     expect(ps.roles.every((r) => isAlive(r.pid))).toBe(true);
 
+    // A worker started by hand joins the local society (credential from the run dir) and leaves on SIGTERM.
+    const joined = spawn(process.execPath, [BIN, 'worker', '--roles', 'stage-a'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let joinedErr = '';
+    joined.stderr!.on('data', (b) => (joinedErr += b));
+    let stageA: typeof ps.roles = [];
+    for (let i = 0; i < 300 && stageA.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      stageA = (JSON.parse((await troupe('ps', '--json', '--role', 'stage-a')).stdout) as typeof ps).roles;
+    }
+    expect(stageA.map((r) => r.pid)).toContain(joined.pid);
+    const joinedExit = new Promise<number | null>((r) => joined.on('exit', (code) => r(code)));
+    joined.kill('SIGTERM');
+    expect(await joinedExit).toBe(0);
+    expect(joinedErr).toMatch(/drained/);
+
     const swapped = await troupe('swap', 'stage-b', '--impl', join(import.meta.dirname, '..', 'fixtures', 'roles', 'stage-b-v2.ts'));
     expect(swapped.stdout).toMatch(/stage-b now serves stage-b@2/);
     const after = JSON.parse((await troupe('ps', '--json')).stdout) as typeof ps;

@@ -75,5 +75,13 @@ describe('pipeline across processes', () => {
     }
     expect(instances.reduce((s, r) => s + r.failed, 0)).toBeGreaterThanOrEqual(Math.ceil(N / 97));
     expect(instances.reduce((s, r) => s + r.deadLettered, 0)).toBe(0);
+
+    // Supervision: the society restarted the killed replica (same instance id, new process).
+    let back;
+    for (let i = 0; i < 150 && !back; i++) {
+      back = (await society.instances('stage-b')).find((r) => r.instance === victim.instance && r.pid !== victim.pid && r.state === 'ready');
+      if (!back) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(back).toBeDefined();
   }, 150_000);
 });

@@ -2,13 +2,15 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Worker, type WorkerRoleSpec } from '../../host/worker.ts';
-import { connectNats, natsCliOptions, natsSettingsFromFlags } from '../../nats/connect.ts';
+import { connectNats, natsCliOptions, natsSettingsFromFlags, type NatsSettings } from '../../nats/connect.ts';
+import { findSociety, readNatsCredentials } from '../../society/state.ts';
 import { ensureStreams } from '../../nats/streams.ts';
 import { initTracing } from '../../tracing/index.ts';
 
-const HELP = `usage: troupe worker --roles ROLE[,ROLE...] [--impl ROLE=MODULE] [--model ROLE=MODEL] [--concurrency N] --nats URL
+const HELP = `usage: troupe worker --roles ROLE[,ROLE...] [--impl ROLE=MODULE] [--model ROLE=MODEL] [--concurrency N] [--nats URL | --run-id ID]
 
-Hosts the given roles in this process and joins the society on that NATS server. Credentials:
+Hosts the given roles in this process and joins the society on that NATS server (without --nats: the
+embedded server of the society running on this machine, latest or --run-id). Credentials:
 --nats-user/--nats-pass, --nats-token, --nats-nkey-seed; TLS: --nats-tls-ca/-cert/-key (or the
 TROUPE_NATS_* environment variables). SIGTERM/SIGINT drain in-flight work before exiting.`;
 
@@ -22,6 +24,18 @@ const SpecSchema = z.array(
     instructionsRevision: z.number().int().positive().optional(),
   }),
 );
+
+/** The embedded nats-server of a society running on this machine (its run dir holds the credential). */
+function localSocietyNats(runId: string | undefined): NatsSettings {
+  let creds;
+  try {
+    creds = readNatsCredentials(findSociety(runId).runDir);
+  } catch (err) {
+    throw new Error(`no NATS server given (--nats URL or TROUPE_NATS_URL) and ${(err as Error).message}`);
+  }
+  if (!creds) throw new Error('no NATS server given: pass --nats URL or set TROUPE_NATS_URL (the local society uses an external server)');
+  return creds;
+}
 
 function pairs(list: string[] | undefined, flag: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -42,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       impl: { type: 'string', multiple: true },
       model: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
+      'run-id': { type: 'string' },
       spec: { type: 'string' }, // internal: JSON list of WorkerRoleSpec, used by `troupe up`
       help: { type: 'boolean', short: 'h' },
     },
@@ -61,8 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     if (concurrency !== undefined && !(concurrency > 0)) throw new Error('--concurrency must be a positive number');
     roles = values.roles.split(',').map((r) => r.trim()).filter(Boolean).map((role) => ({ role, impl: impls.get(role), model: models.get(role), concurrency }));
   }
-  const settings = natsSettingsFromFlags(values);
-  if (!settings) throw new Error('no NATS server given: pass --nats URL or set TROUPE_NATS_URL (a worker joins an existing society)');
+  const settings = natsSettingsFromFlags(values) ?? localSocietyNats(values['run-id']);
   const names = roles.map((r) => r.role).join(',');
   // TROUPE_TRACING=off skips span recording entirely (about a quarter of a busy role's CPU goes to it).
   const tracing = process.env.TROUPE_TRACING === 'off' ? undefined : initTracing({
