@@ -1,0 +1,103 @@
+// TEST HARNESS (not an evaluation): play a domain's task split with the ORACLE agent (gold actions
+// replayed) against a real environment and a real user-simulator model, grade every dialogue, and
+// print per-task outcomes. With a correct stack every task earns reward 1 unless the user simulator
+// failed, so this measures the plumbing and the user model, never an agent.
+//
+//   npx tsx actors/oracle/play-split.ts --domain mock [--split base] [--task-ids a,b] [--max-steps 30]
+//       [--user-model local] [--base-url URL --api-key-env VAR] [--max-tokens 96] [--out FILE.json]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
+import { stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
+import { getDomain } from '../../domains/registry.ts';
+import { evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
+import { runScene } from '../scene/machine.ts';
+import { historyFromTask, openTaskEnvironment } from '../scene/task-env.ts';
+import { localEnvPort } from '../scene/remote.ts';
+import { llmClientChatModel } from '../scene/llm-chat-model.ts';
+import { createTaskUser } from '../user-simulator/for-task.ts';
+import { createOracleAgent } from './oracle-agent.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      domain: { type: 'string', default: 'mock' },
+      split: { type: 'string', default: 'base' },
+      'task-ids': { type: 'string' },
+      'max-steps': { type: 'string', default: '30' },
+      'user-model': { type: 'string', default: 'local' },
+      'base-url': { type: 'string' },
+      'api-key-env': { type: 'string' },
+      'max-tokens': { type: 'string', default: '96' },
+      out: { type: 'string' },
+    },
+  });
+  const domain = getDomain(values.domain!);
+  let tasks = domain.loadTasks({ split: values.split });
+  if (values['task-ids']) {
+    const want = new Set(values['task-ids'].split(','));
+    tasks = tasks.filter((t) => want.has(t.id));
+    if (tasks.length !== want.size) throw new Error(`unknown task id(s) in --task-ids for ${values.domain}/${values.split}`);
+  }
+  const maxTokens = Number(values['max-tokens']);
+  const client = new LlmClient({
+    role: 'user-simulator',
+    config: parseRoleModelConfig('user-simulator', { model: values['user-model'], baseURL: values['base-url'], apiKeyEnv: values['api-key-env'], temperature: 0, maxTokens }),
+  });
+  const model = llmClientChatModel(client);
+
+  console.log(`ORACLE TEST HARNESS: ${tasks.length} task(s) of ${values.domain}/${values.split}, user model ${values['user-model']}`);
+  const rows: Record<string, unknown>[] = [];
+  const started = Date.now();
+  for (const [i, task] of tasks.entries()) {
+    const t0 = Date.now();
+    const result = await runScene({
+      dialogueId: `oracle-${task.id}`,
+      domain: domain.name,
+      taskId: task.id,
+      agent: createOracleAgent(task),
+      user: createTaskUser(domain, task, model, { maxTokens }),
+      env: localEnvPort(openTaskEnvironment(domain, task)),
+      messageHistory: historyFromTask(task),
+      limits: { maxSteps: Number(values['max-steps']) },
+    });
+    const info = await evaluateSimulation(
+      { task_id: task.id, termination_reason: result.terminationReason, messages: result.messages },
+      task,
+      (o) => domain.createEnvironment({ solo: o?.solo }),
+    );
+    const userCalls = result.messages.filter((m) => m.role === 'user' && m.tool_calls?.length).length;
+    const row = {
+      task: task.id,
+      reward: info.reward,
+      termination: result.terminationReason,
+      breakdown: info.reward_breakdown,
+      steps: result.steps,
+      userToolCalls: userCalls,
+      toolErrors: result.numErrors,
+      userTokens: result.userUsage,
+      seconds: (Date.now() - t0) / 1000,
+      ...(result.error ? { error: result.error } : {}),
+    };
+    rows.push({ ...row, messages: result.messages });
+    console.log(`[${i + 1}/${tasks.length}] ${JSON.stringify(row)}`);
+  }
+  const ok = rows.filter((r) => r.reward === 1).length;
+  const byTermination: Record<string, number> = {};
+  for (const r of rows) byTermination[r.termination as string] = (byTermination[r.termination as string] ?? 0) + 1;
+  console.log(`reward 1: ${ok}/${rows.length}; terminations ${JSON.stringify(byTermination)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (values.out) writeFileSync(values.out, JSON.stringify(rows, null, 1));
+  await stopLocalModelServer();
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
