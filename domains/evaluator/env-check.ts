@@ -4,6 +4,7 @@
 // assertions run on the predicted environment.
 import type { DBCheck, EnvAssertionCheck, Message } from '../../protocols/tau2/results.ts';
 import type { Environment, HistoryMessage, EnvFunctionCallIn, InitializationDataIn } from '../core/environment.ts';
+import { sameDump } from './same-dump.ts';
 import { rewardBasisOf, type ComponentResult, type EvalTask } from './types.ts';
 
 /** Builds a fresh environment of the task's domain. */
@@ -19,12 +20,17 @@ export interface EnvCheckOptions {
   soloMode?: boolean;
 }
 
+export interface EnvCheckResult extends ComponentResult {
+  /** The predicted environment, when one was built (tool types are read from it). */
+  env?: Environment;
+}
+
 export function evaluateEnvironment(
   makeEnv: EnvFactory,
   task: EvalTask,
   messages: readonly Message[],
   opts: EnvCheckOptions = {},
-): ComponentResult {
+): EnvCheckResult {
   const criteria = task.evaluation_criteria;
   if (!criteria) return { reward: 1, info: { note: 'No evaluation criteria' } };
   if (criteria.actions == null && criteria.env_assertions == null) {
@@ -53,7 +59,9 @@ export function evaluateEnvironment(
     }
   }
 
-  const dbMatch = gold.agentDbHash() === predicted.agentDbHash() && gold.userDbHash() === predicted.userDbHash();
+  // Same verdict as comparing the two sha256 hashes of each DB, without serialising them.
+  const dbMatch = sameDump(gold.tools?.db.data ?? null, predicted.tools?.db.data ?? null) &&
+    sameDump(gold.userTools?.db.data ?? null, predicted.userTools?.db.data ?? null);
   const dbCheck: DBCheck = { db_match: dbMatch, db_reward: dbMatch ? 1 : 0 };
 
   const assertionChecks: EnvAssertionCheck[] = [];
@@ -81,6 +89,7 @@ export function evaluateEnvironment(
     env_assertions: assertionChecks,
     reward_basis: [...basis],
     reward_breakdown: breakdown,
+    env: predicted,
     info: mismatches.length ? { replay_mismatches: mismatches.length, replay_mismatch_tools: mismatches.map((m) => m.call.name) } : null,
   };
 }

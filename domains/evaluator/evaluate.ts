@@ -4,6 +4,7 @@
 import type { Message, RewardInfo, RewardType, ToolType } from '../../protocols/tau2/results.ts';
 import { evaluateActions } from './action-check.ts';
 import { evaluateCommunicate } from './communicate-check.ts';
+import type { Environment } from '../core/environment.ts';
 import { evaluateEnvironment, type EnvFactory } from './env-check.ts';
 import { evaluateNlAssertions, type NlJudge } from './nl-judge.ts';
 import { isGradedTermination, prematureTerminationReward } from './termination.ts';
@@ -29,8 +30,7 @@ export class EvaluationCriteriaError extends Error {
 const ENV_BASES: RewardType[] = ['DB', 'ENV_ASSERTION'];
 
 /** Tool name → tool type over both toolkits of a fresh environment (for action check labels). */
-export function toolTypesOf(makeEnv: EnvFactory): Map<string, ToolType> {
-  const env = makeEnv();
+export function toolTypesOf(env: Environment): Map<string, ToolType> {
   const out = new Map<string, ToolType>();
   for (const kit of [env.tools, env.userTools]) for (const tl of kit?.tools ?? []) out.set(tl.name, tl.type);
   return out;
@@ -49,7 +49,7 @@ export async function evaluateSimulation(
   const messages: readonly Message[] = sim.messages;
   const basis = rewardBasisOf(criteria);
   const env = evaluateEnvironment(makeEnv, task, messages, { mode: opts.mode, soloMode: opts.soloMode });
-  const action = evaluateActions(task, messages, toolTypesOf(makeEnv));
+  const action = evaluateActions(task, messages, toolTypesOf(env.env ?? makeEnv()));
   const communicate = evaluateCommunicate(task, messages);
   let nl: ComponentResult | null = null;
   if (opts.evaluationType === 'all_with_nl_assertions' || basis.includes('NL_ASSERTION')) {
@@ -63,13 +63,14 @@ export async function evaluateSimulation(
   }
 
   let reward = 1;
+  const { env: _predicted, ...envPart } = env;
   const breakdown: Partial<Record<RewardType, number>> = {};
   const fold = (part: ComponentResult | null, bases: RewardType[]) => {
     if (!part || !bases.some((b) => basis.includes(b))) return;
     Object.assign(breakdown, part.reward_breakdown ?? {});
     reward *= part.reward;
   };
-  fold(env, ENV_BASES);
+  fold(envPart, ENV_BASES);
   fold(action, ['ACTION']);
   fold(nl, ['NL_ASSERTION']);
   fold(communicate, ['COMMUNICATE']);
