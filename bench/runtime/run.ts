@@ -2,7 +2,7 @@
 // JetStream, each role in its own worker process, beside an in-process direct-call chain running the
 // same three machines. The bus chain runs twice: workers recording spans (default) and with
 // TROUPE_TRACING=off. Run: `npx tsx bench/runtime/run.ts [--items 5000] [--latency-items 500] [--replicas 1]`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,18 @@ const WARMUP = 200;
 interface Result {
   lat: number[];
   perSec: number;
+  /** CPU ms per item during the throughput phase, per process (load-independent cost). */
+  cpu?: Record<string, number>;
+}
+
+/** utime+stime of a process in ms, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ = 100
+  } catch {
+    return NaN;
+  }
 }
 
 const pct = (xs: number[], p: number) => {
@@ -102,6 +114,9 @@ async function busChain(tracing: 'on' | 'off'): Promise<Result> {
 
     // Throughput: up to 1,000 items in flight.
     console.error(`  throughput: ${ITEMS} items…`);
+    const procs: Record<string, number> = { 'nats-server': society.session.embedded!.pid, 'bench (feeder+sink)': process.pid };
+    for (const c of society.children()) procs[c.role] = c.pid!;
+    const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuMs(pid)]));
     const t0 = performance.now();
     const window: Promise<void>[] = [];
     for (let i = 0; i < ITEMS; i++) {
@@ -112,9 +127,10 @@ async function busChain(tracing: 'on' | 'off'): Promise<Result> {
     }
     await Promise.all(window);
     const perSec = ITEMS / ((performance.now() - t0) / 1000);
+    const cpu = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, (cpuMs(pid) - cpu0[k]) / ITEMS]));
     console.error(`  ${received} received`);
     await it.close();
-    return { lat, perSec };
+    return { lat, perSec, cpu };
   } finally {
     await society.stop();
   }
@@ -142,7 +158,11 @@ async function main() {
       const addedP50 = (pct(r.lat, 50) - pct(direct.lat, 50)) / HOPS;
       const addedP99 = (pct(r.lat, 99) - pct(direct.lat, 99)) / HOPS;
       console.log(`${label}: added per hop (bus − direct, ${HOPS} bus hops per item) p50 ${f(addedP50)} ms, p99 ${f(addedP99)} ms; ${f(r.perSec, 0)} items/s`);
+      const total = Object.values(r.cpu!).reduce((a, b) => a + b, 0);
+      const parts = Object.entries(r.cpu!).map(([k, v]) => `${k} ${f(v)}`).join(', ');
+      console.log(`  CPU per item: ${f(total)} ms (${parts}) → at most ${f(2000 / total, 0)} items/s on 2 idle cores`);
     }
+    console.log(`load average at end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
