@@ -87,6 +87,19 @@ export function selectTrace(spans: SpanRecord[], idPrefix: string): { traceId: s
   return { traceId: ids[0], spans: by.get(ids[0])! };
 }
 
+/**
+ * Trace ids of spans whose attribute `key` equals `value` (e.g. `messaging.message.id`,
+ * `troupe.task.id`), so a trace can be found from an id seen in a dataset record or `troupe watch`.
+ */
+export function traceIdsByAttribute(spans: SpanRecord[], key: string, value: string): string[] {
+  const ids = new Set<string>();
+  for (const s of spans) {
+    const v = s.attributes?.[key];
+    if (v !== undefined && (Array.isArray(v) ? v.map(String).includes(value) : String(v) === value)) ids.add(s.traceId);
+  }
+  return [...ids];
+}
+
 export interface TraceNode {
   span: SpanRecord;
   children: TraceNode[];

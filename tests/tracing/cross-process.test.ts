@@ -46,6 +46,7 @@ describe('trace across three processes', () => {
   let runDir: string;
   let spans: SpanRecord[];
   let cli: { out: string; code: number | null };
+  let byMessage: { out: string; code: number | null };
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -63,6 +64,8 @@ describe('trace across three processes', () => {
     const someTrace = spans.find((s) => s.name === 'produce item')!.traceId;
     const c = run(['bin/troupe.js', 'trace', someTrace.slice(0, 10), '--run', runDir]);
     cli = { code: await c.exit, out: c.out() };
+    const m = run(['bin/troupe.js', 'trace', '--message', 'r1', '--run', runDir, '--json']);
+    byMessage = { code: await m.exit, out: m.out() };
   }, 90_000);
 
   afterAll(async () => {
@@ -114,6 +117,16 @@ describe('trace across three processes', () => {
     expect(produce.attributes.note).toBe('auth header was Bearer [REDACTED]');
     const failing = spans.find((s) => s.name === 'failing step')!;
     expect(failing.status).toEqual({ code: 'error', message: 'upstream said: password=[REDACTED]' });
+  });
+
+  it('troupe trace --message finds the trace that carried a message id', () => {
+    expect(byMessage.code).toBe(0);
+    const { traceId, roots } = JSON.parse(byMessage.out);
+    const relayPublish = spans.find((s) => s.name === 'publish troupe.test.b' && s.attributes['messaging.message.id'] === 'r1')!;
+    expect(traceId).toBe(relayPublish.traceId);
+    expect(roots).toHaveLength(1);
+    expect(roots[0].name).toBe('produce item');
+    expect(roots[0].children[0].children[0].resource.role).toBe('relay');
   });
 
   it('troupe trace prints the trace as a tree in causal order', () => {

@@ -8,6 +8,7 @@ import {
   renderTree,
   selectTrace,
   summarizeTraces,
+  traceIdsByAttribute,
   treeToJson,
 } from '../../runtime/tracing/tree.ts';
 
@@ -86,6 +87,12 @@ describe('trace tree', () => {
     expect(out).toMatch(/\[1\] ──▶ \[0\] process a/);
     expect(out).toMatch(/\[0\] ──▶ \[2\] process b  \(hop 1\.50ms\)/);
     expect(out.split('\n').filter((l) => l.includes('──▶'))).toHaveLength(2);
+  });
+
+  it('finds traces by attribute value', () => {
+    expect(traceIdsByAttribute(spans, 'troupe.message.kind', 'task.accepted')).toEqual([T]);
+    expect(traceIdsByAttribute(spans, 'gen_ai.usage.input_tokens', '5')).toEqual([T]);
+    expect(traceIdsByAttribute(spans, 'troupe.message.kind', 'nope')).toEqual([]);
   });
 
   it('summarises traces newest first and emits nested JSON', () => {

@@ -9,10 +9,12 @@ import {
   renderTree,
   selectTrace,
   summarizeTraces,
+  traceIdsByAttribute,
   treeToJson,
 } from '../../tracing/tree.ts';
 
 const USAGE = `usage: troupe trace ID [--run DIR | --spans FILE...] [--sequence] [--json] [--absolute]
+       troupe trace --message MSG_ID | --attr KEY=VALUE [same options]
        troupe trace --list [--run DIR | --spans FILE...] [--json]
 
 Prints one trace (ID may be a unique prefix) from the span files of a run: by default the newest run
@@ -22,6 +24,8 @@ with process (role#pid), start offset, duration and key attributes.
   --spans FILE   span file(s) to read instead (repeatable)
   --sequence     spans in time order in per-process lanes, with an arrow for every cross-process hop
   --absolute     wall-clock start times instead of offsets
+  --message ID   the trace that carried the message with this envelope id
+  --attr K=V     the trace holding a span with attribute K equal to V (e.g. troupe.task.id=t-17)
   --list         list the traces in the run (newest first)
   --json         machine-readable output`;
 
@@ -35,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       sequence: { type: 'boolean', default: false },
       absolute: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
+      message: { type: 'string' },
+      attr: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -43,7 +49,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!values.list && positionals.length !== 1) {
+  const finder = values.message !== undefined ? `messaging.message.id=${values.message}` : values.attr;
+  if (finder !== undefined && !/^[^=]+=.+$/.test(finder)) throw new Error(`--attr needs KEY=VALUE (got "${finder}")`);
+  if (!values.list && positionals.length !== (finder === undefined ? 1 : 0)) {
     console.error(USAGE);
     return 2;
   }
@@ -55,8 +63,15 @@ export async function main(argv: string[]): Promise<number> {
     if (!run) throw new Error(`no run with a spans/ folder under ${runsDir()}; pass --run DIR or --spans FILE`);
     files = spanFilesOfRun(run);
   }
-  const prefix = values.list ? undefined : positionals[0].trim().toLowerCase();
+  let prefix = values.list || finder !== undefined ? undefined : positionals[0].trim().toLowerCase();
   const { spans, errors } = await readSpanFiles(files, { traceIdPrefix: prefix });
+  if (finder !== undefined) {
+    const eq = finder.indexOf('=');
+    const ids = traceIdsByAttribute(spans, finder.slice(0, eq), finder.slice(eq + 1));
+    if (ids.length === 0) throw new Error(`no span with ${finder} in ${files.length} span file(s)`);
+    if (ids.length > 1) throw new Error(`${finder} occurs in ${ids.length} traces: ${ids.slice(0, 5).join(', ')}; pick one with troupe trace ID`);
+    prefix = ids[0];
+  }
   if (errors.length) {
     console.error(`troupe trace: skipped ${errors.length} unreadable line(s):`);
     for (const e of errors.slice(0, 5)) console.error(`  ${e}`);
@@ -77,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
   if (spans.length === 0 && /^[0-9a-f]{1,32}$/.test(prefix ?? '')) {
     throw new Error(`no trace with id starting "${prefix}" in ${files.length} span file(s); try troupe trace --list`);
   }
-  const { traceId, spans: traceSpans } = selectTrace(spans, positionals[0]);
+  const { traceId, spans: traceSpans } = selectTrace(spans, prefix ?? positionals[0]);
   const roots = buildTraceTree(traceSpans);
   if (values.json) console.log(JSON.stringify({ traceId, roots: treeToJson(roots) }, null, 2));
   else if (values.sequence) console.log(renderSequence(traceId, traceSpans));
