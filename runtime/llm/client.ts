@@ -106,7 +106,7 @@ export class LlmClient {
     const ep = await this.endpoint();
     const body: ChatCompletionCreateParamsNonStreaming = { ...this.buildBody(ep, req), stream: false };
     return this.traced(ep, req, async (span) => {
-      const { value: completion, attempts } = await this.withRetries(ep, req.signal, (signal) =>
+      const { value: completion, attempts } = await this.withRetries(ep, req.signal, span, (signal) =>
         ep.sdk.chat.completions.create(body, { signal, timeout: this.config.timeoutMs, maxRetries: 0 }),
       );
       const choice = checkCompletion(completion, attempts);
@@ -135,7 +135,7 @@ export class LlmClient {
     };
     return this.traced(ep, req, async (span) => {
       // Only the opening of the stream is retried: once deltas reached the caller a retry would repeat them.
-      const { value: stream, attempts } = await this.withRetries(ep, req.signal, (signal) =>
+      const { value: stream, attempts } = await this.withRetries(ep, req.signal, span, (signal) =>
         ep.sdk.chat.completions.create(body, { signal, timeout: this.config.timeoutMs, maxRetries: 0 }),
       );
       let content = '';
@@ -308,7 +308,7 @@ export class LlmClient {
     }
   }
 
-  private async withRetries<T>(ep: Endpoint, callerSignal: AbortSignal | undefined, call: (signal?: AbortSignal) => Promise<T>): Promise<{ value: T; attempts: number }> {
+  private async withRetries<T>(ep: Endpoint, callerSignal: AbortSignal | undefined, span: Span, call: (signal?: AbortSignal) => Promise<T>): Promise<{ value: T; attempts: number }> {
     const limiter = endpointSemaphore(ep.baseURL, this.config.concurrency);
     for (let attempt = 1; ; attempt++) {
       let failure: LlmError;
@@ -323,7 +323,7 @@ export class LlmClient {
       }
       if (!isRetryable(failure) || attempt > this.retry.maxRetries) throw failure;
       const delay = waitHint ?? backoffDelayMs(this.retry, attempt - 1);
-      trace.getActiveSpan()?.addEvent('llm.retry', { attempt, 'error.type': failure.name, delay_ms: delay });
+      span.addEvent('llm.retry', { attempt, 'error.type': failure.name, delay_ms: delay });
       await sleep(delay, callerSignal);
     }
   }
