@@ -150,10 +150,6 @@ export const sceneMachine = setup({
     nextIsAgent: ({ context }) => nextRole(context.messages[context.messages.length - 1]) === 'agent',
     nextIsUser: ({ context }) => nextRole(context.messages[context.messages.length - 1]) === 'user',
     nextIsEnv: ({ context }) => nextRole(context.messages[context.messages.length - 1]) === 'env',
-    stepLimitHit: ({ context }) =>
-      context.steps >= context.limits.maxSteps && nextRole(context.messages[context.messages.length - 1]) !== 'env',
-    errorLimitHit: ({ context }) =>
-      context.numErrors >= context.limits.maxErrors && nextRole(context.messages[context.messages.length - 1]) !== 'env',
   },
 }).createMachine({
   id: 'scene',
@@ -165,6 +161,9 @@ export const sceneMachine = setup({
         ? history
         : [{ role: 'assistant', content: GREETING, tool_calls: null, cost: 0, usage: null }];
     const messages = opening.map((m, i) => stamp(m, i));
+    const last = messages[messages.length - 1];
+    // A history that already ends with the user's stop token is a finished dialogue (as in τ²).
+    const endedByHistory = history.length > 0 && last.role === 'user' && isUserStop(last);
     for (const m of messages) input.onMessage?.(m);
     return {
       input,
@@ -172,7 +171,7 @@ export const sceneMachine = setup({
       messages,
       steps: 0,
       numErrors: 0,
-      termination: null,
+      termination: endedByHistory ? ('user_stop' as const) : null,
       error: null,
       startedAt: Date.now(),
       agentUsage: { prompt_tokens: 0, completion_tokens: 0 },
@@ -292,12 +291,16 @@ export const sceneMachine = setup({
           },
         },
         afterStep: {
-          always: [
-            { guard: 'terminated', target: '#scene.done' },
-            { guard: 'stepLimitHit', target: '#scene.done', actions: assign({ termination: 'max_steps' }) },
-            { guard: 'errorLimitHit', target: '#scene.done', actions: assign({ termination: 'too_many_errors' }) },
-            { target: 'route' },
-          ],
+          // τ²'s limit check, run after every step unless a tool batch waits for the environment. As in
+          // the reference it overwrites a stop made in the same step (max_steps, then too_many_errors).
+          entry: assign(({ context }) => {
+            if (nextRole(context.messages[context.messages.length - 1]) === 'env') return {};
+            let termination = context.termination;
+            if (context.steps >= context.limits.maxSteps) termination = 'max_steps';
+            if (context.numErrors >= context.limits.maxErrors) termination = 'too_many_errors';
+            return { termination };
+          }),
+          always: [{ guard: 'terminated', target: '#scene.done' }, { target: 'route' }],
         },
       },
     },

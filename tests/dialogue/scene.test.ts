@@ -153,6 +153,22 @@ describe('scene machine', () => {
     expect(r2.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
   });
 
+  it('lets the step limit overwrite a stop made on the last allowed step, as τ² does', async () => {
+    const r = await runScene({ ...base, agent: scriptedAgent([say('hi')]).port, user: scriptedUser(['a', 'bye ###STOP###']).port, env: fakeEnv().port, limits: { maxSteps: 3 } });
+    // user(1) agent(2) user-stop(3): the stop lands on step 3 = max_steps
+    expect(r.steps).toBe(3);
+    expect(r.terminationReason).toBe('max_steps');
+    const r2 = await runScene({ ...base, agent: scriptedAgent([say('hi')]).port, user: scriptedUser(['a', 'bye ###STOP###']).port, env: fakeEnv().port, limits: { maxSteps: 4 } });
+    expect(r2.terminationReason).toBe('user_stop');
+  });
+
+  it('treats a history that ends with the user\'s stop token as finished', async () => {
+    const agent = scriptedAgent([say('unused')]);
+    const r = await runScene({ ...base, agent: agent.port, user: scriptedUser(['x']).port, env: fakeEnv().port, messageHistory: [{ role: 'user', content: 'bye ###STOP###' }] });
+    expect(r).toMatchObject({ terminationReason: 'user_stop', steps: 0 });
+    expect(agent.seen).toHaveLength(0);
+  });
+
   it('ends with agent_stop when the agent says it is done', async () => {
     const agent = scriptedAgent([{ message: { role: 'assistant', content: '###STOP###' }, stop: true }]);
     const r = await runScene({ ...base, agent: agent.port, user: scriptedUser(['hi']).port, env: fakeEnv().port });
