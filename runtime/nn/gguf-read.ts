@@ -33,6 +33,8 @@ export interface GgufFile {
   path: string;
   version: number;
   metadata: Map<string, GgufValue>;
+  /** Value type of each metadata key (and item type for arrays), to write it back unchanged. */
+  metadataTypes: Map<string, { type: number; itemType?: number }>;
   tensors: Map<string, GgufTensorInfo>;
   dataOffset: number;
 }
@@ -122,9 +124,16 @@ export function readGguf(path: string): GgufFile {
     const nTensors = c.size64();
     const nKv = c.size64();
     const metadata = new Map<string, GgufValue>();
+    const metadataTypes = new Map<string, { type: number; itemType?: number }>();
     for (let i = 0; i < nKv; i++) {
       const key = c.str();
       const type = c.u32();
+      if (type === GGUF_VALUE.ARRAY) {
+        const save = c.pos;
+        const itemType = c.u32();
+        c.pos = save;
+        metadataTypes.set(key, { type, itemType });
+      } else metadataTypes.set(key, { type });
       metadata.set(key, readValue(c, type));
     }
     const raw: { name: string; ne: number[]; type: number; rel: number }[] = [];
@@ -146,7 +155,7 @@ export function readGguf(path: string): GgufFile {
       if (offset + nbytes > size) throw new Error(`${path}: tensor ${t.name} runs past the end of the file`);
       tensors.set(t.name, { name: t.name, ne: t.ne, type: t.type, offset, nbytes });
     }
-    return { path, version, metadata, tensors, dataOffset };
+    return { path, version, metadata, metadataTypes, tensors, dataOffset };
   } finally {
     closeSync(fd);
   }

@@ -126,32 +126,35 @@ function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
 }
 
-/** cos/sin tables [T, headDim/2] for positions 0..T-1 (float64 math, then float32). */
-export function ropeTables(T: number, headDim: number, base: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-  const half = headDim / 2;
-  const c = new Float32Array(T * half);
-  const s = new Float32Array(T * half);
+/**
+ * RoPE as two elementwise products and one small matmul: rope(x) = x·C + (x·R)·S, where C and S
+ * hold cos/sin of each pair's angle repeated for both members, and R maps each adjacent pair
+ * (x0, x1) to (−x1, x0). (Slicing pairs out of a 5-D tensor is very slow on the wasm backend.)
+ */
+export interface RopeTables { cos: tf.Tensor; sin: tf.Tensor; rot: tf.Tensor2D }
+
+export function ropeTables(T: number, headDim: number, base: number): RopeTables {
+  const c = new Float32Array(T * headDim);
+  const s = new Float32Array(T * headDim);
   for (let t = 0; t < T; t++) {
-    for (let i = 0; i < half; i++) {
+    for (let i = 0; i < headDim / 2; i++) {
       const ang = t * Math.pow(base, (-2 * i) / headDim);
-      c[t * half + i] = Math.cos(ang);
-      s[t * half + i] = Math.sin(ang);
+      c[t * headDim + 2 * i] = c[t * headDim + 2 * i + 1] = Math.cos(ang);
+      s[t * headDim + 2 * i] = s[t * headDim + 2 * i + 1] = Math.sin(ang);
     }
   }
-  return { cos: tf.tensor2d(c, [T, half]), sin: tf.tensor2d(s, [T, half]) };
+  const r = new Float32Array(headDim * headDim);
+  for (let i = 0; i < headDim / 2; i++) {
+    r[(2 * i + 1) * headDim + 2 * i] = -1; // out[2i]   = −x[2i+1]
+    r[(2 * i) * headDim + 2 * i + 1] = 1; //  out[2i+1] =  x[2i]
+  }
+  return { cos: tf.tensor4d(c, [1, T, 1, headDim]), sin: tf.tensor4d(s, [1, T, 1, headDim]), rot: tf.tensor2d(r, [headDim, headDim]) };
 }
 
-/** Rotates adjacent pairs (x[2i], x[2i+1]) of x [B, T, H, hd] by position-dependent angles. */
-function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+function rope(x: tf.Tensor, r: RopeTables): tf.Tensor {
   const [B, T, H, hd] = x.shape;
-  const pairs = x.reshape([B, T, H, hd / 2, 2]);
-  const x0 = pairs.slice([0, 0, 0, 0, 0], [B, T, H, hd / 2, 1]).reshape([B, T, H, hd / 2]);
-  const x1 = pairs.slice([0, 0, 0, 0, 1], [B, T, H, hd / 2, 1]).reshape([B, T, H, hd / 2]);
-  const c = cos.reshape([1, T, 1, hd / 2]);
-  const s = sin.reshape([1, T, 1, hd / 2]);
-  const y0 = tf.sub(tf.mul(x0, c), tf.mul(x1, s));
-  const y1 = tf.add(tf.mul(x0, s), tf.mul(x1, c));
-  return tf.stack([y0, y1], 4).reshape([B, T, H, hd]);
+  const rotated = matmul(x.reshape([B * T * H, hd]), r.rot).reshape([B, T, H, hd]);
+  return tf.add(tf.mul(x, r.cos), tf.mul(rotated, r.sin));
 }
 
 /** Additive causal mask for `g` query heads sharing one kv head: rows are (head-in-group, t). */
@@ -189,7 +192,7 @@ export function forward(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOpt
     if (!ad) return base;
     return tf.add(base, tf.mul(matmul(matmul(x, ad.a), ad.b), ad.scale));
   };
-  const { cos, sin } = ropeTables(T, hd, c.ropeBase);
+  const rt = ropeTables(T, hd, c.ropeBase);
   const mask = causalMask(T, g);
   const embTable = get('token_embd.weight');
   let x: tf.Tensor = frozen ? tf.gather(embTable, tokens.reshape([-1])) : embed(embTable, tokens.reshape([-1]));
@@ -197,8 +200,8 @@ export function forward(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOpt
   for (let i = 0; i < c.nLayers; i++) {
     const p = `blk.${i}.`;
     const h = rmsNorm(x, get(p + 'attn_norm.weight'), c.normEps);
-    const q = rope(linear(h, p + 'attn_q.weight').reshape([B, T, H, hd]), cos, sin);
-    const k = rope(linear(h, p + 'attn_k.weight').reshape([B, T, Hk, hd]), cos, sin);
+    const q = rope(linear(h, p + 'attn_q.weight').reshape([B, T, H, hd]), rt);
+    const k = rope(linear(h, p + 'attn_k.weight').reshape([B, T, Hk, hd]), rt);
     const v = linear(h, p + 'attn_v.weight').reshape([B, T, Hk, hd]);
     const qg = q.reshape([B, T, Hk, g, hd]).transpose([0, 2, 3, 1, 4]).reshape([B * Hk, g * T, hd]);
     const kT = k.transpose([0, 2, 3, 1]).reshape([B * Hk, hd, T]);

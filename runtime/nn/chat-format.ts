@@ -1,0 +1,81 @@
+// Rendering OpenAI-format chats (with tools) into model text through the GGUF's own chat template
+// (`tokenizer.chat_template`, Jinja), so the learner trains on exactly the text the model server
+// prompts with. Templates without tool support (SmolLM2's ChatML) get tool calls and results
+// rendered into message content in one fixed way, defined here and nowhere else:
+//   assistant tool call  → content + "\n<tool_call>\n{"name": …, "arguments": {…}}\n</tool_call>"
+//   tool result          → role "tool", content = the result text
+//   tool definitions     → appended to the system message as "# Tools" + one JSON line per tool
+// (Decision: the Hermes-style tags are what most small instruct models have seen; the model server
+// must render tools the same way — it can import `normalizeChat` from here.)
+import { Template } from '@huggingface/jinja';
+
+export interface OpenAiToolCall {
+  id?: string;
+  type?: 'function';
+  function: { name: string; arguments: string | Record<string, unknown> };
+  /** τ² extension: who asked for the call (the user simulator has its own tools in telecom). */
+  requestor?: 'assistant' | 'user';
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content?: string | null;
+  tool_calls?: OpenAiToolCall[] | null;
+  tool_call_id?: string;
+  requestor?: 'assistant' | 'user';
+}
+
+export interface ToolSpec {
+  type?: 'function';
+  function: { name: string; description?: string; parameters?: unknown };
+}
+
+/** A message the template can render: role and plain-text content only. */
+export interface TemplateMessage {
+  role: string;
+  content: string;
+}
+
+function argsObject(a: string | Record<string, unknown>): unknown {
+  if (typeof a !== 'string') return a;
+  try {
+    return JSON.parse(a);
+  } catch {
+    throw new Error(`tool call arguments are not valid JSON: ${a.slice(0, 80)}`);
+  }
+}
+
+export function renderToolCall(c: OpenAiToolCall): string {
+  return `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: argsObject(c.function.arguments) })}\n</tool_call>`;
+}
+
+export function renderToolsBlock(tools: readonly ToolSpec[]): string {
+  if (!tools.length) return '';
+  const lines = tools.map((t) => JSON.stringify({ type: 'function', function: t.function }));
+  return `# Tools\n\nYou may call one or more functions. Function signatures:\n<tools>\n${lines.join('\n')}\n</tools>\n\nTo call a function, reply with <tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>`;
+}
+
+/** OpenAI chat + tools → plain role/content messages (tool calls and tool list folded into text). */
+export function normalizeChat(messages: readonly ChatMessage[], tools: readonly ToolSpec[] = []): TemplateMessage[] {
+  const out: TemplateMessage[] = [];
+  const block = renderToolsBlock(tools);
+  messages.forEach((m, i) => {
+    if (!['system', 'user', 'assistant', 'tool'].includes(m.role)) throw new Error(`message ${i}: unknown role "${m.role}"`);
+    let content = m.content ?? '';
+    if (m.tool_calls?.length) content = [content, ...m.tool_calls.map(renderToolCall)].filter((s) => s.length > 0).join('\n');
+    if (m.role === 'system' && block && i === 0) content = content ? `${content}\n\n${block}` : block;
+    out.push({ role: m.role, content });
+  });
+  if (block && messages[0]?.role !== 'system') out.unshift({ role: 'system', content: block });
+  return out;
+}
+
+export class ChatTemplate {
+  private tpl: Template;
+  constructor(readonly source: string, private specials: { bos_token?: string; eos_token?: string } = {}) {
+    this.tpl = new Template(source);
+  }
+  render(messages: readonly TemplateMessage[], addGenerationPrompt = false): string {
+    return this.tpl.render({ messages, add_generation_prompt: addGenerationPrompt, ...this.specials });
+  }
+}
