@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import { PyFloat, deepCopy, dumps, parse as parseJson, type PyValue } from './pyjson.ts';
+import { PyFloat, compareCodePoints, deepCopy, dumps, floatRepr, parse as parseJson, type PyValue } from './pyjson.ts';
 import { construct, type ModelDesc } from './schema.ts';
 
 export class Db<T = Record<string, PyValue>> {
@@ -32,8 +32,17 @@ export class Db<T = Record<string, PyValue>> {
     return deepCopy(this.data) as unknown as PyValue;
   }
 
-  /** `sha256(json.dumps(model_dump(), sort_keys=True, default=str))`, hex. */
+  /**
+   * Canonical content hash for the DB check. τ² compares gold and predicted hashes made by the same
+   * code, so only internal consistency matters (notes §8.1): keys sorted at every level, ints,
+   * floats (tagged), strings, bools and null kept distinct. ~10x faster than `pythonHash()`.
+   */
   hash(): string {
+    return canonicalHash(this.data);
+  }
+
+  /** Byte-exact `sha256(json.dumps(model_dump(), sort_keys=True, default=str))`, hex. */
+  pythonHash(): string {
     return hashValue(this.data);
   }
 
@@ -44,6 +53,25 @@ export class Db<T = Record<string, PyValue>> {
   }
 }
 
+/** sha256 of a canonical JSON text: sorted keys; Python floats as a tagged string no DB text can hold. */
+export function canonicalHash(v: unknown): string {
+  const text = JSON.stringify(v, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key]; // before toJSON
+    if (raw instanceof PyFloat) return '\u0000f' + floatRepr(raw.value);
+    if (typeof raw === 'number' && !Number.isInteger(raw)) return '\u0000f' + floatRepr(raw);
+    if (typeof raw === 'bigint') return raw.toString();
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const keys = Object.keys(value).sort(compareCodePoints);
+      const out: Record<string, unknown> = {};
+      for (const k of keys) out[k] = (value as Record<string, unknown>)[k];
+      return out;
+    }
+    return value;
+  });
+  return createHash('sha256').update(text ?? 'null', 'utf8').digest('hex');
+}
+
+/** sha256 of Python's `json.dumps(v, sort_keys=True, default=str)`. */
 export function hashValue(v: unknown): string {
   return createHash('sha256').update(dumps(v, { sortKeys: true, default: String }), 'utf8').digest('hex');
 }

@@ -60,6 +60,12 @@ export function numValue(x: unknown): number {
  * notation for decimal exponents -4..15, otherwise `d.ddde±XX` with at least two exponent digits.
  */
 export function floatRepr(x: number): string {
+  const ax = Math.abs(x);
+  if (ax >= 1e-4 && ax < 1e16) {
+    // JS prints the same shortest digits positionally in this range; Python adds ".0" to integers.
+    const s = String(x);
+    return Number.isInteger(x) ? s + '.0' : s;
+  }
   if (Number.isNaN(x)) return 'nan';
   if (x === Infinity) return 'inf';
   if (x === -Infinity) return '-inf';
@@ -135,41 +141,50 @@ export interface DumpsOptions {
 
 /** Python `json.dumps(value, sort_keys=…, default=…)` with the default separators and ensure_ascii. */
 export function dumps(value: unknown, options: DumpsOptions = {}): string {
-  const out: string[] = [];
-  writeValue(value, options, out);
-  return out.join('');
+  return writeValue(value, options);
 }
 
-function writeValue(v: unknown, o: DumpsOptions, out: string[]): void {
-  if (v === null || v === undefined) out.push('null');
-  else if (v === true) out.push('true');
-  else if (v === false) out.push('false');
-  else if (typeof v === 'string') out.push(encodeString(v));
-  else if (v instanceof PyFloat) out.push(jsonFloat(v.value));
-  else if (typeof v === 'number') out.push(Number.isInteger(v) ? intText(v) : jsonFloat(v));
-  else if (typeof v === 'bigint') out.push(v.toString());
-  else if (Array.isArray(v)) {
-    out.push('[');
-    v.forEach((item, i) => {
-      if (i) out.push(', ');
-      writeValue(item, o, out);
-    });
-    out.push(']');
-  } else if (isPlainObject(v)) {
-    let keys = Object.keys(v);
-    if (o.sortKeys) keys = keys.sort(compareCodePoints);
-    out.push('{');
-    keys.forEach((k, i) => {
-      if (i) out.push(', ');
-      out.push(encodeString(k), ': ');
-      writeValue((v as Record<string, unknown>)[k], o, out);
-    });
-    out.push('}');
-  } else if (o.default) {
-    writeValue(o.default(v), { ...o, default: undefined }, out);
-  } else {
-    throw new TypeError(`Object of type ${typeName(v)} is not JSON serializable`);
+const SURROGATE = /[\ud800-\udfff]/;
+
+function sortedKeys(keys: string[]): string[] {
+  // UTF-16 order equals code point order unless a key holds astral characters.
+  return keys.some((k) => SURROGATE.test(k)) ? keys.sort(compareCodePoints) : keys.sort();
+}
+
+function writeValue(v: unknown, o: DumpsOptions): string {
+  switch (typeof v) {
+    case 'string':
+      return encodeString(v);
+    case 'number':
+      return Number.isInteger(v) ? intText(v) : jsonFloat(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+      return 'null';
+    case 'bigint':
+      return v.toString();
   }
+  if (v === null) return 'null';
+  if (v instanceof PyFloat) return jsonFloat(v.value);
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    let out = '[' + writeValue(v[0], o);
+    for (let i = 1; i < v.length; i++) out += ', ' + writeValue(v[i], o);
+    return out + ']';
+  }
+  if (isPlainObject(v)) {
+    let keys = Object.keys(v);
+    if (keys.length === 0) return '{}';
+    if (o.sortKeys) keys = sortedKeys(keys);
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      if (i) out += ', ';
+      out += encodeString(keys[i]) + ': ' + writeValue(v[keys[i]], o);
+    }
+    return out + '}';
+  }
+  if (o.default) return writeValue(o.default(v), { ...o, default: undefined });
+  throw new TypeError(`Object of type ${typeName(v)} is not JSON serializable`);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -214,7 +229,10 @@ const SHORT_ESCAPES: Record<string, string> = {
 };
 
 /** JSON string with ensure_ascii: everything outside space..tilde is escaped (UTF-16 units). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 function encodeString(s: string): string {
+  if (PLAIN.test(s)) return '"' + s + '"'; // fast path: nothing to escape
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];

@@ -85,6 +85,8 @@ describe('models (pydantic semantics)', () => {
   });
 });
 
+const PY_HASH = '9750178a209dc45ee6da35d5e30b5f89a2c98bc7dc3666c30716834483fc51d9';
+
 describe('Db', () => {
   it('hashes sorted-key Python JSON, distinguishing 1 from 1.0', () => {
     const M = model('M', [field('v', t.any())]);
@@ -93,6 +95,15 @@ describe('Db', () => {
     const c = new Db(M, { v: 1 });
     expect(a.hash()).not.toBe(b.hash());
     expect(a.hash()).toBe(c.hash());
+    expect(new Db(M, { v: '1' }).hash()).not.toBe(a.hash());
+    expect(new Db(M, { v: true }).hash()).not.toBe(a.hash());
+    expect(new Db(M, { v: { x: 1, y: [new PyFloat(0.5)] } }).hash()).toBe(new Db(M, { v: { y: [0.5], x: 1 } }).hash()); // key order ignored
+  });
+
+  it('pythonHash is sha256 of Python json.dumps(sort_keys=True)', () => {
+    // hashlib.sha256(json.dumps({"v": {"b": 1.0, "a": [1, None]}}, sort_keys=True).encode()).hexdigest()
+    const M = model('M', [field('v', t.any())]);
+    expect(new Db(M, { v: { b: new PyFloat(1), a: [1, null] } }).pythonHash()).toBe(PY_HASH);
   });
 
   it('update() deep-merges dicts, replaces lists, re-validates', () => {
