@@ -17,6 +17,8 @@ export const PipelineItemSchema = z.object({
   hops: z.array(HopSchema),
   /** Test hook: the named role throws on the first delivery of this item. */
   failOnceAt: z.string().optional(),
+  /** Test hook: the named role throws on every delivery (a poison item). */
+  failAt: z.string().optional(),
   /** Test hook: the handling role sleeps this many ms. */
   workMs: z.number().nonnegative().optional(),
 });

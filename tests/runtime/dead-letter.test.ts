@@ -15,7 +15,7 @@ let worker: Worker;
 
 beforeAll(async () => {
   nats = await startTestNats();
-  worker = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-dlq' }], log: () => {} });
+  worker = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-dlq' }], maxDeliver: 3, log: () => {} });
   await worker.start();
 });
 
@@ -58,6 +58,19 @@ describe('dead letters', () => {
     }
     expect(rec?.deadLettered).toBe(2);
     expect(rec?.handled).toBe(1);
+  });
+
+  it('dead-letters a message whose handler keeps failing after maxDeliver deliveries', async () => {
+    const bus = new Bus(nats.nc, { role: 'feeder', instance: 'f' });
+    await bus.publish(PipelineStage0, { seq: 99, payload: 'poison', hops: [], failAt: 'stage-a' }, { key: 'poison-99' });
+    const dl = await collect<never>(nats.nc, deadLetterSubject('pipeline.stage0'), (got) => got.some((g) => (g.envelope as unknown as DeadLetter).body.includes('poison')), {
+      stream: DEAD_LETTER_STREAM,
+      timeoutMs: 20_000,
+    });
+    const letter = dl.map((d) => d.envelope as unknown as DeadLetter).find((l) => l.body.includes('poison'))!;
+    expect(letter.reason).toBe('gave up after 3 deliveries');
+    expect(letter.deliveries).toBe(4);
+    expect(worker.instances.get('stage-a-dlq')!.host.failed).toBe(3);
   });
 
   it('refuses to publish invalid data and records it as a dead letter', async () => {
