@@ -36,6 +36,7 @@ export function createLlmAgent(opts: LlmAgentOptions): AgentPort {
           temperature: opts.temperature ?? 0,
           seed: req.seed,
           maxTokens: opts.maxTokens,
+          dialogueId: req.dialogueId,
         },
         signal,
       );

@@ -16,7 +16,7 @@ interface RawAssistant {
   tool_calls?: { id: string; type: string; function: { name: string; arguments: string } }[];
 }
 
-export function llmClientChatModel(client: LlmClient, opts: { dialogueIdOf?: () => string | undefined } = {}): ChatModel {
+export function llmClientChatModel(client: LlmClient): ChatModel {
   return {
     async complete(req, signal): Promise<ChatReply> {
       try {
@@ -27,7 +27,7 @@ export function llmClientChatModel(client: LlmClient, opts: { dialogueIdOf?: () 
           temperature: req.temperature,
           seed: req.seed,
           maxTokens: req.maxTokens,
-          dialogueId: opts.dialogueIdOf?.(),
+          dialogueId: req.dialogueId,
           signal,
         });
         return {

@@ -47,6 +47,8 @@ export interface ChatRequest {
   temperature?: number;
   seed?: number;
   maxTokens?: number;
+  /** For usage accounting and tracing: the dialogue this call belongs to. */
+  dialogueId?: string;
 }
 
 export interface ChatReply {

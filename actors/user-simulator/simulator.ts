@@ -27,6 +27,7 @@ export function createUserSimulator(opts: UserSimulatorOptions): UserPort {
           temperature: opts.temperature ?? 0,
           seed: req.seed,
           maxTokens: opts.maxTokens,
+          dialogueId: req.dialogueId,
         },
         signal,
       );

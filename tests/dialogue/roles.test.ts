@@ -112,6 +112,7 @@ describe('LLM agent and user simulator over a chat model', () => {
     expect(requests[0].messages.slice(1)).toEqual(toAgentChat(agentView(traj)));
     expect(requests[0].tools).toEqual(tools);
     expect(requests[0].seed).toBe(3);
+    expect(requests[0].dialogueId).toBe('d');
     expect(reply.stop).toBe(false);
     expect(reply.message).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'x0', name: 'get_users', arguments: { a: 1 }, requestor: 'assistant' }], usage: { prompt_tokens: 7, completion_tokens: 3 } });
   });
