@@ -45,12 +45,16 @@ function wrapError(method: string, err: unknown): Error {
 export interface ControlClientOptions {
   /** Per-call deadline for unary calls in ms (default 30000). */
   timeoutMs?: number;
+  /** Connect over TLS; `ca` (PEM) trusts a private CA or a self-signed server certificate. */
+  tls?: { ca?: string | Buffer; serverName?: string };
 }
 
 /** Connect to a control server at "host:port" with its bearer token. */
 export function createControlClient(address: string, token: string, opts: ControlClientOptions = {}): ControlClient {
   const Ctor = controlService();
-  const client = new Ctor(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
+  const creds = opts.tls ? grpc.credentials.createSsl(opts.tls.ca ? Buffer.from(opts.tls.ca) : null) : grpc.credentials.createInsecure();
+  const channelOpts: grpc.ChannelOptions = opts.tls?.serverName ? { 'grpc.ssl_target_name_override': opts.tls.serverName } : {};
+  const client = new Ctor(address, creds, channelOpts) as grpc.Client & Record<string, Function>;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const meta = () => {
     const m = new grpc.Metadata();

@@ -7,6 +7,13 @@ export interface ControlEndpoint {
   address: string;
   token: string;
   pid?: number;
+  /** Path of the PEM CA / server certificate when the control plane serves TLS. */
+  tlsCa?: string;
+}
+
+/** Client options for an endpoint (reads its TLS CA file when it has one). */
+export function endpointClientOptions(ep: ControlEndpoint): { tls?: { ca: Buffer } } {
+  return ep.tlsCa ? { tls: { ca: readFileSync(ep.tlsCa) } } : {};
 }
 
 export function controlEndpointFile(runDir: string): string {

@@ -25,12 +25,14 @@
 //   for await (const ev of client.watchMessages({ subject: 'troupe.>' }, signal)) console.log(ev);
 //   client.close();
 // Failed calls reject with ControlCallError { code: 'UNAUTHENTICATED' | 'NOT_FOUND' | ..., details }.
-export { startControlServer, DEFAULT_CONTROL_HOST, DEFAULT_CONTROL_PORT } from './server.ts';
+// TLS (for a non-loopback bind): startControlServer({ ..., tls: { cert, key } }) and
+// createControlClient(address, token, { tls: { ca } }) — or endpointClientOptions(ep) when control.json has tlsCa.
+export { startControlServer, isLoopback, DEFAULT_CONTROL_HOST, DEFAULT_CONTROL_PORT } from './server.ts';
 export type { ControlServer, ControlServerOptions } from './server.ts';
 export { createControlClient, ControlCallError } from './client.ts';
 export type { ControlClient, ControlClientOptions } from './client.ts';
 export { generateControlToken, tokensEqual, bearerToken } from './auth.ts';
-export { writeControlEndpoint, readControlEndpoint, controlEndpointFile } from './endpoint.ts';
+export { writeControlEndpoint, readControlEndpoint, controlEndpointFile, endpointClientOptions } from './endpoint.ts';
 export type { ControlEndpoint } from './endpoint.ts';
 export { ControlError } from './types.ts';
 export type {

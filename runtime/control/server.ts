@@ -27,6 +27,8 @@ export interface ControlServerOptions {
   /** Bearer token every call must present. */
   token: string;
   handlers: ControlHandlers;
+  /** Serve over TLS with this PEM certificate chain and key (for a control plane bound beyond loopback). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface ControlServer {
@@ -121,14 +123,17 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     },
   };
 
-  if (!isLoopback(host)) {
-    console.error(`control plane: binding ${host}, reachable beyond this machine over plaintext gRPC; the bearer token is the only guard`);
+  if (!isLoopback(host) && !opts.tls) {
+    console.error(`control plane: binding ${host}, reachable beyond this machine over plaintext gRPC; the bearer token is the only guard (pass tls to encrypt)`);
   }
+  const credentials = opts.tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(opts.tls.cert), private_key: Buffer.from(opts.tls.key) }], false)
+    : grpc.ServerCredentials.createInsecure();
   const server = new grpc.Server();
   server.addService(controlService().service, impl);
   const port = await new Promise<number>((resolve, reject) => {
     const bindHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-    server.bindAsync(`${bindHost}:${opts.port ?? DEFAULT_CONTROL_PORT}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${bindHost}:${opts.port ?? DEFAULT_CONTROL_PORT}`, credentials, (err, p) =>
       err ? reject(new Error(`control plane: cannot bind ${host}:${opts.port ?? DEFAULT_CONTROL_PORT}: ${err.message}`)) : resolve(p),
     );
   });

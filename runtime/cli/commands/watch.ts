@@ -10,7 +10,7 @@ import {
   KIND_HEADER,
   MESSAGE_PREFIX,
 } from '../../../protocols/subjects.ts';
-import { createControlClient, readControlEndpoint } from '../../control/index.ts';
+import { createControlClient, endpointClientOptions, readControlEndpoint } from '../../control/index.ts';
 import type { MessageEvent } from '../../control/types.ts';
 import { eventFromMessage, formatWatchLine, watchEventJson, WatchStats } from '../../control/watch-events.ts';
 import { connectNats, natsCliOptions, natsSettingsFromFlags } from '../../nats/connect.ts';
@@ -101,7 +101,7 @@ async function watchControl(runId: string | undefined, subjects: string[], kinds
     throw new Error(`${(err as Error).message}; or pass --nats URL to watch a NATS server directly`);
   }
   const ep = readControlEndpoint(society.runDir);
-  const client = createControlClient(ep.address, ep.token);
+  const client = createControlClient(ep.address, ep.token, endpointClientOptions(ep));
   const wanted = subjects.length ? subjects : [ALL_MESSAGES, ALL_DEAD_LETTERS];
   console.error(`watching ${wanted.join(', ')} of society ${society.runId} (${society.natsUrl}) via control plane ${ep.address} (Ctrl-C to stop)`);
   try {
