@@ -155,6 +155,24 @@ describe('telecom user toolkit', () => {
     expect(() => assertUser(env, 'assert_service_status', { expected_status: 'offline' })).toThrow(/not a valid NetworkStatus/);
   });
 
+  it('only some actions re-run the network search (turn_data_on, data saver, Wi-Fi calling, VPN, permissions do not)', () => {
+    const env = fresh();
+    fn(env, 'simulate_network_search');
+    agent(env, 'suspend_line', { customer_id: 'C1001', line_id: 'L1002', reason: 'test' });
+    // The line is inactive now; the phone notices only at its next network search.
+    fn(env, 'turn_data_on');
+    user(env, 'toggle_data_saver_mode');
+    user(env, 'toggle_wifi_calling');
+    user(env, 'connect_vpn');
+    user(env, 'disconnect_vpn');
+    fn(env, 'break_apn_mms_setting');
+    user(env, 'grant_app_permission', { app_name: 'browser', permission: 'sms' });
+    fn(env, 'break_vpn');
+    expect(phone(env).network_connection_status).toBe('connected');
+    user(env, 'toggle_data'); // searches
+    expect(phone(env).network_connection_status).toBe('no_service');
+  });
+
   it('a payment request reaches the phone, and paying it settles the bill', () => {
     const env = fresh();
     expect(user(env, 'make_payment').content).toBe('There is no payment request to pay.');
