@@ -1,8 +1,14 @@
 // End to end in one process with the real pieces: the oracle harness as agent, the real mock
 // environment, the real local model (SmolLM2-135M through the project's model server and LLM client)
 // as the user simulator, graded by the real evaluator. Two tasks keep it to a couple of minutes.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectNats } from '../../runtime/nats/connect.ts';
+import { natsServerAvailable, startEmbeddedNats } from '../../runtime/nats/embedded.ts';
+import { playRemoteScene, serveAgent } from '../../actors/scene/remote.ts';
+import { startEnvironmentService } from '../../actors/scene/env-service.ts';
+import { startUserService } from '../../actors/user-simulator/service.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelsDir } from '../../runtime/config/paths.ts';
 import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
@@ -32,7 +38,7 @@ describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local mode
   const base = llmClientChatModel(client);
   const model: ChatModel = { complete: (req, signal) => (seen.push(req), base.complete(req, signal)) };
 
-  it.each(['create_task_1', 'update_task_with_message_history'])('%s ends graded with reward 1', { timeout: 300_000 }, async (taskId) => {
+  it.each(['create_task_1'])('in process: %s ends graded with reward 1', { timeout: 300_000 }, async (taskId) => {
     const task = findTask(tasks, taskId, 'mock');
     seen.length = 0;
     const result = await runScene({
@@ -63,5 +69,39 @@ describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local mode
       (o) => mock.createEnvironment({ solo: o?.solo }),
     );
     expect(info.reward).toBe(1);
+  });
+
+  it('over NATS (env service, oracle service, user-simulator service): update_task_with_message_history', { timeout: 300_000 }, async () => {
+    if (!natsServerAvailable()) return;
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-dialogue-llm-'));
+    const server = await startEmbeddedNats(dir);
+    const nc = await connectNats({ url: server.url, user: server.user, pass: server.pass });
+    const services = [
+      startEnvironmentService(nc, { domain: 'mock' }),
+      serveAgent(nc, { domain: 'mock', from: { role: 'actor', instance: 'oracle-harness' }, agentFor: (req) => createOracleAgent(findTask(tasks, req.taskId!, 'mock')) }),
+      startUserService(nc, { domain: 'mock', model, maxTokens: 64 }),
+    ];
+    try {
+      const task = findTask(tasks, 'update_task_with_message_history', 'mock');
+      const result = await playRemoteScene(
+        nc,
+        { dialogueId: 'nats-llm-1', domain: 'mock', taskId: task.id, messageHistory: historyFromTask(task), limits: { maxSteps: 24 } },
+        { from: { role: 'scene', instance: 'test' } },
+      );
+      expect(['user_stop', 'agent_stop']).toContain(result.terminationReason);
+      expect(result.userUsage.completion_tokens).toBeGreaterThan(0);
+      expect(result.messages.slice(0, 4).map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+      const info = await evaluateSimulation(
+        { task_id: task.id, termination_reason: result.terminationReason, messages: result.messages },
+        task,
+        (o) => mock.createEnvironment({ solo: o?.solo }),
+      );
+      expect(info.reward).toBe(1);
+    } finally {
+      await Promise.all(services.map((s) => s.stop()));
+      await nc.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
