@@ -74,6 +74,7 @@ export class RoleHost {
   async start(): Promise<void> {
     const { bus, role } = this.opts;
     const jsm = await bus.js.jetstreamManager();
+    const names: string[] = [];
     for (const def of role.consumes) {
       const name = roleConsumerName(role.name, def.kind);
       const cfg = {
@@ -97,12 +98,32 @@ export class RoleHost {
           });
         });
       }
-      const consumer = await bus.js.consumers.get(MESSAGE_STREAM, name);
-      const it = await consumer.consume({ max_messages: this.concurrency });
-      this.iters.push(it);
-      this.loops.push(this.pull(it));
+      names.push(name);
     }
     this.state = 'ready';
+    for (const name of names) this.loops.push(this.pullForever(name));
+  }
+
+  /** Pull from one consumer until drained; a pull that breaks (server restart, lost heartbeats) is reopened. */
+  private async pullForever(name: string): Promise<void> {
+    const { bus } = this.opts;
+    let backoff = 100;
+    while (this.state === 'ready') {
+      try {
+        const consumer = await bus.js.consumers.get(MESSAGE_STREAM, name);
+        const it = await consumer.consume({ max_messages: this.concurrency });
+        this.iters.push(it);
+        if (this.state !== 'ready') it.stop(); // drained while we were opening it
+        await this.pull(it);
+        this.iters = this.iters.filter((x) => x !== it);
+        backoff = 100;
+      } catch (err) {
+        if (this.state !== 'ready') break;
+        this.log(`[${this.opts.instance}] pull from ${name} broke (${(err as Error).message}); reopening in ${backoff} ms`);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
   }
 
   /** Stop taking work, hand back what is buffered, finish what is in flight. */

@@ -80,9 +80,15 @@ export async function collect<T = PipelineItem>(
   for (;;) {
     const now = Date.now();
     if (now > deadline || now > settleUntil) break;
-    const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
-    for await (const m of batch) {
-      got.push({ envelope: m.json<Envelope<T>>(), seq: m.seq });
+    try {
+      const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
+      for await (const m of batch) {
+        got.push({ envelope: m.json<Envelope<T>>(), seq: m.seq });
+      }
+    } catch (err) {
+      // A loaded machine can miss the pull's idle heartbeats; what was received is kept (ack none,
+      // and the consumer's position only advances on delivery), so just pull again.
+      if (!/heartbeat/i.test(String(err))) throw err;
     }
     if (settleUntil === Infinity && until(got)) settleUntil = Date.now() + (opts.settleMs ?? 0);
   }
