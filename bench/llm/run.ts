@@ -1,0 +1,160 @@
+// bench/llm: generation speed of `troupe model serve` beside node-llama-cpp called directly.
+//   npx tsx bench/llm/run.ts [--model PATH] [--max-tokens 64] [--reps 3] [--threads N] [--levels 1,4,8]
+// For each concurrency level, the same prompts (greedy decoding, so the same tokens) go once through
+// the direct baseline and once through the server (openai SDK, streaming), alternating, `reps` times;
+// medians are reported. Both run in their own child process with the same threads / sequences /
+// context size, so their peak RSS is comparable.
+import { fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import OpenAI from 'openai';
+import { resolveEngineOptions } from '../../runtime/model-server/engine.ts';
+import { resolveModelPath } from '../../runtime/models/catalog.ts';
+import { PromptRenderer } from '../../runtime/model-server/prompt.ts';
+import { getLlama } from 'node-llama-cpp';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    'max-tokens': { type: 'string', default: '64' },
+    reps: { type: 'string', default: '3' },
+    threads: { type: 'string' },
+    levels: { type: 'string', default: '1,4,8' },
+  },
+});
+const modelPath = resolveModelPath(values.model);
+const maxTokens = Number(values['max-tokens']);
+const reps = Number(values.reps);
+const levels = values.levels!.split(',').map(Number);
+const parallel = Math.max(...levels);
+const ctx = 1024;
+const threads = values.threads ? Number(values.threads) : resolveEngineOptions().threads;
+const root = resolve(import.meta.dirname, '../..');
+
+const questions = [
+  'Explain how a bicycle gear works.',
+  'Write a short story about a lighthouse keeper.',
+  'What are the main causes of ocean tides?',
+  'Describe the water cycle for a child.',
+  'Give advice for a first job interview.',
+  'Why is the sky blue?',
+  'Describe a busy train station in the morning.',
+  'How do bees make honey?',
+];
+const messages = (i: number) => [{ role: 'user' as const, content: questions[i % questions.length] }];
+
+// Render the prompts exactly as the server will, so both sides evaluate the same tokens.
+const llamaForTemplate = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+const tmplModel = await llamaForTemplate.loadModel({ modelPath, gpuLayers: 0, useMmap: true });
+const renderer = new PromptRenderer((tmplModel.fileInfo.metadata as { tokenizer?: { chat_template?: string } }).tokenizer?.chat_template, {
+  bos: tmplModel.tokens.bosString ?? '',
+  eos: tmplModel.tokens.eosString ?? '',
+});
+const prompts = questions.map((_, i) => renderer.render({ messages: messages(i) } as never));
+await tmplModel.dispose();
+
+interface RunStats {
+  tokens: number;
+  wallMs: number;
+  ttftMs: number; // mean over streams
+  perStreamTps: number; // mean over streams
+}
+
+function summarize(results: Array<{ tokens: number; ttftMs: number; totalMs: number }>, wallMs: number): RunStats {
+  const tokens = results.reduce((a, r) => a + r.tokens, 0);
+  return {
+    tokens,
+    wallMs,
+    ttftMs: results.reduce((a, r) => a + r.ttftMs, 0) / results.length,
+    perStreamTps: results.reduce((a, r) => a + (r.tokens / r.totalMs) * 1000, 0) / results.length,
+  };
+}
+
+// Direct baseline process.
+const direct = fork(resolve(import.meta.dirname, 'direct-worker.ts'), [modelPath, String(parallel), String(threads), String(ctx)], {
+  execArgv: ['--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+await new Promise<void>((r) => direct.once('message', () => r()));
+let directPeakRss = 0;
+function runDirect(c: number): Promise<RunStats> {
+  return new Promise((r) => {
+    direct.once('message', (m: { results: Array<{ tokens: number; ttftMs: number; totalMs: number }>; wallMs: number; peakRss: number }) => {
+      directPeakRss = Math.max(directPeakRss, m.peakRss);
+      r(summarize(m.results, m.wallMs));
+    });
+    direct.send({ prompts: prompts.slice(0, c), maxTokens });
+  });
+}
+
+// Server process.
+const server = spawn(
+  process.execPath,
+  ['bin/troupe.js', 'model', 'serve', '--model', modelPath, '--port', '0', '--parallel', String(parallel), '--ctx-size', String(ctx), '--threads', String(threads)],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const baseURL = await new Promise<string>((r, reject) => {
+  let out = '';
+  server.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    const m = /OpenAI base URL: (\S+)/.exec(out);
+    if (m) r(m[1]);
+  });
+  server.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+});
+const client = new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0 });
+
+async function runServer(c: number): Promise<RunStats> {
+  const t0 = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: c }, async (_, i) => {
+      const stream = await client.chat.completions.create({
+        model: 'local',
+        messages: messages(i),
+        max_tokens: maxTokens,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let first = 0;
+      let tokens = 0;
+      for await (const chunk of stream) {
+        if (!first && chunk.choices[0]?.delta.content) first = performance.now();
+        if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      }
+      return { tokens, ttftMs: first - t0, totalMs: performance.now() - t0 };
+    }),
+  );
+  return summarize(results, performance.now() - t0);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows: string[] = [];
+console.log(`model ${modelPath}\nthreads ${threads}, sequences ${parallel}, ctx ${ctx}/seq, max_tokens ${maxTokens}, reps ${reps} (median)`);
+await runDirect(1); // warm-up both
+await runServer(1);
+for (const c of levels) {
+  const d: RunStats[] = [];
+  const s: RunStats[] = [];
+  for (let r = 0; r < reps; r++) {
+    d.push(await runDirect(c));
+    s.push(await runServer(c));
+    process.stdout.write(`  c=${c} rep ${r + 1}/${reps}\r`);
+  }
+  const agg = (x: RunStats[]) => median(x.map((v) => (v.tokens / v.wallMs) * 1000));
+  const dAgg = agg(d);
+  const sAgg = agg(s);
+  rows.push(
+    `| ${c} | ${median(d.map((v) => v.perStreamTps)).toFixed(1)} | ${median(s.map((v) => v.perStreamTps)).toFixed(1)} | ${dAgg.toFixed(1)} | ${sAgg.toFixed(1)} | ${((1 - sAgg / dAgg) * 100).toFixed(1)}% | ${median(d.map((v) => v.ttftMs)).toFixed(0)} | ${median(s.map((v) => v.ttftMs)).toFixed(0)} |`,
+  );
+}
+const serverRss = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+console.log('\n| concurrency | direct tok/s per stream | server tok/s per stream | direct tok/s aggregate | server tok/s aggregate | server overhead | direct TTFT ms | server TTFT ms |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
+console.log(`\npeak RSS: direct process ${(directPeakRss / 2 ** 20).toFixed(0)} MiB, server process ${(serverRss / 2 ** 20).toFixed(0)} MiB`);
+direct.kill();
+server.kill('SIGTERM');
+await new Promise((r) => server.once('exit', r));
+process.exit(0);
