@@ -247,6 +247,8 @@ export const ResultsSchema = z
     info: InfoSchema,
     tasks: z.array(z.object({ id: z.string() }).passthrough()),
     simulations: z.array(SimulationRunSchema).default([]),
+    /** Summaries the reference writes for its directory format; kept as-is. */
+    simulation_index: z.array(JsonObject).nullable().optional(),
   })
   .passthrough();
 export type Results = z.infer<typeof ResultsSchema>;
