@@ -9,6 +9,8 @@ export const HopSchema = z.object({
   impl: z.string(),
   instance: z.string(),
   at: z.number(),
+  /** Instructions revision the role ran with, if any. */
+  rev: z.number().int().optional(),
 });
 
 export const PipelineItemSchema = z.object({

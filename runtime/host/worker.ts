@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { InstanceControlSchema, type InstanceRecord } from '../../protocols/runtime-messages.ts';
 import { instanceControlSubject } from '../../protocols/subjects.ts';
 import { Bus } from '../nats/bus.ts';
-import { getInstructions, openInstructions } from '../instructions/instructions.ts';
+import { getInstructions, openInstructions, watchInstructions } from '../instructions/instructions.ts';
 import { HEARTBEAT_MS, openRegistry, putInstance, removeInstance } from '../registry/registry.ts';
 import { loadRole } from './catalog.ts';
 import { RoleHost } from './host.ts';
@@ -20,7 +20,10 @@ export interface WorkerRoleSpec {
   /** Instance id (default: `<role>-<random>`). */
   instance?: string;
   concurrency?: number;
-  /** Instructions revision to pin (default: the latest in the instructions bucket, if any). */
+  /**
+   * Instructions revision to pin. Without one the instance starts on the latest revision and follows
+   * new ones as they are written (each item runs with the revision current when it started).
+   */
   instructionsRevision?: number;
 }
 
@@ -43,6 +46,7 @@ export function newInstanceId(role: string): string {
 
 export class Worker {
   readonly instances = new Map<string, { host: RoleHost; spec: WorkerRoleSpec; startedAt: number; instructionsRevision?: number }>();
+  private unwatch: (() => void)[] = [];
   private registry!: KV;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -93,6 +97,18 @@ export class Worker {
           );
         },
       });
+      if (spec.instructionsRevision === undefined) {
+        this.unwatch.push(
+          await watchInstructions(instructionsKv, spec.role, (i) => {
+            const e = this.instances.get(instance);
+            if (!e || e.host.state === 'stopped') return;
+            e.host.opts.instructions = { text: i.text, revision: i.revision };
+            e.instructionsRevision = i.revision;
+            this.log(`[${instance}] now on instructions r${i.revision}`);
+            void this.beat(instance);
+          }),
+        );
+      }
       await host.start();
       await this.beat(instance);
       this.log(`[${instance}] ${def.name} ready (impl ${def.impl}${spec.model ? `, model ${spec.model}` : ''}${instr ? `, instructions r${instr.revision}` : ''})`);
@@ -156,6 +172,7 @@ export class Worker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const u of this.unwatch) u();
     this.resolveDone();
   }
 }
