@@ -1,0 +1,84 @@
+// Configuration of a training run (`troupe train <mode> --config FILE`, TOML or JSON).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+import { modelsDir } from '../../runtime/config/paths.ts';
+
+export const DEFAULT_MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+
+const RandomModel = z.object({
+  dim: z.number().int().positive(),
+  nLayers: z.number().int().positive(),
+  nHeads: z.number().int().positive(),
+  nKvHeads: z.number().int().positive(),
+  headDim: z.number().int().positive().refine((n) => n % 2 === 0, 'headDim must be even (RoPE pairs)'),
+  ffnDim: z.number().int().positive(),
+  ropeBase: z.number().positive().default(10000),
+  normEps: z.number().positive().default(1e-5),
+  contextLength: z.number().int().positive().default(2048),
+  vocabSize: z.number().int().positive().optional(),
+  seed: z.number().int().default(1),
+}).strict();
+
+export const TrainConfig = z.object({
+  model: z.object({
+    /** GGUF to start from (and whose tokenizer and chat template to use). Default: the default local model. */
+    gguf: z.string().default(join(modelsDir(), DEFAULT_MODEL)),
+    /** Start from random weights of this shape instead (tokenizer still from `gguf` unless vocabSize is set). */
+    random: RandomModel.optional(),
+    lora: z.object({ rank: z.number().int().positive(), alpha: z.number().positive(), targets: z.array(z.string()).optional() }).strict().optional(),
+  }).strict().prefault({}),
+  data: z.object({ path: z.string() }).strict().optional(),
+  train: z.object({
+    steps: z.number().int().positive().default(100),
+    batchSize: z.number().int().positive().default(8),
+    microBatch: z.number().int().positive().default(4),
+    maxSeqLen: z.number().int().positive().default(1024),
+    lr: z.number().positive().default(5e-6),
+    beta1: z.number().default(0.9),
+    beta2: z.number().default(0.999),
+    eps: z.number().default(1e-8),
+    weightDecay: z.number().min(0).default(0),
+    maxGradNorm: z.number().min(0).default(1),
+    seed: z.number().int().default(1),
+  }).strict().prefault({}),
+  grpo: z.object({
+    /** Where rollouts come from. Only the in-process toy task exists so far; the society source comes with the society. */
+    source: z.enum(['toy']).default('toy'),
+    groupSize: z.number().int().min(2).default(8),
+    groupsPerStep: z.number().int().positive().default(16),
+    maxAttempts: z.number().int().positive().default(64),
+    maxStaleness: z.number().int().min(0).default(2),
+    clipEps: z.number().positive().default(0.4),
+    klCoef: z.number().min(0).default(0),
+    dropAllSuccess: z.boolean().default(true),
+    dropAllFailure: z.boolean().default(true),
+    toy: z.object({ K: z.number().int().min(2).default(4), shift: z.number().int().default(1) }).strict().prefault({}),
+  }).strict().prefault({}),
+  output: z.object({
+    dir: z.string().optional(),
+    /** Export weights every N steps (0 = only at the end). */
+    exportEvery: z.number().int().min(0).default(0),
+    export: z.array(z.enum(['safetensors', 'gguf-f16', 'gguf-f32'])).default(['safetensors', 'gguf-f16']),
+    checkpointEvery: z.number().int().min(0).default(50),
+  }).strict().prefault({}),
+}).strict();
+
+export type TrainConfig = z.infer<typeof TrainConfig>;
+
+export function parseTrainConfig(text: string, source: string): TrainConfig {
+  let raw: unknown;
+  try {
+    raw = source.endsWith('.json') ? JSON.parse(text) : parseToml(text);
+  } catch (e) {
+    throw new Error(`${source}: cannot parse (${(e as Error).message})`);
+  }
+  const r = TrainConfig.safeParse(raw);
+  if (!r.success) throw new Error(`${source}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export function loadTrainConfig(path: string): TrainConfig {
+  return parseTrainConfig(readFileSync(path, 'utf8'), path);
+}

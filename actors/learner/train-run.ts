@@ -1,0 +1,146 @@
+// One training run of the learner, for any mode: build the model, run the trainer with progress
+// lines, the JSONL metrics log, checkpoints and weight exports, then write the run report.
+// The CLI (`troupe train`) and the learner role both call runTraining.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../../runtime/tf/backend.ts';
+import { readGguf, type GgufFile } from '../../runtime/nn/gguf-read.ts';
+import { loadGgufModel, configFromGguf } from '../../runtime/nn/load-gguf.ts';
+import { addLora, initParams, paramCount, trainableVariables, type LlamaConfig, type LlamaModel } from '../../runtime/nn/llama.ts';
+import { exportGguf, saveModelSafetensors } from '../../runtime/nn/export.ts';
+import { loadChatTokenizer } from '../../runtime/nn/tokenizer.ts';
+import { runsDir } from '../../runtime/config/paths.ts';
+import type { TrainConfig } from './config.ts';
+import type { AdamWOptions } from './adamw.ts';
+import { RunLog } from './run-log.ts';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { Optimizer } from './step.ts';
+import { loadSftJsonl, toExamples, type SftMode } from './sft-data.ts';
+import { runSft } from './sft-trainer.ts';
+import { runGrpo } from './grpo-trainer.ts';
+import { ToyRolloutSource, toyConfig, toyPassRate, toyTasks } from './toy-task.ts';
+
+export type TrainMode = SftMode | 'grpo';
+
+export interface RunOptions {
+  resume?: boolean;
+  quiet?: boolean;
+}
+
+export interface RunResult {
+  dir: string;
+  report: string;
+  exports: string[];
+  summary: Record<string, unknown>;
+}
+
+function buildModel(cfg: TrainConfig, mode: TrainMode, source: GgufFile | undefined): LlamaModel {
+  if (cfg.model.random || (mode === 'grpo' && cfg.grpo.source === 'toy' && !source)) {
+    const r = cfg.model.random;
+    const vocab = r?.vocabSize ?? (mode === 'grpo' && cfg.grpo.source === 'toy' ? toyConfig(cfg.grpo.toy.K).vocabSize : source ? configFromGguf(source).vocabSize : undefined);
+    if (!vocab) throw new Error('model.random needs vocabSize when there is no GGUF to take the tokenizer from');
+    const c: LlamaConfig = r ? { vocabSize: vocab, dim: r.dim, nLayers: r.nLayers, nHeads: r.nHeads, nKvHeads: r.nKvHeads, headDim: r.headDim, ffnDim: r.ffnDim, ropeBase: r.ropeBase, normEps: r.normEps, tiedEmbeddings: true, contextLength: r.contextLength } : toyConfig(cfg.grpo.toy.K);
+    if (c.nHeads % c.nKvHeads) throw new Error('model.random: nHeads must be a multiple of nKvHeads');
+    return { config: c, params: initParams(c, r?.seed ?? 1) };
+  }
+  if (!source) throw new Error('no model: set model.gguf or model.random');
+  return loadGgufModel(source.path);
+}
+
+export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
+  const backend = await initBackend();
+  const dir = cfg.output.dir ?? join(runsDir(), `train-${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  const log = new RunLog(dir, opts.quiet);
+  const say = (s: string) => { if (!opts.quiet) console.log(s); };
+
+  const toyGrpo = mode === 'grpo' && cfg.grpo.source === 'toy';
+  const needGguf = !toyGrpo; // the toy task has its own vocabulary
+  if (needGguf && !existsSync(cfg.model.gguf)) throw new Error(`model GGUF not found: ${cfg.model.gguf} (run "troupe model pull" or set model.gguf)`);
+  const source = needGguf ? readGguf(cfg.model.gguf) : undefined;
+  const model = buildModel(cfg, mode, source);
+  if (cfg.model.lora) addLora(model, cfg.model.lora.rank, cfg.model.lora.alpha, cfg.model.lora.targets);
+  const nTrain = [...trainableVariables(model).values()].reduce((s, v) => s + v.size, 0);
+  say(`[train ${mode}] backend=${backend.name} params=${paramCount(model.config)} trainable=${nTrain}${cfg.model.lora ? ` (LoRA r=${cfg.model.lora.rank})` : ''} run dir=${dir}`);
+
+  const adamOpts: AdamWOptions = { lr: cfg.train.lr, beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps, weightDecay: cfg.train.weightDecay, maxGradNorm: cfg.train.maxGradNorm };
+  const ckptDir = join(dir, 'checkpoint');
+  let startStep = 0, startVersion = 0;
+  let optimizer = new Optimizer(model, adamOpts);
+  if (opts.resume && hasCheckpoint(ckptDir)) {
+    const { state, adam } = loadCheckpoint(ckptDir, model, mode);
+    optimizer = new Optimizer(model, adamOpts, adam);
+    startStep = state.step;
+    startVersion = state.policyVersion;
+    log.loadPrevious(startStep);
+    say(`[train ${mode}] resumed from step ${startStep} (policy version ${startVersion})`);
+  }
+
+  const exports: string[] = [];
+  const exportWeights = (tag: string) => {
+    for (const f of cfg.output.export) {
+      const p = join(dir, `weights-${tag}.${f === 'safetensors' ? 'safetensors' : f === 'gguf-f16' ? 'f16.gguf' : 'f32.gguf'}`);
+      if (f === 'safetensors') saveModelSafetensors(model, p);
+      else exportGguf(model, p, { dtype: f === 'gguf-f16' ? 'F16' : 'F32', source, name: `troupe-${mode}` });
+      exports.push(p);
+    }
+  };
+  const periodic = (step: number, version: number) => {
+    if (cfg.output.checkpointEvery && step % cfg.output.checkpointEvery === 0) saveCheckpoint(ckptDir, model, optimizer.state, { mode, step, policyVersion: version });
+    if (cfg.output.exportEvery && step % cfg.output.exportEvery === 0) exportWeights(`step${step}`);
+  };
+
+  const summary: Record<string, unknown> = { mode, backend: backend.name, parameters: paramCount(model.config), trainable: nTrain };
+  const t0 = performance.now();
+  let lastStep = startStep, lastVersion = startVersion;
+  if (mode === 'sft' || mode === 'user-sft') {
+    if (!cfg.data) throw new Error(`${mode} needs data.path (a JSONL of OpenAI-format dialogues)`);
+    const tok = await loadChatTokenizer(cfg.model.gguf);
+    const { examples, truncated, skipped } = toExamples(loadSftJsonl(cfg.data.path), tok, mode, cfg.train.maxSeqLen);
+    await tok.dispose();
+    say(`[train ${mode}] ${examples.length} examples (${truncated} truncated to ${cfg.train.maxSeqLen} tokens, ${skipped} without trained tokens skipped)`);
+    Object.assign(summary, { examples: examples.length, truncated, skipped });
+    const { metrics } = await runSft(model, examples, { steps: cfg.train.steps, batchSize: cfg.train.batchSize, microBatch: cfg.train.microBatch, padId: source ? Number(source.metadata.get('tokenizer.ggml.padding_token_id') ?? 0) : 0, seed: cfg.train.seed, adam: adamOpts }, {
+      optimizer, startStep,
+      onStep: (m) => {
+        log.record({ ...m }, `[train ${mode}] step ${m.step}/${cfg.train.steps} epoch ${m.epoch} loss ${m.loss.toFixed(4)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`);
+        lastStep = m.step;
+        periodic(m.step, 0);
+      },
+    });
+    if (metrics.length) Object.assign(summary, { firstLoss: metrics[0].loss, finalLoss: metrics[metrics.length - 1].loss });
+  } else {
+    const tasks = toyTasks(cfg.grpo.toy.K, cfg.grpo.toy.shift);
+    const before = toyPassRate(model, tasks);
+    const src = new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
+    const { metrics } = await runGrpo(model, src, {
+      steps: cfg.train.steps - startStep, groupsPerStep: cfg.grpo.groupsPerStep, maxAttempts: cfg.grpo.maxAttempts, maxStaleness: cfg.grpo.maxStaleness,
+      clipEps: cfg.grpo.clipEps, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, adam: adamOpts,
+    }, {
+      optimizer, startVersion,
+      onStep: (m) => {
+        const step = startStep + m.step;
+        const c = m.collect;
+        log.record({ ...m, step, collect: undefined, attempts: c.attempts, droppedAllSuccess: c.droppedAllSuccess, droppedAllFailure: c.droppedAllFailure, droppedStale: c.droppedStale, short: c.short },
+          `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ' (skipped: no informative group)' : ''}`);
+        lastStep = step; lastVersion = m.policyVersion;
+        periodic(step, m.policyVersion);
+      },
+    });
+    const after = toyPassRate(model, tasks);
+    Object.assign(summary, { passRateBefore: before, passRateAfter: after, stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
+  }
+  summary.steps = lastStep;
+  summary.seconds = (performance.now() - t0) / 1000;
+  saveCheckpoint(ckptDir, model, optimizer.state, { mode, step: lastStep, policyVersion: lastVersion });
+  exportWeights('final');
+  summary.exports = exports.map((p) => p.slice(dir.length + 1)).join(', ');
+  const report = log.writeReport(`troupe train ${mode}`, summary, [
+    { file: 'loss.svg', title: 'loss', yLabel: 'loss', keys: ['loss'] },
+    { file: 'reward.svg', title: 'reward (mean over drawn rollouts)', yLabel: 'reward', keys: ['reward'] },
+    { file: 'filtered.svg', title: 'fraction of groups filtered', yLabel: 'fraction', keys: ['filteredFrac'] },
+    { file: 'tokens-per-sec.svg', title: 'training tokens/s', yLabel: 'tokens/s', keys: ['tokensPerSec'] },
+  ]);
+  say(`[train ${mode}] done: ${JSON.stringify(summary)}\n[train ${mode}] report: ${report}`);
+  return { dir, report, exports, summary };
+}
