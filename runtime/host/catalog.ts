@@ -1,6 +1,8 @@
-// Role name → module path. A role module's default export is a RoleDefinition. Real roles (actors/)
-// add themselves here; until they exist, the runtime's test roles live in tests/fixtures/roles.
-import { isAbsolute, resolve } from 'node:path';
+// Role name → module path. A role module's default export is a RoleDefinition. By convention role
+// `x` lives in `actors/x/role.ts` and needs no entry here; the table below names the exceptions
+// (the runtime's own test roles in tests/fixtures/roles).
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RoleDefinition } from './role.ts';
 
@@ -18,8 +20,10 @@ export function resolveRoleModule(roleOrPath: string): string {
     return isAbsolute(roleOrPath) ? roleOrPath : resolve(process.cwd(), roleOrPath);
   }
   const rel = roleCatalog[roleOrPath];
-  if (!rel) throw new Error(`unknown role "${roleOrPath}" (known: ${Object.keys(roleCatalog).join(', ')}); pass a module path instead`);
-  return resolve(REPO_ROOT, rel);
+  if (rel) return resolve(REPO_ROOT, rel);
+  const conventional = join(REPO_ROOT, 'actors', roleOrPath, 'role.ts');
+  if (existsSync(conventional)) return conventional;
+  throw new Error(`unknown role "${roleOrPath}": no actors/${roleOrPath}/role.ts and not in the catalog (${Object.keys(roleCatalog).join(', ')}); pass a module path instead`);
 }
 
 export async function loadRole(roleOrPath: string, expectRole?: string): Promise<{ def: RoleDefinition; module: string }> {

@@ -46,3 +46,14 @@ describe('NATS settings', () => {
     expect(() => findNatsServer()).toThrow(/apt-get install nats-server/);
   });
 });
+
+describe('role catalog', () => {
+  it('loads a role by name or module path and checks the role it implements', async () => {
+    const { resolveRoleModule, loadRole } = await import('../../runtime/host/catalog.ts');
+    expect(resolveRoleModule('stage-a')).toMatch(/tests\/fixtures\/roles\/stage-a\.ts$/);
+    expect(() => resolveRoleModule('no-such-role')).toThrow(/actors\/no-such-role\/role\.ts/);
+    const { def } = await loadRole('tests/fixtures/roles/stage-b-v2.ts', 'stage-b');
+    expect(def.impl).toBe('stage-b@2');
+    await expect(loadRole('tests/fixtures/roles/stage-b-v2.ts', 'stage-a')).rejects.toThrow(/implements role "stage-b", not "stage-a"/);
+  });
+});
