@@ -1,10 +1,10 @@
 // `troupe tau2 tools | replay | grade` through the command module (real τ² data, temp files).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../runtime/cli/commands/tau2.ts';
-import { parse } from '../../domains/core/pyjson.ts';
+import { dumps, parse } from '../../domains/core/pyjson.ts';
 
 process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
 
@@ -43,13 +43,15 @@ describe('troupe tau2', () => {
 
   it('replay of a task file on a domain without a user side writes user_db null', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'troupe-replay-'));
+    // three legacy v0.2.0 tasks, written back with Python number types intact
+    const legacy = parse(readFileSync('/work/shared/tau2/legacy-v0.2.0/data/tau2/domains/airline/tasks.json', 'utf8')) as unknown[];
+    writeFileSync(join(dir, 'tasks.json'), dumps(legacy.slice(0, 3)));
     const out = join(dir, 'a.jsonl');
-    expect(await main(['replay', '--domain', 'airline', '--tasks', '/work/shared/tau2/legacy-v0.2.0/data/tau2/domains/airline/tasks.json', '--out', out])).toBe(0);
-    const text = readFileSync(out, 'utf8');
-    const lines = text.trim().split('\n');
-    expect(lines).toHaveLength(50);
+    expect(await main(['replay', '--domain', 'airline', '--tasks', join(dir, 'tasks.json'), '--out', out])).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(3);
     expect(lines[0].endsWith(', "user_db": null}')).toBe(true);
-  }, 120_000);
+  });
 
   it('errors: unknown subcommand, unknown domain, missing options; grade is delegated', async () => {
     expect(await main(['frobnicate'])).toBe(2);
