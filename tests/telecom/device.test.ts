@@ -45,6 +45,17 @@ describe('telecom user toolkit', () => {
     }
   });
 
+  it('reports bad arguments the way Python would', () => {
+    const env = fresh();
+    const bad = user(env, 'set_apn_settings', { apn_settings: { apn_name: 'internet', colour: 'blue' } });
+    expect(bad.error).toBe(true);
+    expect(bad.content).toMatch(/^Error: 1 validation error for APNSettings\ncolour\n  Extra inputs are not permitted/);
+    expect(user(env, 'set_apn_settings', { apn_settings: 'internet' }).content).toBe("Error: 'str' object has no attribute 'apn_name'");
+    expect(user(env, 'grant_app_permission', { app_name: 'messaging', permission: 3 }).content).toBe("Error: 'int' object has no attribute 'lower'");
+    expect(user(env, 'toggle_data', { now: true }).content).toBe("Error: TelecomUserTools.toggle_data() got an unexpected keyword argument 'now'");
+    expect(user(env, 'check_app_status', { app_name: 'camera' }).content).toBe("No app named 'camera' is installed.");
+  });
+
   it('starts connected on 5G with excellent speed (275 Mbps)', () => {
     const env = fresh();
     fn(env, 'simulate_network_search');
