@@ -209,7 +209,12 @@ export class Society {
       } else {
         throw new ControlError('INVALID_ARGUMENT', 'swap needs one of impl module, model or instructions');
       }
-      const old = (await this.instances(role)).map((r) => r.instance);
+      // Old = every live instance of the role, plus our own children that are between a crash and
+      // their restart (not in the registry right now, but they would come back with the old spec).
+      const old = [...new Set([
+        ...(await this.instances(role)).map((r) => r.instance),
+        ...[...this.slots.values()].filter((s) => s.spec.role === role && !s.retiring).map((s) => s.instance),
+      ])];
       const fresh: string[] = [];
       for (let i = 0; i < cur.replicas; i++) fresh.push(this.spawnSlot({ ...spec, instance: newInstanceId(role) }));
       try {

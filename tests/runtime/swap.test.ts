@@ -2,7 +2,8 @@
 // twice, and every stage-b output stored after the swap returned carries the new implementation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { PipelineDone, PipelineStage2, type PipelineItem } from '../../protocols/runtime-messages.ts';
+import { PipelineDone, PipelineStage0, PipelineStage2, type PipelineItem } from '../../protocols/runtime-messages.ts';
+import { Bus } from '../../runtime/nats/bus.ts';
 import { MESSAGE_STREAM } from '../../protocols/subjects.ts';
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
@@ -76,4 +77,24 @@ describe('hot swap under load', () => {
     const live = await society.instances('stage-b');
     expect(live.map((r) => r.instance).sort()).toEqual([...result.newInstanceIds].sort());
   }, 150_000);
+});
+
+describe('swapping model and instructions', () => {
+  it('starts stage-a anew with the model, then with a pinned instructions revision', async () => {
+    const m = await society.swap({ role: 'stage-a', model: 'tiny-model-2' });
+    expect(m.nowServing).toBe('model tiny-model-2');
+    let live = await society.instances('stage-a');
+    expect(live.map((r) => [r.instance, r.model])).toEqual([[m.newInstanceIds[0], 'tiny-model-2']]);
+
+    const i = await society.swap({ role: 'stage-a', instructions: 'tag every item politely' });
+    expect(i.nowServing).toMatch(/^instructions r\d+$/);
+    const rev = Number(i.nowServing.slice('instructions r'.length));
+    live = await society.instances('stage-a');
+    // The model chosen before is kept; the instructions revision is pinned.
+    expect(live.map((r) => [r.instance, r.model, r.instructionsRevision])).toEqual([[i.newInstanceIds[0], 'tiny-model-2', rev]]);
+
+    await new Bus(nats.nc, { role: 'feeder', instance: 'f-swap' }).publish(PipelineStage0, { seq: 5000, payload: 'after', hops: [] }, { key: 'after-swap-5000' });
+    const done = await collect<PipelineItem>(nats.nc, PipelineDone.subject, (got) => got.some((g) => g.envelope.data.seq === 5000), { timeoutMs: 30_000 });
+    expect(done.find((d) => d.envelope.data.seq === 5000)!.envelope.data.hops[0].rev).toBe(rev);
+  }, 120_000);
 });
