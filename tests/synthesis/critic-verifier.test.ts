@@ -84,7 +84,7 @@ describe('verifier checker validation', () => {
     const v = await validateChecker(weak, cases);
     expect(v.ok).toBe(false);
     expect(v.results.filter((r) => !r.ok).map((r) => r.case)).toContain('arg:a0.title');
-    const half = compileChecker('half', selectSpec(specFromDiff(d.changes, d.writeCalls), [changePath({ side: 'agent', path: ['tasks', 'task_2'] })], []));
+    const half = compileChecker('half', selectSpec(specFromDiff(d.changes, d.writeCalls), [changePath({ side: 'agent', path: ['users', 'user_1', 'tasks'] })], []));
     const v2 = await validateChecker(half, cases);
     expect(v2.results.find((r) => r.case === 'undo:a1')).toMatchObject({ ok: false });
   });
