@@ -42,6 +42,8 @@ export const TrainConfig = z.object({
     weightDecay: z.number().min(0).default(0),
     maxGradNorm: z.number().min(0).default(1),
     seed: z.number().int().default(1),
+    /** Data-parallel worker threads computing gradients (1 = in the main thread). */
+    workers: z.number().int().min(1).default(1),
   }).strict().prefault({}),
   grpo: z.object({
     /** Where rollouts come from. Only the in-process toy task exists so far; the society source comes with the society. */

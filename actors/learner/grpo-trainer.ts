@@ -5,6 +5,7 @@ import type { LlamaModel } from '../../runtime/nn/llama.ts';
 import type { AdamWOptions } from './adamw.ts';
 import { buildGrpoBatch, collectGroups, type CollectReport, type RolloutSource } from './grpo.ts';
 import { accumulate, computeGradients, grpoLoss, Optimizer } from './step.ts';
+import type { DataParallel } from './data-parallel.ts';
 
 export interface GrpoConfig {
   steps: number;
@@ -46,7 +47,7 @@ export async function runGrpo(
   model: LlamaModel,
   source: RolloutSource,
   cfg: GrpoConfig,
-  opts: { optimizer?: Optimizer; refModel?: LlamaModel; startVersion?: number; onStep?: (m: GrpoStepMetrics) => void | Promise<void> } = {},
+  opts: { optimizer?: Optimizer; refModel?: LlamaModel; startVersion?: number; dataParallel?: DataParallel; onStep?: (m: GrpoStepMetrics) => void | Promise<void> } = {},
 ): Promise<{ metrics: GrpoStepMetrics[]; policyVersion: number; optimizer: Optimizer }> {
   const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam);
   let version = opts.startVersion ?? 0;
@@ -68,9 +69,15 @@ export async function runGrpo(
     let grads: Map<string, Float32Array> | undefined;
     let loss = 0, clipFrac = 0;
     const tTrain = performance.now();
+    const mbs = [];
     for (let s = 0; s < B; s += cfg.microBatch) {
       const e = Math.min(B, s + cfg.microBatch);
-      const mb = { inputs: batch.inputs.slice(s, e), targets: batch.targets.slice(s, e), mask: batch.mask.slice(s, e), advantages: batch.advantages.slice(s, e), oldLogProbs: batch.oldLogProbs.slice(s, e) };
+      mbs.push({ inputs: batch.inputs.slice(s, e), targets: batch.targets.slice(s, e), mask: batch.mask.slice(s, e), advantages: batch.advantages.slice(s, e), oldLogProbs: batch.oldLogProbs.slice(s, e) });
+    }
+    if (opts.dataParallel && !opts.refModel) {
+      const r = await opts.dataParallel.gradients(mbs.map((mb) => ({ kind: 'grpo' as const, batch: mb, opts: { clipEps: cfg.clipEps } })));
+      grads = r.grads; loss = r.loss; clipFrac = r.extras.clipFrac ?? 0;
+    } else for (const mb of mbs) {
       const n = mb.mask.flat().reduce((a, b) => a + b, 0);
       if (n === 0) continue;
       // Token-mean over the whole batch: weight each micro-batch's token-mean by its token share.
@@ -84,6 +91,7 @@ export async function runGrpo(
       clipFrac += w * (r.extras.clipFrac ?? 0);
     }
     const gradNorm = grads ? optimizer.step(grads) : 0;
+    opts.dataParallel?.publish();
     version++;
     const trainTokens = batch.inputs.length * batch.inputs[0].length;
     const m: GrpoStepMetrics = {

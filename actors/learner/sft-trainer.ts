@@ -4,7 +4,8 @@ import type { LlamaModel } from '../../runtime/nn/llama.ts';
 import { makeRng } from '../../runtime/nn/sample.ts';
 import type { AdamWOptions } from './adamw.ts';
 import { sftBatch, type SftExample } from './sft-data.ts';
-import { accumulate, computeGradients, Optimizer, sftLoss } from './step.ts';
+import { accumulate, computeGradients, Optimizer, sftLoss, type SftBatch } from './step.ts';
+import type { DataParallel } from './data-parallel.ts';
 
 export interface SftConfig {
   steps: number;
@@ -30,7 +31,7 @@ export async function runSft(
   model: LlamaModel,
   examples: SftExample[],
   cfg: SftConfig,
-  opts: { optimizer?: Optimizer; startStep?: number; onStep?: (m: SftStepMetrics) => void | Promise<void> } = {},
+  opts: { optimizer?: Optimizer; startStep?: number; dataParallel?: DataParallel; onStep?: (m: SftStepMetrics) => void | Promise<void> } = {},
 ): Promise<{ metrics: SftStepMetrics[]; optimizer: Optimizer }> {
   if (!examples.length) throw new Error('SFT: no training examples');
   const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam);
@@ -53,18 +54,25 @@ export async function runSft(
     const totalMask = chosen.reduce((s, e) => s + e.mask.slice(1).reduce((a, b) => a + b, 0), 0);
     let grads: Map<string, Float32Array> | undefined;
     let loss = 0, trainTokens = 0;
-    for (let s = 0; s < chosen.length; s += cfg.microBatch) {
-      const part = chosen.slice(s, s + cfg.microBatch);
-      const b = sftBatch(part, cfg.padId);
-      const n = b.mask.flat().reduce((a, c) => a + c, 0);
-      if (!n) continue;
-      const w = n / totalMask; // token-mean over the whole batch
-      const r = computeGradients(model, () => ({ loss: sftLoss(model, b) }));
-      grads = accumulate(grads, r.grads, w);
-      loss += w * r.loss;
-      trainTokens += b.inputs.length * b.inputs[0].length;
+    const parts: SftBatch[] = [];
+    for (let s = 0; s < chosen.length; s += cfg.microBatch) parts.push(sftBatch(chosen.slice(s, s + cfg.microBatch), cfg.padId));
+    for (const b of parts) trainTokens += b.inputs.length * b.inputs[0].length;
+    if (opts.dataParallel) {
+      const r = await opts.dataParallel.gradients(parts.map((batch) => ({ kind: 'sft' as const, batch })));
+      grads = r.grads;
+      loss = r.loss;
+    } else {
+      for (const b of parts) {
+        const n = b.mask.flat().reduce((a, c) => a + c, 0);
+        if (!n) continue;
+        const w = n / totalMask; // token-mean over the whole batch
+        const r = computeGradients(model, () => ({ loss: sftLoss(model, b) }));
+        grads = accumulate(grads, r.grads, w);
+        loss += w * r.loss;
+      }
     }
     const gradNorm = grads ? optimizer.step(grads) : 0;
+    opts.dataParallel?.publish();
     const seconds = (performance.now() - t0) / 1000;
     const m: SftStepMetrics = { step, epoch, loss, gradNorm, trainTokens, lossTokens: totalMask, tokensPerSec: trainTokens / seconds, seconds };
     metrics.push(m);

@@ -15,6 +15,7 @@ import type { AdamWOptions } from './adamw.ts';
 import { RunLog } from './run-log.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { Optimizer } from './step.ts';
+import { DataParallel, type ModelSpec } from './data-parallel.ts';
 import { loadSftJsonl, toExamples, type SftMode } from './sft-data.ts';
 import { runSft } from './sft-trainer.ts';
 import { runGrpo } from './grpo-trainer.ts';
@@ -90,45 +91,57 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
     if (cfg.output.exportEvery && step % cfg.output.exportEvery === 0) exportWeights(`step${step}`);
   };
 
-  const summary: Record<string, unknown> = { mode, backend: backend.name, parameters: paramCount(model.config), trainable: nTrain };
+  let dataParallel: DataParallel | undefined;
+  if (cfg.train.workers > 1) {
+    const spec: ModelSpec = model.params.size && source && !cfg.model.random
+      ? { kind: 'gguf', path: source.path, lora: cfg.model.lora }
+      : { kind: 'random', config: model.config, seed: cfg.model.random?.seed ?? 1, lora: cfg.model.lora };
+    dataParallel = new DataParallel(model, spec, cfg.train.workers);
+    say(`[train ${mode}] gradients on ${cfg.train.workers} worker threads`);
+  }
+  const summary: Record<string, unknown> = { mode, workers: cfg.train.workers, backend: backend.name, parameters: paramCount(model.config), trainable: nTrain };
   const t0 = performance.now();
   let lastStep = startStep, lastVersion = startVersion;
-  if (mode === 'sft' || mode === 'user-sft') {
-    if (!cfg.data) throw new Error(`${mode} needs data.path (a JSONL of OpenAI-format dialogues)`);
-    const tok = await loadChatTokenizer(cfg.model.gguf);
-    const { examples, truncated, skipped } = toExamples(loadSftJsonl(cfg.data.path), tok, mode, cfg.train.maxSeqLen);
-    await tok.dispose();
-    say(`[train ${mode}] ${examples.length} examples (${truncated} truncated to ${cfg.train.maxSeqLen} tokens, ${skipped} without trained tokens skipped)`);
-    Object.assign(summary, { examples: examples.length, truncated, skipped });
-    const { metrics } = await runSft(model, examples, { steps: cfg.train.steps, batchSize: cfg.train.batchSize, microBatch: cfg.train.microBatch, padId: source ? Number(source.metadata.get('tokenizer.ggml.padding_token_id') ?? 0) : 0, seed: cfg.train.seed, adam: adamOpts }, {
-      optimizer, startStep,
-      onStep: (m) => {
-        log.record({ ...m }, `[train ${mode}] step ${m.step}/${cfg.train.steps} epoch ${m.epoch} loss ${m.loss.toFixed(4)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`);
-        lastStep = m.step;
-        periodic(m.step, 0);
-      },
-    });
-    if (metrics.length) Object.assign(summary, { firstLoss: metrics[0].loss, finalLoss: metrics[metrics.length - 1].loss });
-  } else {
-    const tasks = toyTasks(cfg.grpo.toy.K, cfg.grpo.toy.shift);
-    const before = toyPassRate(model, tasks);
-    const src = new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
-    const { metrics } = await runGrpo(model, src, {
-      steps: cfg.train.steps - startStep, groupsPerStep: cfg.grpo.groupsPerStep, maxAttempts: cfg.grpo.maxAttempts, maxStaleness: cfg.grpo.maxStaleness,
-      clipEps: cfg.grpo.clipEps, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, adam: adamOpts,
-    }, {
-      optimizer, startVersion,
-      onStep: (m) => {
-        const step = startStep + m.step;
-        const c = m.collect;
-        log.record({ ...m, step, collect: undefined, attempts: c.attempts, droppedAllSuccess: c.droppedAllSuccess, droppedAllFailure: c.droppedAllFailure, droppedStale: c.droppedStale, short: c.short },
-          `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ' (skipped: no informative group)' : ''}`);
-        lastStep = step; lastVersion = m.policyVersion;
-        periodic(step, m.policyVersion);
-      },
-    });
-    const after = toyPassRate(model, tasks);
-    Object.assign(summary, { passRateBefore: before, passRateAfter: after, stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
+  try {
+    if (mode === 'sft' || mode === 'user-sft') {
+      if (!cfg.data) throw new Error(`${mode} needs data.path (a JSONL of OpenAI-format dialogues)`);
+      const tok = await loadChatTokenizer(cfg.model.gguf);
+      const { examples, truncated, skipped } = toExamples(loadSftJsonl(cfg.data.path), tok, mode, cfg.train.maxSeqLen);
+      await tok.dispose();
+      say(`[train ${mode}] ${examples.length} examples (${truncated} truncated to ${cfg.train.maxSeqLen} tokens, ${skipped} without trained tokens skipped)`);
+      Object.assign(summary, { examples: examples.length, truncated, skipped });
+      const { metrics } = await runSft(model, examples, { steps: cfg.train.steps, batchSize: cfg.train.batchSize, microBatch: cfg.train.microBatch, padId: source ? Number(source.metadata.get('tokenizer.ggml.padding_token_id') ?? 0) : 0, seed: cfg.train.seed, adam: adamOpts }, {
+        optimizer, startStep, dataParallel,
+        onStep: (m) => {
+          log.record({ ...m }, `[train ${mode}] step ${m.step}/${cfg.train.steps} epoch ${m.epoch} loss ${m.loss.toFixed(4)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`);
+          lastStep = m.step;
+          periodic(m.step, 0);
+        },
+      });
+      if (metrics.length) Object.assign(summary, { firstLoss: metrics[0].loss, finalLoss: metrics[metrics.length - 1].loss });
+    } else {
+      const tasks = toyTasks(cfg.grpo.toy.K, cfg.grpo.toy.shift);
+      const before = toyPassRate(model, tasks);
+      const src = new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
+      const { metrics } = await runGrpo(model, src, {
+        steps: cfg.train.steps - startStep, groupsPerStep: cfg.grpo.groupsPerStep, maxAttempts: cfg.grpo.maxAttempts, maxStaleness: cfg.grpo.maxStaleness,
+        clipEps: cfg.grpo.clipEps, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, adam: adamOpts,
+      }, {
+        optimizer, startVersion, dataParallel,
+        onStep: (m) => {
+          const step = startStep + m.step;
+          const c = m.collect;
+          log.record({ ...m, step, collect: undefined, attempts: c.attempts, droppedAllSuccess: c.droppedAllSuccess, droppedAllFailure: c.droppedAllFailure, droppedStale: c.droppedStale, short: c.short },
+            `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ' (skipped: no informative group)' : ''}`);
+          lastStep = step; lastVersion = m.policyVersion;
+          periodic(step, m.policyVersion);
+        },
+      });
+      const after = toyPassRate(model, tasks);
+      Object.assign(summary, { passRateBefore: before, passRateAfter: after, stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
+    }
+  } finally {
+    await dataParallel?.close();
   }
   summary.steps = lastStep;
   summary.seconds = (performance.now() - t0) / 1000;
