@@ -70,3 +70,18 @@ describe('results files', () => {
     expect(flattenMessages(msgs).map((m) => (m as { id?: string }).id ?? m.role)).toEqual(['assistant', 'a', 'b']);
   });
 });
+
+describe('results builder', () => {
+  it('builds a file the schema accepts, with τ² defaults', async () => {
+    const { runInfo, simulationRun, buildResults, isoNow } = await import('../../domains/evaluator/results-builder.ts');
+    const { ResultsSchema } = await import('../../protocols/tau2/results.ts');
+    const info = runInfo({ domain: 'mock', policy: 'p', agentModel: 'a', userModel: 'u' });
+    expect(info).toMatchObject({ max_steps: 200, max_errors: 10, seed: 300, num_trials: 1 });
+    const start = new Date(2026, 0, 1, 12, 0, 0, 5);
+    const sim = simulationRun({ taskId: 't1', messages: [], terminationReason: 'user_stop', start, end: new Date(start.getTime() + 1500) });
+    expect(sim.duration).toBe(1.5);
+    expect(sim.start_time).toBe('2026-01-01T12:00:00.005000');
+    expect(isoNow()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(ResultsSchema.safeParse(buildResults(info, [{ id: 't1' }], [sim])).success).toBe(true);
+  });
+});
