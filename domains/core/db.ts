@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import { PyFloat, compareCodePoints, deepCopy, dumps, floatRepr, parse as parseJson, type PyValue } from './pyjson.ts';
+import { PyFloat, compareCodePoints, deepCopy, dumps, floatRepr, orderedKeys, parse as parseJson, withKeyOrder, type PyValue } from './pyjson.ts';
 import { construct, type ModelDesc } from './schema.ts';
 
 export class Db<T = Record<string, PyValue>> {
@@ -78,13 +78,17 @@ export function hashValue(v: unknown): string {
 
 /** addict-style recursive update: nested dicts merge, everything else (lists included) replaces. */
 export function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(patch)) {
+  const out: Record<string, unknown> = {};
+  const keys = orderedKeys(base);
+  for (const k of keys) out[k] = base[k];
+  for (const k of orderedKeys(patch)) {
+    const v = patch[k];
     const cur = out[k];
+    if (!Object.prototype.hasOwnProperty.call(out, k)) keys.push(k); // Python dict update appends new keys
     if (isDict(cur) && isDict(v)) out[k] = deepMerge(cur, v);
     else out[k] = deepCopy(v);
   }
-  return out;
+  return withKeyOrder(out, keys);
 }
 
 function isDict(x: unknown): x is Record<string, unknown> {

@@ -53,6 +53,42 @@ export function numValue(x: unknown): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Dict key order
+//
+// JS objects iterate keys that look like array indices ("429815", "1008292230") first, in numeric
+// order; Python dicts keep insertion order. Objects that hold such keys carry their Python order in
+// a hidden (non-enumerable) symbol, recorded by `parse`, kept by validation, `deepCopy` and merges,
+// and honoured wherever text is produced (`dumps`, `pyRepr`, tool outputs).
+
+export const KEY_ORDER: unique symbol = Symbol('pyKeyOrder');
+
+function isIndexKey(k: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(k) && Number(k) < 4294967295;
+}
+
+/** Attach Python key order to `obj` when JS would reorder it; returns `obj`. */
+export function withKeyOrder<T extends object>(obj: T, keys: string[]): T {
+  if (keys.some(isIndexKey)) {
+    Object.defineProperty(obj, KEY_ORDER, { value: keys, enumerable: false, writable: true, configurable: true });
+  }
+  return obj;
+}
+
+/** The object's keys in Python (insertion) order. */
+export function orderedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  const order = (obj as { [KEY_ORDER]?: string[] })[KEY_ORDER];
+  if (!order) return keys;
+  const present = new Set(keys);
+  const out = order.filter((k) => present.has(k));
+  if (out.length !== keys.length) {
+    const seen = new Set(out);
+    for (const k of keys) if (!seen.has(k)) out.push(k); // added later: Python appends them
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Float text (Python repr / str)
 
 /**
@@ -102,7 +138,7 @@ export function pyRepr(x: unknown): string {
   if (typeof x === 'string') return strRepr(x);
   if (Array.isArray(x)) return `[${x.map(pyRepr).join(', ')}]`;
   if (typeof x === 'object') {
-    const parts = Object.entries(x as Record<string, unknown>).map(([k, v]) => `${strRepr(k)}: ${pyRepr(v)}`);
+    const parts = orderedKeys(x).map((k) => `${strRepr(k)}: ${pyRepr((x as Record<string, unknown>)[k])}`);
     return `{${parts.join(', ')}}`;
   }
   return String(x);
@@ -173,7 +209,7 @@ function writeValue(v: unknown, o: DumpsOptions): string {
     return out + ']';
   }
   if (isPlainObject(v)) {
-    let keys = Object.keys(v);
+    let keys = orderedKeys(v);
     if (keys.length === 0) return '{}';
     if (o.sortKeys) keys = sortedKeys(keys);
     let out = '{';
@@ -351,6 +387,7 @@ class Parser {
   object(): { [key: string]: PyValue } {
     this.i++;
     const out: { [key: string]: PyValue } = {};
+    const keys: string[] = [];
     this.ws();
     if (this.s[this.i] === '}') return this.i++, out;
     for (;;) {
@@ -361,10 +398,13 @@ class Parser {
       if (this.s[this.i++] !== ':') throw new PyJsonDecodeError("Expecting ':' delimiter", this.i - 1);
       this.ws();
       // Python keeps the last value of a repeated key, at the first key's position.
-      out[k] = this.value();
+      if (!Object.prototype.hasOwnProperty.call(out, k)) keys.push(k);
+      const v = this.value();
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[k] = v;
       this.ws();
       const c = this.s[this.i++];
-      if (c === '}') return out;
+      if (c === '}') return withKeyOrder(out, keys);
       if (c !== ',') throw new PyJsonDecodeError("Expecting ',' delimiter", this.i - 1);
     }
   }
@@ -410,7 +450,10 @@ export function deepCopy<T>(v: T): T {
   if (Array.isArray(v)) return v.map(deepCopy) as T;
   if (v !== null && typeof v === 'object' && !(v instanceof PyFloat) && isPlainObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) out[k] = deepCopy((v as Record<string, unknown>)[k]);
+    const ordered = (v as { [KEY_ORDER]?: string[] })[KEY_ORDER] !== undefined;
+    const keys = ordered ? orderedKeys(v) : Object.keys(v);
+    for (const k of keys) out[k] = deepCopy((v as Record<string, unknown>)[k]);
+    if (ordered) Object.defineProperty(out, KEY_ORDER, { value: keys, enumerable: false, writable: true, configurable: true });
     return out as T;
   }
   return v;

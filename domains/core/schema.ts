@@ -8,7 +8,7 @@
  * Model instances are plain objects whose key order is the field order; attribute assignment in
  * tools is a plain property write and is NOT validated, exactly like pydantic.
  */
-import { PyFloat, deepCopy, pyRepr, type PyValue } from './pyjson.ts';
+import { PyFloat, deepCopy, orderedKeys, pyRepr, withKeyOrder, type PyValue } from './pyjson.ts';
 
 export type TypeDesc =
   | { kind: 'str' }
@@ -197,8 +197,9 @@ export function validateValue(type: TypeDesc, value: unknown, loc: (string | num
     case 'dict': {
       if (!isDict(value)) return err('dict_type', 'Input should be a valid dictionary');
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = validateValue(type.values, v, [...loc, k], errs);
-      return out;
+      const keys = orderedKeys(value);
+      for (const k of keys) out[k] = validateValue(type.values, value[k], [...loc, k], errs);
+      return withKeyOrder(out, keys);
     }
     case 'union': {
       // Smart mode, simplified: the first member that validates without errors wins.

@@ -7,7 +7,7 @@
  * reference's class-definition order, plus environment-only functions (`assert_*`, `set_*`, ...)
  * that tasks call but LLMs never see. `Toolkit` binds a spec to a live `Db`.
  */
-import { PyFloat, dumps, pyRepr, type PyValue } from './pyjson.ts';
+import { PyFloat, dumps, orderedKeys, pyRepr, withKeyOrder, type PyValue } from './pyjson.ts';
 import type { Db } from './db.ts';
 import { jsonSchema, type FieldDesc } from './schema.ts';
 
@@ -196,8 +196,9 @@ function processOutput(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(processOutput);
   if (typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = processOutput(x);
-    return out;
+    const keys = orderedKeys(v);
+    for (const k of keys) out[k] = processOutput((v as Record<string, unknown>)[k]);
+    return withKeyOrder(out, keys);
   }
   throw new PyError(`Unsupported type: ${typeof v}`);
 }

@@ -100,3 +100,21 @@ describe('calculate', () => {
     expect(() => calculate('007')).toThrow(/leading zeros/);
   });
 });
+
+describe('dict key order', () => {
+  it('keeps Python insertion order for integer-like keys through parse, copy, merge and validation', async () => {
+    const { deepMerge } = await import('../../domains/core/db.ts');
+    const { construct, model, field, t } = await import('../../domains/core/schema.ts');
+    const { deepCopy, orderedKeys } = await import('../../domains/core/pyjson.ts');
+    const text = '{"b": 1, "20": 2, "3": 3, "x": {"9": 1, "1": 2}}';
+    const v = parse(text) as Record<string, any>;
+    expect(Object.keys(v)).toEqual(['3', '20', 'b', 'x']); // what JS alone would do
+    expect(dumps(v)).toBe(text);
+    expect(dumps(deepCopy(v))).toBe(text);
+    expect(pyRepr(v.x)).toBe("{'9': 1, '1': 2}");
+    const M = model('M', [field('d', t.dict(t.int()))]);
+    expect(dumps(construct(M, { d: v.x }))).toBe('{"d": {"9": 1, "1": 2}}');
+    expect(orderedKeys(deepMerge(v, { '5': 0, b: 7 }))).toEqual(['b', '20', '3', 'x', '5']);
+    expect(dumps(v, { sortKeys: true })).toBe('{"20": 2, "3": 3, "b": 1, "x": {"1": 2, "9": 1}}');
+  });
+});
