@@ -54,7 +54,15 @@ const renderer = new PromptRenderer((tmplModel.fileInfo.metadata as { tokenizer?
 const prompts = questions.map((_, i) => renderer.render({ messages: messages(i) } as never));
 await tmplModel.dispose();
 
+/** CPU time (user + system, all threads) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+}
+
 interface RunStats {
+  cpuMs?: number;
   tokens: number;
   wallMs: number;
   ttftMs: number; // mean over streams
@@ -79,10 +87,11 @@ const direct = fork(resolve(import.meta.dirname, 'direct-worker.ts'), [modelPath
 await new Promise<void>((r) => direct.once('message', () => r()));
 let directPeakRss = 0;
 function runDirect(c: number): Promise<RunStats> {
+  const cpu0 = cpuMs(direct.pid!);
   return new Promise((r) => {
     direct.once('message', (m: { results: Array<{ tokens: number; ttftMs: number; totalMs: number }>; wallMs: number; peakRss: number }) => {
       directPeakRss = Math.max(directPeakRss, m.peakRss);
-      r(summarize(m.results, m.wallMs));
+      r({ ...summarize(m.results, m.wallMs), cpuMs: cpuMs(direct.pid!) - cpu0 });
     });
     direct.send({ prompts: prompts.slice(0, c), maxTokens });
   });
@@ -106,6 +115,7 @@ const baseURL = await new Promise<string>((r, reject) => {
 const client = new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0 });
 
 async function runServer(c: number): Promise<RunStats> {
+  const cpu0 = cpuMs(server.pid!);
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: c }, async (_, i) => {
@@ -126,11 +136,12 @@ async function runServer(c: number): Promise<RunStats> {
       return { tokens, ttftMs: first - t0, totalMs: performance.now() - t0 };
     }),
   );
-  return summarize(results, performance.now() - t0);
+  return { ...summarize(results, performance.now() - t0), cpuMs: cpuMs(server.pid!) - cpu0 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows: string[] = [];
+const cpuRows: string[] = [];
 console.log(`model ${modelPath}\nthreads ${threads}, sequences ${parallel}, ctx ${ctx}/seq, max_tokens ${maxTokens}, reps ${reps} (median)`);
 await runDirect(1); // warm-up both
 await runServer(1);
@@ -145,6 +156,10 @@ for (const c of levels) {
   const agg = (x: RunStats[]) => median(x.map((v) => (v.tokens / v.wallMs) * 1000));
   const dAgg = agg(d);
   const sAgg = agg(s);
+  const cpuPerTok = (x: RunStats[]) => x.reduce((a, v) => a + v.cpuMs!, 0) / x.reduce((a, v) => a + v.tokens, 0);
+  const dCpu = cpuPerTok(d);
+  const sCpu = cpuPerTok(s);
+  cpuRows.push(`| ${c} | ${dCpu.toFixed(2)} | ${sCpu.toFixed(2)} | ${((sCpu / dCpu - 1) * 100).toFixed(1)}% |`);
   rows.push(
     `| ${c} | ${median(d.map((v) => v.perStreamTps)).toFixed(1)} | ${median(s.map((v) => v.perStreamTps)).toFixed(1)} | ${dAgg.toFixed(1)} | ${sAgg.toFixed(1)} | ${((1 - sAgg / dAgg) * 100).toFixed(1)}% | ${median(d.map((v) => v.ttftMs)).toFixed(0)} | ${median(s.map((v) => v.ttftMs)).toFixed(0)} |`,
   );
@@ -153,6 +168,9 @@ const serverRss = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}
 console.log('\n| concurrency | direct tok/s per stream | server tok/s per stream | direct tok/s aggregate | server tok/s aggregate | server overhead | direct TTFT ms | server TTFT ms |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+console.log('\n| concurrency | direct CPU ms/token | server CPU ms/token | server CPU overhead |');
+console.log('|---|---|---|---|');
+for (const r of cpuRows) console.log(r);
 console.log(`\npeak RSS: direct process ${(directPeakRss / 2 ** 20).toFixed(0)} MiB, server process ${(serverRss / 2 ** 20).toFixed(0)} MiB`);
 direct.kill();
 server.kill('SIGTERM');

@@ -181,7 +181,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     };
     let out;
     try {
-      out = await generateOrReject(instance, { ...common, onText: plan.json ? undefined : onText });
+      out = await generateOrReject(instance, { ...common, onText });
     } catch (err) {
       if (!started) throw err;
       sse(res, { error: { message: (err as Error).message, type: 'server_error' } });
@@ -190,7 +190,6 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     }
     startStream();
     const reply = finishReply(out.text, plan.toolsActive, plan.json);
-    if (plan.json && reply.message.content) sse(res, chunk({ content: reply.message.content }));
     reply.toolCalls.forEach((tc, index) => {
       // OpenAI shape: the first delta of a call carries id, type and name; arguments follow.
       sse(res, chunk({ tool_calls: [{ index, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] }));
