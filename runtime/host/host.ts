@@ -49,6 +49,9 @@ export class RoleHost {
   private iters: ConsumerMessages[] = [];
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
+  /** Messages being handled → when we last told the server we are still working on them. */
+  private readonly held = new Map<JsMsg, number>();
+  private ticker?: NodeJS.Timeout;
   private readonly concurrency: number;
   private readonly ackWaitMs: number;
   private readonly maxDeliver: number;
@@ -101,7 +104,20 @@ export class RoleHost {
       names.push(name);
     }
     this.state = 'ready';
+    // One timer per instance, not per message: in-progress acks for anything held past half the ack wait.
+    this.ticker = setInterval(() => this.keepAlive(), Math.max(100, Math.min(1000, this.ackWaitMs / 4)));
+    this.ticker.unref();
     for (const name of names) this.loops.push(this.pullForever(name));
+  }
+
+  private keepAlive(): void {
+    const now = Date.now();
+    for (const [m, last] of this.held) {
+      if (now - last >= this.ackWaitMs / 2) {
+        m.working();
+        this.held.set(m, now);
+      }
+    }
   }
 
   /** Pull from one consumer until drained; a pull that breaks (server restart, lost heartbeats) is reopened. */
@@ -135,6 +151,7 @@ export class RoleHost {
     await Promise.all(this.loops);
     while (this.inFlight > 0) await sleep(10);
     await this.opts.bus.nc.flush();
+    clearInterval(this.ticker);
     this.state = 'stopped';
   }
 
@@ -184,8 +201,8 @@ export class RoleHost {
         await this.deadLetter(m, `gave up after ${delivery - 1} deliveries`, env.kind);
         return;
       }
-      // Keep the message ours while the machine works, however long it takes.
-      const keepAlive = setInterval(() => m.working(), Math.max(500, this.ackWaitMs / 2));
+      // Keep the message ours while the machine works, however long it takes (see keepAlive()).
+      this.held.set(m, Date.now());
       try {
         const outputs = await withHandlerSpan(role.name, env.kind, { 'troupe.impl': role.impl, 'troupe.delivery': delivery }, () =>
           this.runMachine(env, delivery),
@@ -221,7 +238,7 @@ export class RoleHost {
         m.nak(retryIn);
         throw err;
       } finally {
-        clearInterval(keepAlive);
+        this.held.delete(m);
       }
     }).catch(() => {});
   }
