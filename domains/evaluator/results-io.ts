@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ResultsSchema, type Message, type Results, type SimulationRun } from '../../protocols/tau2/results.ts';
-import { PyFloat, floatRepr, parse as pyParse } from '../core/pyjson.ts';
+import { PyFloat, floatRepr, orderedKeys, parse as pyParse } from '../core/pyjson.ts';
 
 export class ResultsFormatError extends Error {
   constructor(path: string, detail: string) {
@@ -69,7 +69,9 @@ export function toPythonJson(value: unknown, indent = 2): string {
       });
       out.push(close + ']');
     } else if (typeof v === 'object') {
-      const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+      const obj = v as Record<string, unknown>;
+      // Python key order (JS would move integer-like keys first).
+      const entries = orderedKeys(obj).map((k) => [k, obj[k]] as const).filter(([, x]) => x !== undefined);
       if (entries.length === 0) return void out.push('{}');
       out.push('{\n');
       entries.forEach(([k, x], i) => {

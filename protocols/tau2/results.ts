@@ -28,7 +28,15 @@ export const TerminationReasonSchema = z.enum([
 ]);
 export type TerminationReason = z.infer<typeof TerminationReasonSchema>;
 
-const JsonObject = z.record(z.string(), z.unknown());
+/**
+ * A JSON object, passed through as the very same object: a rebuilt copy would lose the Python key
+ * order that the parser attaches to objects with integer-like keys, and tool arguments must reach
+ * tools exactly as recorded.
+ */
+const JsonObject = z.custom<Record<string, unknown>>(
+  (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+  { message: 'Expected a JSON object' },
+);
 
 /**
  * A number, also accepting a tagged Python float (any non-plain object whose valueOf() is a

@@ -85,3 +85,14 @@ describe('results builder', () => {
     expect(ResultsSchema.safeParse(buildResults(info, [{ id: 't1' }], [sim])).success).toBe(true);
   });
 });
+
+describe('results key order', () => {
+  it('writes dict keys in Python order, integer-like keys included', () => {
+    const text = minimal([simJson({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'a', name: 'f', arguments: { z: 1, '10': 2, '2': 3 } }] }, { role: 'tool', id: 'a', content: 'ok' }] })])
+      .replace('{"2":3,"10":2,"z":1}', '{"z":1,"10":2,"2":3}');
+    expect(text).toContain('{"z":1,"10":2,"2":3}');
+    const out = toPythonJson(parseResults(text));
+    expect(out.indexOf('"z": 1')).toBeLessThan(out.indexOf('"10": 2'));
+    expect(out.indexOf('"10": 2')).toBeLessThan(out.indexOf('"2": 3'));
+  });
+});
