@@ -1,0 +1,89 @@
+// bench/learner: training throughput of the default 135M model in TF.js (full fine-tuning and
+// LoRA, 1 and 2 data-parallel workers), beside the backend's measured matmul peak, with memory.
+// Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 2] [--steps 2] [--json out.json]
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, tf } from '../../runtime/tf/backend.ts';
+import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
+import { addLora, disposeModel, paramCount, trainableVariables } from '../../runtime/nn/llama.ts';
+import { modelsDir } from '../../runtime/config/paths.ts';
+import { computeGradients, Optimizer, sftLoss, type SftBatch } from '../../actors/learner/step.ts';
+import { DataParallel } from '../../actors/learner/data-parallel.ts';
+import { makeRng } from '../../runtime/nn/sample.ts';
+
+const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' } } });
+const T = Number(values.seq), B = Number(values.batch), STEPS = Number(values.steps);
+const path = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const backend = await initBackend();
+const log = (s: string) => console.log(`[bench learner] ${s}`);
+
+function matmulPeak(): { gflops: number; shape: string } {
+  let best = { gflops: 0, shape: '' };
+  for (const [M, K, N] of [[256, 576, 1536], [512, 576, 1536], [512, 1536, 576], [1024, 1024, 1024]]) {
+    const a = tf.randomNormal([M, K]), b = tf.randomNormal([K, N]);
+    tf.matMul(a, b).dataSync();
+    const reps = 5, t0 = performance.now();
+    for (let i = 0; i < reps; i++) tf.tidy(() => tf.matMul(a, b).dataSync());
+    const g = (2 * M * K * N * reps) / ((performance.now() - t0) / 1000) / 1e9;
+    if (g > best.gflops) best = { gflops: g, shape: `${M}x${K}x${N}` };
+    a.dispose(); b.dispose();
+  }
+  return best;
+}
+
+function randomBatch(seed: number, vocab: number): SftBatch {
+  const r = makeRng(seed);
+  const rows = () => Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(r() * vocab)));
+  return { inputs: rows(), targets: rows(), mask: Array.from({ length: B }, () => new Array(T).fill(1)) };
+}
+
+const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
+
+interface Row { config: string; workers: number; tokensPerSec: number; gradSeconds: number; stepSeconds: number; gflops: number; fractionOfPeak: number; peakRssMiB: number }
+const rows: Row[] = [];
+const peak = matmulPeak();
+log(`backend ${backend.name}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s per thread (best shape ${peak.shape})`);
+
+for (const lora of [false, true]) {
+  for (const workers of [1, 2]) {
+    const name = lora ? 'LoRA r=8 (all linear)' : 'full';
+    if (values.only && !name.startsWith(values.only)) continue;
+    const model = loadGgufModel(path);
+    if (lora) addLora(model, 8, 16);
+    const N = paramCount(model.config);
+    const nTrain = [...trainableVariables(model).values()].reduce((s, v) => s + v.size, 0);
+    const opt = new Optimizer(model, { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 });
+    const dp = workers > 1 ? new DataParallel(model, { kind: 'gguf', path, lora: lora ? { rank: 8, alpha: 16 } : undefined }, workers) : undefined;
+    let peakRss = rssMiB();
+    const tokensPerStep = B * T * workers; // each worker gets one micro-batch of B×T
+    const times: { grad: number; step: number }[] = [];
+    for (let s = 0; s <= STEPS; s++) {
+      const batches = Array.from({ length: workers }, (_, w) => randomBatch(100 * s + w, model.config.vocabSize));
+      const t0 = performance.now();
+      let grads: Map<string, Float32Array>;
+      if (dp) grads = (await dp.gradients(batches.map((batch) => ({ kind: 'sft' as const, batch })))).grads;
+      else grads = computeGradients(model, () => ({ loss: sftLoss(model, batches[0]) })).grads;
+      const t1 = performance.now();
+      opt.step(grads);
+      dp?.publish();
+      const t2 = performance.now();
+      peakRss = Math.max(peakRss, rssMiB());
+      if (s > 0) times.push({ grad: (t1 - t0) / 1000, step: (t2 - t0) / 1000 }); // step 0 is warm-up
+      log(`${name} workers=${workers} step ${s}${s === 0 ? ' (warm-up)' : ''}: gradients ${((t1 - t0) / 1000).toFixed(1)} s, optimizer ${((t2 - t1) / 1000).toFixed(1)} s, rss ${peakRss.toFixed(0)} MiB`);
+    }
+    await dp?.close();
+    const grad = times.reduce((a, b) => a + b.grad, 0) / times.length;
+    const step = times.reduce((a, b) => a + b.step, 0) / times.length;
+    // Training FLOPs per token: 6N for full fine-tuning, ≈4N for LoRA (no weight gradients of the base).
+    const flopsPerToken = (lora ? 4 : 6) * N + 2 * nTrain;
+    const gflops = (flopsPerToken * tokensPerStep) / grad / 1e9;
+    rows.push({ config: name, workers, tokensPerSec: tokensPerStep / step, gradSeconds: grad, stepSeconds: step, gflops, fractionOfPeak: gflops / (peak.gflops * workers), peakRssMiB: peakRss });
+    disposeModel(model);
+  }
+}
+
+console.log(`\n| config | workers | tokens/s (full step) | gradient s/step | step s | model GFLOP/s | of matmul peak×workers | peak RSS MiB |\n|---|---|---|---|---|---|---|---|`);
+for (const r of rows) console.log(`| ${r.config} | ${r.workers} | ${r.tokensPerSec.toFixed(1)} | ${r.gradSeconds.toFixed(2)} | ${r.stepSeconds.toFixed(2)} | ${r.gflops.toFixed(1)} | ${(100 * r.fractionOfPeak).toFixed(0)}% | ${r.peakRssMiB.toFixed(0)} |`);
+console.log(`\nseq ${T}, ${B} sequences per worker per step, ${STEPS} timed steps after 1 warm-up; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s/thread (${peak.shape}).`);
+if (values.json) writeFileSync(values.json, JSON.stringify({ seq: T, batch: B, steps: STEPS, peak, rows }, null, 2));
