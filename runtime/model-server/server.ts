@@ -13,7 +13,7 @@ import { fetchNatsArtifact, isNatsArtifactRef, redactArtifactRef } from './artif
 import { ContextFullError, ModelHost, type EngineOptions, type ModelInstance } from './engine.ts';
 import { TOOL_CALL_OPEN } from './prompt.ts';
 import { parseChatRequest, type ChatCompletionRequest } from './request.ts';
-import { parseReply } from './tool-grammar.ts';
+import { parseReply, ToolCallStreamer } from './tool-grammar.ts';
 
 export interface ModelServerOptions extends EngineOptions {
   /** GGUF path or cached model name. */
@@ -171,12 +171,24 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     };
     // In auto tool mode, the first character tells text from a call ("<" can only open a call).
     let mode: 'undecided' | 'text' | 'call' = plan.toolsActive ? 'undecided' : 'text';
+    const calls = new ToolCallStreamer();
+    const streamedIds: string[] = [];
     const onText = (t: string) => {
       if (t === '') return;
       if (mode === 'undecided') mode = t.startsWith(TOOL_CALL_OPEN[0]) ? 'call' : 'text';
+      startStream();
       if (mode === 'text') {
-        startStream();
         sse(res, chunk({ content: t }));
+        return;
+      }
+      for (const ev of calls.push(t)) {
+        if ('name' in ev) {
+          // OpenAI shape: the first delta of a call carries id, type and name; arguments follow.
+          streamedIds[ev.index] = newCallId();
+          sse(res, chunk({ tool_calls: [{ index: ev.index, id: streamedIds[ev.index], type: 'function', function: { name: ev.name, arguments: '' } }] }));
+        } else {
+          sse(res, chunk({ tool_calls: [{ index: ev.index, function: { arguments: ev.fragment } }] }));
+        }
       }
     };
     let out;
@@ -190,8 +202,9 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     }
     startStream();
     const reply = finishReply(out.text, plan.toolsActive, plan.json);
-    reply.toolCalls.forEach((tc, index) => {
-      // OpenAI shape: the first delta of a call carries id, type and name; arguments follow.
+    // Calls the streamer could not follow (cut by max_tokens before the name ended) go out whole.
+    reply.toolCalls.slice(calls.started).forEach((tc, i) => {
+      const index = calls.started + i;
       sse(res, chunk({ tool_calls: [{ index, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] }));
       sse(res, chunk({ tool_calls: [{ index, function: { arguments: tc.function.arguments } }] }));
     });
@@ -273,7 +286,7 @@ async function generateOrReject(instance: ModelInstance, p: Parameters<ModelInst
 function finishReply(text: string, toolsActive: boolean, json: boolean) {
   const parsed = parseReply(text, toolsActive);
   const toolCalls = parsed.toolCalls.map((c) => ({
-    id: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+    id: newCallId(),
     type: 'function' as const,
     function: { name: c.name, arguments: c.arguments },
   }));
@@ -282,6 +295,10 @@ function finishReply(text: string, toolsActive: boolean, json: boolean) {
     toolCalls,
     message: { role: 'assistant' as const, content, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
   };
+}
+
+function newCallId(): string {
+  return `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
 }
 
 function finishReason(stop: string, calledTools: boolean): string {

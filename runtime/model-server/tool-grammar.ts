@@ -135,3 +135,72 @@ export function parseReply(text: string, toolsActive: boolean): ParsedReply {
 function extractName(partial: string): string {
   return /"name"\s*:\s*"([^"]*)"/.exec(partial)?.[1] ?? '';
 }
+
+export type ToolCallStreamEvent = { index: number; name: string } | { index: number; fragment: string };
+
+/**
+ * Turns the text of a grammar-constrained tool-call reply, as it is generated, into OpenAI-style
+ * stream events: the call's name as soon as it is complete, then its arguments in fragments. Relies
+ * on the grammar's fixed layout: `<tool_call>{"name": "N", "arguments": {…}}</tool_call>`.
+ */
+export class ToolCallStreamer {
+  private buf = '';
+  private index = 0;
+  private argStart = -1;
+  private scanned = 0;
+  private emitted = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private argsEnd = -1;
+
+  /** Number of calls whose name has been emitted. */
+  get started(): number {
+    return this.index + (this.argStart >= 0 ? 1 : 0);
+  }
+
+  push(text: string): ToolCallStreamEvent[] {
+    this.buf += text;
+    const events: ToolCallStreamEvent[] = [];
+    for (;;) {
+      if (this.argStart < 0) {
+        const m = /^\s*<tool_call>\{\s?"name":\s?"((?:[^"\\]|\\.)*)",\s?"arguments":\s?/.exec(this.buf);
+        if (!m) return events;
+        events.push({ index: this.index, name: JSON.parse(`"${m[1]}"`) as string });
+        this.argStart = this.scanned = this.emitted = m[0].length;
+      }
+      if (this.argsEnd < 0) {
+        for (; this.scanned < this.buf.length; this.scanned++) {
+          const c = this.buf[this.scanned];
+          if (this.inString) {
+            if (this.escaped) this.escaped = false;
+            else if (c === '\\') this.escaped = true;
+            else if (c === '"') this.inString = false;
+          } else if (c === '"') this.inString = true;
+          else if (c === '{' || c === '[') this.depth++;
+          else if (c === '}' || c === ']') {
+            this.depth--;
+            if (this.depth === 0) {
+              this.argsEnd = ++this.scanned;
+              break;
+            }
+          }
+        }
+        const upTo = this.argsEnd >= 0 ? this.argsEnd : this.scanned;
+        if (upTo > this.emitted) {
+          events.push({ index: this.index, fragment: this.buf.slice(this.emitted, upTo) });
+          this.emitted = upTo;
+        }
+        if (this.argsEnd < 0) return events;
+      }
+      const close = this.buf.indexOf(TOOL_CALL_CLOSE, this.argsEnd);
+      if (close < 0) return events;
+      // Next call (parallel_tool_calls), if any.
+      this.buf = this.buf.slice(close + TOOL_CALL_CLOSE.length);
+      this.index++;
+      this.argStart = this.argsEnd = -1;
+      this.depth = 0;
+      this.inString = this.escaped = false;
+    }
+  }
+}

@@ -136,6 +136,18 @@ describe('troupe model serve (OpenAI-compatible)', () => {
     });
     const value = JSON.parse(r.choices[0].message.content ?? '');
     expect(z.fromJSONSchema(schema as never).safeParse(value).success).toBe(true);
+
+    const stream = await client.chat.completions.create({
+      model: server.modelId,
+      messages: [{ role: 'user', content: 'Describe another person.' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } },
+      max_tokens: 80,
+      temperature: 0,
+      stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(z.fromJSONSchema(schema as never).safeParse(JSON.parse(text)).success).toBe(true);
   });
 
   it('streams text deltas and a usage chunk, and streams tool calls in delta form', async () => {
@@ -174,16 +186,18 @@ describe('troupe model serve (OpenAI-compatible)', () => {
       temperature: 0,
       stream: true,
     });
-    const acc: { id?: string; name: string; args: string } = { name: '', args: '' };
+    const acc: { id?: string; name: string; args: string; fragments: number } = { name: '', args: '', fragments: 0 };
     for await (const chunk of toolStream) {
       for (const tc of chunk.choices[0]?.delta.tool_calls ?? []) {
         expect(tc.index).toBe(0);
         if (tc.id) acc.id = tc.id;
         acc.name += tc.function?.name ?? '';
         acc.args += tc.function?.arguments ?? '';
+        if (tc.function?.arguments) acc.fragments++;
       }
     }
     expect(acc.id).toMatch(/^call_/);
+    expect(acc.fragments).toBeGreaterThan(1); // arguments arrive as they are generated
     expect(acc.name).toBe('get_weather');
     argsValid('get_weather', acc.args);
   });

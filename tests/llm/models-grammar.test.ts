@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultModelPath, listCachedModels, resolveModelPath } from '../../runtime/models/catalog.ts';
 import { pullModel, registerLocalModel } from '../../runtime/models/pull.ts';
 import { toGbnfJsonSchema } from '../../runtime/model-server/json-schema-gbnf.ts';
-import { parseReply } from '../../runtime/model-server/tool-grammar.ts';
+import { parseReply, ToolCallStreamer } from '../../runtime/model-server/tool-grammar.ts';
 import { parseChatRequest } from '../../runtime/model-server/request.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 
@@ -109,6 +109,27 @@ describe('reply parsing', () => {
     expect(cut.toolCalls[0].name).toBe('f');
     expect(() => JSON.parse(cut.toolCalls[0].arguments)).toThrow(); // left for the client to report as malformed
     expect(parseReply('<tool_call>{}</tool_call>', false).content).toBe('<tool_call>{}</tool_call>');
+  });
+});
+
+describe('tool-call streaming', () => {
+  it('emits the name once complete, then argument fragments, across parallel calls', () => {
+    const text = '<tool_call>{"name": "get_weather", "arguments": {"city": "Ro}me", "n": [1, {"a": "\\""}]}}</tool_call>\n<tool_call>{"name":"f","arguments":{}}</tool_call>';
+    const s = new ToolCallStreamer();
+    const events = [...text].flatMap((ch) => s.push(ch)); // one character at a time, the worst case
+    const names = events.filter((e) => 'name' in e);
+    expect(names).toEqual([{ index: 0, name: 'get_weather' }, { index: 1, name: 'f' }]);
+    const args = (i: number) => events.filter((e) => e.index === i && 'fragment' in e).map((e) => (e as { fragment: string }).fragment);
+    expect(args(0).length).toBeGreaterThan(5);
+    expect(JSON.parse(args(0).join(''))).toEqual({ city: 'Ro}me', n: [1, { a: '"' }] });
+    expect(args(1).join('')).toBe('{}');
+    expect(s.started).toBe(2);
+  });
+
+  it('emits nothing for a name that is still being generated', () => {
+    const s = new ToolCallStreamer();
+    expect(s.push('<tool_call>{"name": "get_wea')).toEqual([]);
+    expect(s.started).toBe(0);
   });
 });
 
