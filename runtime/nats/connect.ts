@@ -105,12 +105,16 @@ export function connectionOptions(s: NatsSettings): NodeConnectionOptions {
   return opts;
 }
 
+/** A URL (or comma-separated list) with any `user:pass@` removed, for logs and state files. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/,]*@/g, '//');
+}
+
 export async function connectNats(s: NatsSettings): Promise<NatsConnection> {
   try {
     return await natsConnect(connectionOptions(s));
   } catch (err) {
     // Never echo credentials: the URL may embed user:pass.
-    const safe = s.url.replace(/\/\/[^@/]*@/, '//***@');
-    throw new Error(`cannot connect to NATS at ${safe}: ${(err as Error).message}`);
+    throw new Error(`cannot connect to NATS at ${redactUrl(s.url)}: ${(err as Error).message}`);
   }
 }

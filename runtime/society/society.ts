@@ -14,7 +14,7 @@ import type { MessageEvent, RoleInstance, SwapRequest, SwapResult, WatchFilter }
 import { REPO_ROOT, loadRole } from '../host/catalog.ts';
 import { newInstanceId, type WorkerRoleSpec } from '../host/worker.ts';
 import { getInstructions, openInstructions, setInstructions } from '../instructions/instructions.ts';
-import { natsSettingsToEnv, type NatsSettings } from '../nats/connect.ts';
+import { natsSettingsToEnv, redactUrl, type NatsSettings } from '../nats/connect.ts';
 import { newRunId, openNatsSession, runDir as makeRunDir, type NatsSession } from '../nats/session.ts';
 import { listInstances, openRegistry } from '../registry/registry.ts';
 import { traceIdFromHeaders } from '../tracing/index.ts';
@@ -109,7 +109,7 @@ export class Society {
       runDir: this.runDir,
       pid: process.pid,
       startedAt: Date.now(),
-      natsUrl: this.session.settings.url.replace(/\/\/[^@/]*@/, '//'),
+      natsUrl: redactUrl(this.session.settings.url),
       embeddedNats: !!this.session.embedded,
       natsPid: this.session.embedded?.pid,
       controlAddress: this.control?.address ?? '',

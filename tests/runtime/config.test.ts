@@ -1,6 +1,6 @@
 // Unit: society config parsing, NATS settings precedence and connection options, missing nats-server.
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectionOptions, natsSettingsFromFlags, natsSettingsToEnv } from '../../runtime/nats/connect.ts';
+import { connectionOptions, natsSettingsFromFlags, natsSettingsToEnv, redactUrl } from '../../runtime/nats/connect.ts';
 import { findNatsServer, NatsServerMissingError } from '../../runtime/nats/embedded.ts';
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 
@@ -38,6 +38,11 @@ describe('NATS settings', () => {
     expect(typeof connectionOptions({ url: 'nats://a:1', nkeySeed: seed }).authenticator).toBe('function');
     expect(() => connectionOptions({ url: 'nats://a:1', nkeySeed: '/no/such/seed/file' })).toThrow();
     expect(connectionOptions({ url: 'tls://a:1', tlsCa: '/ca.pem' }).tls).toMatchObject({ caFile: '/ca.pem' });
+  });
+
+  it('keeps credentials embedded in URLs out of logs', () => {
+    expect(redactUrl('nats://alice:s3cret@a:4222,nats://tok@b:4222')).toBe('nats://a:4222,nats://b:4222');
+    expect(redactUrl('nats://127.0.0.1:4222')).toBe('nats://127.0.0.1:4222');
   });
 
   it('says how to install nats-server when the binary is missing', () => {

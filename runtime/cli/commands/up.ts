@@ -1,7 +1,7 @@
 // `troupe up [--config FILE]`: start a society (embedded nats-server unless --nats is given) and run
 // until SIGINT/SIGTERM or `troupe down`.
 import { parseArgs } from 'node:util';
-import { natsCliOptions, natsSettingsFromFlags } from '../../nats/connect.ts';
+import { natsCliOptions, natsSettingsFromFlags, redactUrl } from '../../nats/connect.ts';
 import { DEFAULT_CONFIG, loadSocietyConfig, parseSocietyConfig } from '../../society/config.ts';
 import { Society } from '../../society/society.ts';
 import { initTracing } from '../../tracing/index.ts';
@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   const roles = Object.entries(config.roles).map(([r, c]) => `${r}×${c.replicas}`).join(', ');
   console.log(`society ${society.runId} up: ${roles}`);
   console.log(`  run dir  ${society.runDir}`);
-  console.log(`  nats     ${society.session.settings.url}${society.session.embedded ? ' (embedded)' : ''}`);
+  console.log(`  nats     ${redactUrl(society.session.settings.url)}${society.session.embedded ? ' (embedded)' : ''}`);
   if (society.control) console.log(`  control  ${society.control.address} (token in ${society.runDir}/control.json)`);
   await new Promise<void>((r) => {
     const check = setInterval(() => {
