@@ -29,6 +29,8 @@ export const ProvenanceSchema = z.object({
   /** W3C trace id of the item's trace (one trace from plan to record). */
   traceId: z.string().nullable(),
   roles: z.record(z.string(), RoleProvenanceSchema),
+  /** Model tokens spent on this item so far, all roles (the plan's share included). */
+  tokens: z.object({ prompt: z.number().int(), completion: z.number().int() }),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
@@ -73,6 +75,8 @@ export const PlanIssuedSchema = z.object({
   evaluation: EvaluationPlanSchema,
   /** Non-overlap check: the measure, and the highest similarity to an earlier plan of the run. */
   overlap: z.object({ measure: z.string(), maxSimilarity: z.number(), threshold: z.number(), attempts: z.number().int() }),
+  /** Set when no acceptable plan could be written for this slot: its items are dropped at stage "plan". */
+  rejected: z.array(z.string()).optional(),
   provenance: ProvenanceSchema,
 });
 export type PlanIssued = z.infer<typeof PlanIssuedSchema>;

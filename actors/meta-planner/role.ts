@@ -1,0 +1,92 @@
+// The meta-planner role: `synth.run.requested` → N `synth.plan.issued` (always N, so redelivery
+// republishes the same slots; a slot with no acceptable plan carries `rejected` and its items are
+// dropped at stage "plan" downstream).
+import { PlanIssued, SynthRunRequested, type PlanIssued as PlanIssuedData, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
+import { output, type PublishEvent } from '../../runtime/host/role.ts';
+import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { DomainSpec } from '../../domains/core/domain.ts';
+import { askJson } from '../synthesis/ask-json.ts';
+import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
+import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
+
+export interface MetaPlannerDeps {
+  domain: (name: string) => DomainSpec;
+  llm: LlmClient;
+  /** Model answers tried per plan slot before the slot is given up (default 3). */
+  attempts?: number;
+}
+
+export function planId(runId: string, index: number): string {
+  return `${runId}-p${index}`;
+}
+
+export function metaPlannerRole(deps: MetaPlannerDeps) {
+  return workRole<SynthRunRequest>({
+    name: 'meta-planner',
+    impl: 'meta-planner-llm@1',
+    consumes: [SynthRunRequested],
+    produces: [PlanIssued],
+    concurrency: 1,
+    async run(input) {
+      const req = input.data;
+      const domain = deps.domain(req.domain);
+      const patterns = toolPatterns(domain);
+      const accepted: SynthesisPlan[] = [];
+      const out: PublishEvent[] = [];
+      const policy = domain.policy().slice(0, 1500);
+      for (let index = 0; index < req.plans; index++) {
+        const id = planId(req.runId, index);
+        let prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 } }, input, deps.llm.config.model);
+        let best: { plans: ReturnType<typeof toPlans>; sim: number } | null = null;
+        const problems: string[] = [];
+        const attempts = deps.attempts ?? 3;
+        let tries = 0;
+        for (; tries < attempts; tries++) {
+          const earlier = accepted.map((p, i) => `${i + 1}. tier=${p.tier}; patterns=${p.toolPatterns.join(', ')}; style=${p.userStyle}; goal=${p.goal}`).join('\n');
+          const ans = await askJson<PlanAnswer>(deps.llm, {
+            system: input.instructions?.text ?? '',
+            user: `Domain: ${req.domain}\nPolicy (excerpt):\n${policy}\n\nTool-use patterns available: ${patterns.join(', ')}\n\nEarlier plans:\n${earlier || '(none)'}\n\nWrite plan number ${index + 1}.`,
+            name: 'plan',
+            schema: planAnswerSchema(patterns),
+            maxTokens: 320,
+            seed: index * 101 + tries,
+            temperature: 0.9,
+          });
+          prov = addTokens(prov, ans.tokens);
+          if (ans.model) prov = stamp(prov, input, ans.model);
+          if (!ans.value) {
+            problems.push(`attempt ${tries + 1}: ${ans.error}`);
+            continue;
+          }
+          const plans = toPlans(ans.value);
+          const sim = maxSimilarity(plans.synthesis, accepted);
+          if (sim >= PLAN_OVERLAP_THRESHOLD) {
+            problems.push(`attempt ${tries + 1}: too similar to an earlier plan (${sim.toFixed(2)} ≥ ${PLAN_OVERLAP_THRESHOLD})`);
+            if (!best || sim < best.sim) best = { plans, sim };
+            continue;
+          }
+          best = { plans, sim };
+          break;
+        }
+        const ok = best !== null && best.sim < PLAN_OVERLAP_THRESHOLD;
+        const fallback = best?.plans ?? { synthesis: { tier: 'easy' as const, toolPatterns: [patterns[0]], userStyle: 'polite', persona: '', goal: '' }, evaluation: { rubric: ['-'], failureTaxonomy: ['-'] } };
+        if (ok) accepted.push(fallback.synthesis);
+        const data: PlanIssuedData = {
+          runId: req.runId,
+          domain: req.domain,
+          planId: id,
+          index,
+          tasksPerPlan: req.tasksPerPlan,
+          maxRevisions: req.maxRevisions,
+          synthesis: fallback.synthesis,
+          evaluation: fallback.evaluation,
+          overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: best?.sim ?? 1, threshold: PLAN_OVERLAP_THRESHOLD, attempts: Math.min(tries + 1, attempts) },
+          ...(ok ? {} : { rejected: problems.length ? problems : ['no plan'] }),
+          provenance: prov,
+        };
+        out.push(output(PlanIssued, data));
+      }
+      return out;
+    },
+  });
+}

@@ -1,0 +1,73 @@
+// The scriptwriter's exploration of a domain database with the agent's read tools: every read tool
+// that needs no argument, then read tools with one required string argument called on id-like values
+// seen so far. What it sees bounds what a draft may name (ids come from here, never from thin air).
+import type { ExplorationStep } from '../../protocols/synthesis.ts';
+import type { Environment } from '../../domains/core/environment.ts';
+
+const MAX_STEPS = 24;
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** (key, value) pairs of string/number leaves, keys included as values of the pseudo-key `$key`. */
+export function observedPairs(v: unknown, out: [string, string][] = [], key = ''): [string, string][] {
+  if (typeof v === 'string' || typeof v === 'number') out.push([key, String(v)]);
+  else if (Array.isArray(v)) for (const x of v) observedPairs(x, out, key);
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      out.push(['$key', k]);
+      observedPairs(x, out, k);
+    }
+  }
+  return out;
+}
+
+export function explore(env: Environment): ExplorationStep[] {
+  const steps: ExplorationStep[] = [];
+  const reads = env.getTools().filter((t) => t.type === 'read' && !env.isMutatingTool(t.name));
+  const call = (name: string, args: Record<string, unknown>) => {
+    const r = env.getResponse({ id: `explore_${steps.length}`, name, arguments: args });
+    steps.push({ name, arguments: args, output: r.content.slice(0, 4000), error: r.error });
+  };
+  for (const t of reads.filter((t) => t.params.every((p) => 'default' in p))) call(t.name, {});
+  const tried = new Set<string>();
+  for (const t of reads) {
+    const required = t.params.filter((p) => !('default' in p));
+    if (required.length !== 1) continue;
+    const p = required[0].name;
+    const stem = p.replace(/_id$/, '');
+    const values = new Set<string>();
+    for (const s of steps) for (const [k, v] of observedPairs(parse(s.output))) if (k === p || (p.endsWith('_id') && v.startsWith(`${stem}_`))) values.add(v);
+    for (const v of values) {
+      if (steps.length >= MAX_STEPS || tried.has(`${t.name}:${v}`)) continue;
+      tried.add(`${t.name}:${v}`);
+      call(t.name, { [p]: v });
+    }
+  }
+  return steps;
+}
+
+/** Candidate values for a parameter, from the exploration: values under the same key, or `<stem>_…` ids. */
+export function candidatesFor(param: string, steps: readonly ExplorationStep[]): string[] {
+  const stem = param.replace(/_id$/, '');
+  const out = new Set<string>();
+  for (const s of steps) {
+    if (s.error) continue;
+    for (const [k, v] of observedPairs(parse(s.output))) {
+      if (k === param || (param.endsWith('_id') && v.startsWith(`${stem}_`) && v.length <= 64)) out.add(v);
+    }
+  }
+  return [...out];
+}
+
+/** Every observed string value (used to build perturbations that name another real entity). */
+export function observedValues(steps: readonly ExplorationStep[]): string[] {
+  const out = new Set<string>();
+  for (const s of steps) if (!s.error) for (const [, v] of observedPairs(parse(s.output))) if (v.length <= 64) out.add(v);
+  return [...out];
+}

@@ -1,0 +1,97 @@
+// The scriptwriter role: `synth.plan.issued` → M × (`synth.task.proposed` | `synth.item.dropped`),
+// and `synth.task.revise` → one redrafted `synth.task.proposed` (or a drop).
+import {
+  ItemDropped,
+  PlanIssued,
+  TaskProposed,
+  TaskReviseRequested,
+  type PlanIssued as PlanData,
+  type Provenance,
+  type SynthesisPlan,
+  type TaskReviewed,
+} from '../../protocols/synthesis.ts';
+import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
+import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { DomainSpec } from '../../domains/core/domain.ts';
+import { askJson } from '../synthesis/ask-json.ts';
+import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
+import { assembleTask, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
+import { explore } from './explore.ts';
+
+export interface ScriptwriterDeps {
+  domain: (name: string) => DomainSpec;
+  llm: LlmClient;
+}
+
+export function itemId(planId: string, k: number): string {
+  return `${planId}-t${k}`;
+}
+
+async function draftOne(
+  deps: ScriptwriterDeps,
+  input: RoleInput<unknown>,
+  ctx: { runId: string; domainName: string; planId: string; itemId: string; index: number; round: number; plan: Pick<PlanData, 'synthesis' | 'evaluation' | 'maxRevisions'>; reasons?: string[] },
+  prov: Provenance,
+): Promise<PublishEvent> {
+  const domain = deps.domain(ctx.domainName);
+  const steps = explore(domain.createEnvironment());
+  const ans = await askJson<DraftAnswer>(deps.llm, {
+    system: input.instructions?.text ?? '',
+    user: draftPrompt(ctx.domainName, ctx.plan.synthesis, steps, ctx.index, ctx.reasons),
+    name: 'task_draft',
+    schema: draftSchema(domain, ctx.plan.synthesis, steps),
+    maxTokens: 400,
+    seed: ctx.index * 7919 + ctx.round,
+    temperature: 0.7,
+  });
+  prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
+  if (!ans.value) {
+    return output(ItemDropped, { runId: ctx.runId, planId: ctx.planId, itemId: ctx.itemId, stage: 'draft', reasons: [`scriptwriter: ${ans.error}`], provenance: prov });
+  }
+  const task = assembleTask(domain, taskIdFor(ctx.itemId), ctx.plan.synthesis as SynthesisPlan, ans.value, `Troupe synthesis run ${ctx.runId}, plan ${ctx.planId}, round ${ctx.round}`);
+  return output(TaskProposed, {
+    runId: ctx.runId,
+    domain: ctx.domainName,
+    planId: ctx.planId,
+    itemId: ctx.itemId,
+    round: ctx.round,
+    plan: ctx.plan,
+    task,
+    exploration: steps,
+    expected: expectedOutcome(domain, task),
+    ...(ctx.reasons ? { revisionOf: ctx.reasons } : {}),
+    provenance: prov,
+  });
+}
+
+export function scriptwriterRole(deps: ScriptwriterDeps) {
+  return workRole<PlanData | TaskReviewed>({
+    name: 'scriptwriter',
+    impl: 'scriptwriter-llm@1',
+    consumes: [PlanIssued, TaskReviseRequested],
+    produces: [TaskProposed, ItemDropped],
+    concurrency: 2,
+    async run(input) {
+      if (input.message.kind === TaskReviseRequested.kind) {
+        const r = input.data as TaskReviewed;
+        const last = r.verdicts[r.verdicts.length - 1];
+        const index = Number(r.itemId.split('-t').pop() ?? 0);
+        return [await draftOne(deps, input, { runId: r.runId, domainName: r.domain, planId: r.planId, itemId: r.itemId, index, round: r.round + 1, plan: r.plan, reasons: last?.reasons ?? [] }, r.provenance)];
+      }
+      const p = input.data as PlanData;
+      const out: PublishEvent[] = [];
+      for (let k = 0; k < p.tasksPerPlan; k++) {
+        const id = itemId(p.planId, k);
+        // The plan's tokens are charged to its first item so run totals add up.
+        const prov: Provenance = { ...p.provenance, itemId: id, tokens: k === 0 ? p.provenance.tokens : { prompt: 0, completion: 0 } };
+        if (p.rejected) {
+          out.push(output(ItemDropped, { runId: p.runId, planId: p.planId, itemId: id, stage: 'plan', reasons: p.rejected, provenance: prov }));
+          continue;
+        }
+        const plan = { synthesis: p.synthesis, evaluation: p.evaluation, maxRevisions: p.maxRevisions };
+        out.push(await draftOne(deps, input, { runId: p.runId, domainName: p.domain, planId: p.planId, itemId: id, index: k, round: 0, plan }, prov));
+      }
+      return out;
+    },
+  });
+}

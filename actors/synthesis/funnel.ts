@@ -1,0 +1,151 @@
+// Counting a run from the messages it produced: where every item went, blame, tokens, timing.
+// Pure: feed it decoded envelopes (any order, duplicates allowed) and read the summary.
+import type { Envelope } from '../../protocols/envelope.ts';
+import type { DatasetRecord, FailureReport, ItemDropped, PlanIssued, Provenance, TaskProposal } from '../../protocols/synthesis.ts';
+
+export interface FunnelSummary {
+  runId: string;
+  items: number;
+  plansIssued: number;
+  plansRejected: number;
+  drafted: number;
+  proposed: number;
+  revisionsRequested: number;
+  acceptedByCritic: number;
+  checkerValidated: number;
+  dialoguesPlayed: number;
+  dialoguePassed: number;
+  dialogueFailed: number;
+  dropped: Record<string, number>;
+  blame: Record<string, number>;
+  blameKinds: Record<string, number>;
+  terminal: number;
+  tokens: { prompt: number; completion: number };
+  checkerOrigins: Record<string, number>;
+  dropReasons: { itemId: string; stage: string; reasons: string[] }[];
+}
+
+export class FunnelCounter {
+  private seen = new Set<string>();
+  private sets: Record<string, Set<string>> = {};
+  private terminalItems = new Set<string>();
+  readonly dropped: Record<string, number> = {};
+  readonly blame: Record<string, number> = {};
+  readonly blameKinds: Record<string, number> = {};
+  readonly checkerOrigins: Record<string, number> = {};
+  readonly dropReasons: FunnelSummary['dropReasons'] = [];
+  plansIssued = 0;
+  plansRejected = 0;
+  revisions = 0;
+  tokens = { prompt: 0, completion: 0 };
+
+  constructor(readonly runId: string, readonly items: number) {}
+
+  private mark(set: string, id: string): boolean {
+    const s = (this.sets[set] ??= new Set());
+    if (s.has(id)) return false;
+    s.add(id);
+    return true;
+  }
+
+  private terminalOnce(itemId: string, prov: Provenance): boolean {
+    if (this.terminalItems.has(itemId)) return false;
+    this.terminalItems.add(itemId);
+    this.tokens.prompt += prov.tokens.prompt;
+    this.tokens.completion += prov.tokens.completion;
+    return true;
+  }
+
+  /** Count one message; returns false when it was not part of this run or already counted. */
+  add(env: Envelope<unknown>): boolean {
+    const data = env.data as { runId?: string };
+    if (!data || data.runId !== this.runId || this.seen.has(env.id)) return false;
+    this.seen.add(env.id);
+    switch (env.kind) {
+      case 'synth.plan.issued': {
+        const p = data as PlanIssued;
+        if (this.mark('plan', p.planId)) p.rejected ? this.plansRejected++ : this.plansIssued++;
+        break;
+      }
+      case 'synth.task.proposed': {
+        const t = data as TaskProposal;
+        this.mark('proposed', t.itemId);
+        this.mark('drafted', `${t.itemId}#${t.round}`);
+        break;
+      }
+      case 'synth.task.revise':
+        this.revisions++;
+        break;
+      case 'synth.task.accepted':
+        this.mark('accepted', (data as TaskProposal).itemId);
+        break;
+      case 'synth.task.ready': {
+        const t = data as TaskProposal & { checker: { origin: string } };
+        if (this.mark('ready', t.itemId)) this.checkerOrigins[t.checker.origin] = (this.checkerOrigins[t.checker.origin] ?? 0) + 1;
+        break;
+      }
+      case 'synth.dialogue.played':
+        this.mark('played', (data as TaskProposal).itemId);
+        break;
+      case 'synth.item.dropped': {
+        const d = data as ItemDropped;
+        if (this.terminalOnce(d.itemId, d.provenance)) {
+          this.dropped[d.stage] = (this.dropped[d.stage] ?? 0) + 1;
+          this.dropReasons.push({ itemId: d.itemId, stage: d.stage, reasons: d.reasons });
+        }
+        break;
+      }
+      case 'synth.failure.reported': {
+        const f = data as FailureReport;
+        if (this.terminalOnce(f.itemId, f.provenance)) {
+          this.blame[f.blame.blame] = (this.blame[f.blame.blame] ?? 0) + 1;
+          this.blameKinds[f.blame.kind] = (this.blameKinds[f.blame.kind] ?? 0) + 1;
+          this.mark('failed', f.itemId);
+        }
+        break;
+      }
+      case 'synth.dataset.record': {
+        const r = data as DatasetRecord;
+        const itemId = r.provenance.itemId;
+        if (this.terminalOnce(itemId, r.provenance)) this.mark('passed', itemId);
+        break;
+      }
+      default:
+        return false;
+    }
+    return true;
+  }
+
+  get done(): boolean {
+    return this.terminalItems.size >= this.items;
+  }
+
+  summary(): FunnelSummary {
+    const n = (k: string) => this.sets[k]?.size ?? 0;
+    return {
+      runId: this.runId,
+      items: this.items,
+      plansIssued: this.plansIssued,
+      plansRejected: this.plansRejected,
+      drafted: n('drafted'),
+      proposed: n('proposed'),
+      revisionsRequested: this.revisions,
+      acceptedByCritic: n('accepted'),
+      checkerValidated: n('ready'),
+      dialoguesPlayed: n('played'),
+      dialoguePassed: n('passed'),
+      dialogueFailed: n('failed'),
+      dropped: { ...this.dropped },
+      blame: { ...this.blame },
+      blameKinds: { ...this.blameKinds },
+      terminal: this.terminalItems.size,
+      tokens: { ...this.tokens },
+      checkerOrigins: { ...this.checkerOrigins },
+      dropReasons: [...this.dropReasons],
+    };
+  }
+}
+
+export function progressLine(s: FunnelSummary, elapsedMs: number): string {
+  return `[synth ${(elapsedMs / 1000).toFixed(0)}s] items ${s.terminal}/${s.items} done · proposed ${s.proposed} · accepted ${s.acceptedByCritic} · checker ok ${s.checkerValidated} · played ${s.dialoguesPlayed} · passed ${s.dialoguePassed} · dropped ${Object.entries(s.dropped).map(([k, v]) => `${k}:${v}`).join(',') || 0}`;
+}

@@ -1,0 +1,125 @@
+// The verifier role. Checker writing: `synth.task.accepted` → `synth.task.ready` (checker validated,
+// τ² criteria emitted) or `synth.item.dropped` (stage "checker"). Trajectory verification:
+// `synth.dialogue.played` → `synth.dataset.record` (checker passed) or `synth.dialogue.failed`.
+import {
+  DatasetRecordMsg,
+  DialogueFailed,
+  DialoguePlayed,
+  ItemDropped,
+  TaskAccepted,
+  TaskReady,
+  type Checker,
+  type DialoguePlayed as PlayedData,
+  type TaskReviewed,
+} from '../../protocols/synthesis.ts';
+import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
+import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { DomainSpec } from '../../domains/core/domain.ts';
+import { runChecker, type SandboxLimits } from '../../runtime/sandbox/checker-sandbox.ts';
+import { buildAgentSystemPrompt } from '../actor/prompt.ts';
+import { askJson } from '../synthesis/ask-json.ts';
+import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
+import { observedValues } from '../scriptwriter/explore.ts';
+import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
+import { buildCriteria } from './criteria.ts';
+import { changePath, dialogueFinalState, initialEnvironment, stateOf } from './states.ts';
+
+export interface VerifierDeps {
+  domain: (name: string) => DomainSpec;
+  llm: LlmClient;
+  sandbox?: SandboxLimits;
+}
+
+/** Terminations τ² grades; anything else (step limit, errors) is a failed dialogue whatever the state. */
+const GRADED = new Set(['user_stop', 'agent_stop']);
+
+async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>): Promise<PublishEvent> {
+  const t = input.data;
+  const domain = deps.domain(t.domain);
+  const d = goldDiff(domain, t.task);
+  const full = specFromDiff(d.changes, d.writeCalls);
+  const { cases, problems } = validationCases(domain, t.task, observedValues(t.exploration));
+  let prov = t.provenance;
+  const drop = (reasons: string[], detail: Record<string, unknown> = {}) =>
+    output(ItemDropped, { runId: t.runId, planId: t.planId, itemId: t.itemId, stage: 'checker', reasons, detail: { task: t.task, verdicts: t.verdicts, ...detail }, provenance: stamp(prov, input, prov.roles.verifier?.model ?? null) });
+  if (problems.length) return drop(problems);
+
+  const paths = full.expectations.map((e) => changePath(e));
+  const ans = await askJson<{ checks: string[]; requiredCalls: string[] }>(deps.llm, {
+    system: input.instructions?.text ?? '',
+    user: `Task goal: ${t.plan.synthesis.goal}\nGold actions: ${(t.task.evaluation_criteria?.actions ?? []).map((a) => `${a.name}(${JSON.stringify(a.arguments)})`).join('; ')}\nState changes made by the gold actions:\n${d.changes.map((c) => `- ${changePath(c)}: ${JSON.stringify(c.before ?? null)} -> ${JSON.stringify(c.after ?? null)}`).join('\n')}\n\nWhich changes and calls must the checker require?`,
+    name: 'checker_spec',
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['checks', 'requiredCalls'],
+      properties: {
+        checks: { type: 'array', items: { type: 'string', enum: paths }, minItems: 1, maxItems: Math.max(1, paths.length) },
+        requiredCalls: { type: 'array', items: { type: 'string', enum: full.requiredCalls.length ? full.requiredCalls : ['none'] }, maxItems: Math.max(1, full.requiredCalls.length) },
+      },
+    },
+    maxTokens: 200,
+    temperature: 0,
+  });
+  prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
+  const rejectedCandidates: Checker['rejectedCandidates'] = [];
+  let checker: Checker | null = null;
+  if (ans.value) {
+    const src = compileChecker(t.task.id, selectSpec(full, ans.value.checks, ans.value.requiredCalls));
+    const v = await validateChecker(src, cases, deps.sandbox);
+    if (v.ok) checker = { source: src, origin: 'llm', validation: v.results, rejectedCandidates };
+    else rejectedCandidates.push({ origin: 'llm', validation: v.results });
+  } else rejectedCandidates.push({ origin: `llm (no answer: ${ans.error})`, validation: [] });
+  if (!checker) {
+    const src = compileChecker(t.task.id, full);
+    const v = await validateChecker(src, cases, deps.sandbox);
+    if (!v.ok) return drop([`the full-diff checker failed validation on: ${v.results.filter((r) => !r.ok).map((r) => r.case).join(', ')}`], { validation: v.results });
+    checker = { source: src, origin: 'diff', validation: v.results, rejectedCandidates };
+  }
+  const criteria = buildCriteria(domain, t.task, d.changes);
+  const task = { ...t.task, evaluation_criteria: criteria };
+  return output(TaskReady, { ...t, task, checker, criteria, provenance: prov });
+}
+
+async function judgeDialogue(deps: VerifierDeps, input: RoleInput<PlayedData>): Promise<PublishEvent> {
+  const p = input.data;
+  const domain = deps.domain(p.domain);
+  const initial = stateOf(initialEnvironment(domain, p.task));
+  const final = dialogueFinalState(domain, p.task, p.dialogue.messages);
+  const v = await runChecker(p.checker.source, { initialState: initial, finalState: final, trajectory: p.dialogue.messages }, deps.sandbox);
+  const graded = GRADED.has(p.dialogue.terminationReason);
+  const pass = v.pass && graded;
+  const checkerRun = { status: v.status, pass, reasons: graded ? v.reasons : [...v.reasons, `dialogue ended with ${p.dialogue.terminationReason}, which is not graded`] };
+  const prov = stamp(p.provenance, input, p.provenance.roles.verifier?.model ?? null, 'verifier-judge');
+  if (!pass) return output(DialogueFailed, { ...p, checkerRun, provenance: prov });
+  const env = domain.createEnvironment();
+  return output(DatasetRecordMsg, {
+    recordId: `${p.runId}/${p.itemId}`,
+    runId: p.runId,
+    domain: p.domain,
+    task: p.task,
+    plan: { synthesis: p.plan.synthesis, evaluation: p.plan.evaluation },
+    checker: p.checker,
+    criteria: p.criteria,
+    dialogue: p.dialogue,
+    checkerRun,
+    verdicts: p.verdicts,
+    agentTools: env.agentToolSchemas() as unknown as Record<string, unknown>[],
+    agentSystemPrompt: buildAgentSystemPrompt(domain.policy()),
+    provenance: prov,
+  });
+}
+
+export function verifierRole(deps: VerifierDeps) {
+  return workRole<TaskReviewed | PlayedData>({
+    name: 'verifier',
+    impl: 'verifier@1',
+    consumes: [TaskAccepted, DialoguePlayed],
+    produces: [TaskReady, ItemDropped, DatasetRecordMsg, DialogueFailed],
+    concurrency: 2,
+    async run(input) {
+      if (input.message.kind === DialoguePlayed.kind) return [await judgeDialogue(deps, input as RoleInput<PlayedData>)];
+      return [await writeChecker(deps, input as RoleInput<TaskReviewed>)];
+    },
+  });
+}
