@@ -232,7 +232,8 @@ export class RoleHost {
         this.restarts++;
         this.consecutiveFailures++;
         const retryIn = Math.min(200 * 2 ** (delivery - 1), 30_000);
-        const pause = Math.min(100 * 2 ** (this.consecutiveFailures - 1), 5_000);
+        // Paused intake still holds the next message, so keep the pause well inside the ack wait.
+        const pause = Math.min(100 * 2 ** (this.consecutiveFailures - 1), 5_000, this.ackWaitMs / 4);
         this.pauseUntil = Date.now() + pause;
         this.log(`[${instance}] ${role.name} failed on ${env.kind} ${env.id} (delivery ${delivery}): ${(err as Error).message}; redelivery in ${retryIn} ms, restarting after ${pause} ms`);
         m.nak(retryIn);

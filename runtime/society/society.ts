@@ -126,6 +126,7 @@ export class Society {
       ...process.env,
       ...natsSettingsToEnv(this.session.settings),
       TROUPE_RUN_DIR: this.runDir,
+      TROUPE_PARENT_PID: String(process.pid),
       ...(this.opts.config.ackWaitMs ? { TROUPE_ACK_WAIT_MS: String(this.opts.config.ackWaitMs) } : {}),
       ...(this.opts.config.maxDeliver ? { TROUPE_MAX_DELIVER: String(this.opts.config.maxDeliver) } : {}),
     };

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Worker, type WorkerRoleSpec } from '../../host/worker.ts';
 import { connectNats, natsCliOptions, natsSettingsFromFlags, type NatsSettings } from '../../nats/connect.ts';
-import { findSociety, readNatsCredentials } from '../../society/state.ts';
+import { findSociety, isAlive, readNatsCredentials } from '../../society/state.ts';
 import { ensureStreams } from '../../nats/streams.ts';
 import { initTracing } from '../../tracing/index.ts';
 
@@ -97,6 +97,19 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await worker.start();
+  // Started by a society: if it dies without stopping us (SIGKILL), drain and leave rather than linger.
+  const parent = Number(env.TROUPE_PARENT_PID);
+  if (parent > 0) {
+    const watch = setInterval(() => {
+      if (isAlive(parent)) return;
+      clearInterval(watch);
+      console.error(`society (pid ${parent}) is gone; draining`);
+      setTimeout(() => process.exit(1), 10_000).unref();
+      void worker.drainAll();
+    }, 2_000);
+    watch.unref();
+    void worker.done.then(() => clearInterval(watch));
+  }
   await worker.done;
   await tracing?.shutdown().catch(() => {});
   await nc.drain().catch(() => {});
