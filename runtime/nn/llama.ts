@@ -6,7 +6,7 @@
 // pass is x @ W with no transpose); GGUF stores them as rows of `out` vectors of length `in`, so the
 // loader and the exporter transpose. The embedding table is [vocab, dim] in both.
 import { tf } from '../tf/backend.ts';
-import { embed, matmul, matmulFrozenRight } from './ops.ts';
+import { embed, matmul, matmulFrozenRight, matmulTransposedRight, matmulTransposedRightFrozen } from './ops.ts';
 
 export interface LlamaConfig {
   vocabSize: number;
@@ -218,8 +218,7 @@ export function forward(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOpt
   const hOut = rmsNorm(x, get('output_norm.weight'), c.normEps);
   if (opts.hiddenOnly) return hOut as tf.Tensor2D;
   if (c.tiedEmbeddings) {
-    const headT = tf.transpose(embTable);
-    return (frozen ? matmulFrozenRight(hOut, headT) : matmul(hOut, headT)) as tf.Tensor2D;
+    return (frozen ? matmulTransposedRightFrozen(hOut, embTable) : matmulTransposedRight(hOut, embTable)) as tf.Tensor2D;
   }
   const out = get('output.weight');
   return (frozen ? matmulFrozenRight(hOut, out) : matmul(hOut, out)) as tf.Tensor2D;

@@ -20,7 +20,9 @@ export const matmul = tf.customGrad(((a: T, b: T, save: tf.GradSaveFunc) => {
     value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
     gradFunc: (dy: T, saved: T[]) => {
       const [sa, sb] = saved;
-      return [tf.matMul(dy as tf.Tensor3D, swapLast2(sb) as tf.Tensor3D), tf.matMul(swapLast2(sa) as tf.Tensor3D, dy as tf.Tensor3D)];
+      // tidy: the transposed copies are freed at once (the engine would otherwise keep every
+      // temporary of the backward pass until it ends — gigabytes for a 135M model).
+      return tf.tidy(() => [tf.matMul(dy as tf.Tensor3D, swapLast2(sb) as tf.Tensor3D), tf.matMul(swapLast2(sa) as tf.Tensor3D, dy as tf.Tensor3D)]);
     },
   };
 }) as never) as unknown as (a: T, b: T) => T;
@@ -32,7 +34,34 @@ export function matmulFrozenRight(x: T, w: T): T {
     save([w]);
     return {
       value: tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D),
-      gradFunc: (dy: T, saved: T[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[0]) as tf.Tensor2D)],
+      gradFunc: (dy: T, saved: T[]) => [tf.tidy(() => tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[0]) as tf.Tensor2D))],
+    };
+  }) as never) as unknown as (a: T) => T;
+  return f(x);
+}
+
+/**
+ * x [N, D] @ wᵀ for w [V, D] (the tied output head): logits without keeping a transposed copy of the
+ * embedding table alive. Gradients are plain matmuls: dx = dy·w, dw = dyᵀ·x.
+ */
+export const matmulTransposedRight = tf.customGrad(((x: T, w: T, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.tidy(() => tf.matMul(x as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D)),
+    gradFunc: (dy: T, saved: T[]) => {
+      const [sx, sw] = saved;
+      return tf.tidy(() => [tf.matMul(dy as tf.Tensor2D, sw as tf.Tensor2D), tf.matMul(tf.transpose(dy) as tf.Tensor2D, sx as tf.Tensor2D)]);
+    },
+  };
+}) as never) as unknown as (x: T, w: T) => T;
+
+/** Same as matmulTransposedRight with w frozen (no gradient for it). */
+export function matmulTransposedRightFrozen(x: T, w: T): T {
+  const f = tf.customGrad(((a: T, save: tf.GradSaveFunc) => {
+    save([w]);
+    return {
+      value: tf.tidy(() => tf.matMul(a as tf.Tensor2D, tf.transpose(w) as tf.Tensor2D)),
+      gradFunc: (dy: T, saved: T[]) => [tf.matMul(dy as tf.Tensor2D, saved[0] as tf.Tensor2D)],
     };
   }) as never) as unknown as (a: T) => T;
   return f(x);
