@@ -81,7 +81,6 @@ export class ModelInstance {
   private readonly free: LlamaContextSequence[];
   private readonly waiters: Array<(s: LlamaContextSequence) => void> = [];
   private active = 0;
-  private retired = false;
   private disposed = false;
   private idleResolvers: Array<() => void> = [];
 
@@ -197,7 +196,6 @@ export class ModelInstance {
 
   /** Stop taking new work, wait for the work in flight, then free the model. */
   async retire(): Promise<void> {
-    this.retired = true;
     await this.whenIdle();
     await this.dispose();
   }

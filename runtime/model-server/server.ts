@@ -218,7 +218,11 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     server.once('error', reject);
     server.listen(opts.port ?? 8090, opts.host ?? '127.0.0.1', () => resolve());
   });
-  if (opts.unref) server.unref();
+  if (opts.unref) {
+    server.unref();
+    // Idle keep-alive connections would otherwise hold a finished process open for seconds.
+    server.on('connection', (socket) => socket.unref());
+  }
   const addr = server.address() as AddressInfo;
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${hostPart}:${addr.port}`;

@@ -8,6 +8,7 @@ import { pullModel, registerLocalModel } from '../../runtime/models/pull.ts';
 import { toGbnfJsonSchema } from '../../runtime/model-server/json-schema-gbnf.ts';
 import { parseReply, ToolCallStreamer } from '../../runtime/model-server/tool-grammar.ts';
 import { parseChatRequest } from '../../runtime/model-server/request.ts';
+import { PromptRenderer } from '../../runtime/model-server/prompt.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 
 describe('model cache', () => {
@@ -150,5 +151,34 @@ describe('request validation', () => {
     const n = parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 });
     expect(!n.ok && n.message).toMatch(/^invalid request: n:/);
     expect(parseChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }], user: 'u', logprobs: false }).ok).toBe(true);
+  });
+});
+
+describe('prompt rendering', () => {
+  const chatml =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  const history = {
+    messages: [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: 'Weather in Paris?' },
+      { role: 'assistant' as const, content: null, tool_calls: [{ id: 'c1', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool' as const, tool_call_id: 'c1', content: '{"temp":21}' },
+    ],
+    tools: [{ type: 'function' as const, function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+  };
+
+  it('describes tools in the system turn and replays calls and results in the call syntax', () => {
+    const out = new PromptRenderer(chatml, { bos: '', eos: '' }).render(history);
+    expect(out).toMatch(/^<\|im_start\|>system\nBe brief\.\n\nYou can use these tools:\n\{"name":"get_weather"/);
+    expect(out).toContain('<|im_start|>assistant\n<tool_call>{"name":"get_weather","arguments":{"city":"Paris"}}</tool_call><|im_end|>');
+    // ChatML here has no notion of a tool role, so the result comes back as a user turn.
+    expect(out).toContain('<|im_start|>user\n<tool_response>\n{"temp":21}\n</tool_response><|im_end|>');
+    expect(out.endsWith('<|im_start|>assistant\n')).toBe(true);
+  });
+
+  it('keeps the tool role for templates that know it, and hides tools for tool_choice none', () => {
+    const withToolRole = chatml.replace('{% for', "{# roles: 'tool' #}{% for");
+    expect(new PromptRenderer(withToolRole, { bos: '', eos: '' }).render(history)).toContain('<|im_start|>tool\n{"temp":21}');
+    expect(new PromptRenderer(chatml, { bos: '', eos: '' }).render({ ...history, tool_choice: 'none' })).not.toContain('You can use these tools');
   });
 });
