@@ -68,6 +68,18 @@ export async function main(argv: string[]): Promise<number> {
       (o) => domain.createEnvironment({ solo: o?.solo }),
     );
     const userCalls = result.messages.filter((m) => m.role === 'user' && m.tool_calls?.length).length;
+    // Why a task failed, as far as the harness can tell: the oracle cannot do the task (no gold
+    // actions to replay), or the user simulator did not do its part / broke the dialogue.
+    const criteria = task.evaluation_criteria;
+    const userPartMissed = (info.env_assertions ?? []).some((a) => a.env_assertion.env_type === 'user' && !a.met);
+    const blame =
+      info.reward === 1
+        ? undefined
+        : !(criteria?.actions?.length) && (criteria?.env_assertions?.length ?? 0) > 0
+          ? 'oracle-cannot'
+          : ['user_error', 'max_steps'].includes(result.terminationReason) || userPartMissed || result.messages.some((m) => m.role === 'tool' && m.requestor === 'user' && m.error)
+            ? 'user-simulator'
+            : 'stack';
     const row = {
       task: task.id,
       reward: info.reward,
@@ -78,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
       toolErrors: result.numErrors,
       userTokens: result.userUsage,
       seconds: (Date.now() - t0) / 1000,
+      ...(blame ? { blame } : {}),
       ...(result.error ? { error: result.error } : {}),
     };
     rows.push({ ...row, messages: result.messages });
@@ -86,7 +99,11 @@ export async function main(argv: string[]): Promise<number> {
   const ok = rows.filter((r) => r.reward === 1).length;
   const byTermination: Record<string, number> = {};
   for (const r of rows) byTermination[r.termination as string] = (byTermination[r.termination as string] ?? 0) + 1;
-  console.log(`reward 1: ${ok}/${rows.length}; terminations ${JSON.stringify(byTermination)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const byBlame: Record<string, number> = {};
+  for (const r of rows) if (r.blame) byBlame[r.blame as string] = (byBlame[r.blame as string] ?? 0) + 1;
+  console.log(
+    `reward 1: ${ok}/${rows.length}; failures by cause ${JSON.stringify(byBlame)}; terminations ${JSON.stringify(byTermination)}; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   if (values.out) writeFileSync(values.out, JSON.stringify(rows, null, 1));
   await stopLocalModelServer();
   return 0;
