@@ -69,3 +69,25 @@ export function readNatsCredentials(runDir: string): { url: string; user: string
   if (!existsSync(f)) return undefined;
   return z.object({ url: z.string(), user: z.string(), pass: z.string() }).parse(JSON.parse(readFileSync(f, 'utf8')));
 }
+
+/** States of societies that died without cleaning up (pid gone) whose embedded nats-server still runs. */
+export function orphanedServers(): SocietyState[] {
+  const root = runsDir();
+  if (!existsSync(root)) return [];
+  const out: SocietyState[] = [];
+  for (const id of readdirSync(root)) {
+    const f = stateFile(join(root, id));
+    if (!existsSync(f)) continue;
+    const r = SocietyStateSchema.safeParse(JSON.parse(readFileSync(f, 'utf8')));
+    if (!r.success || isAlive(r.data.pid) || !r.data.natsPid || !isAlive(r.data.natsPid)) continue;
+    // Only a process that still is a nats-server (pids get reused).
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${r.data.natsPid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.includes('nats-server') && cmd.includes(r.data.runDir)) out.push(r.data);
+  }
+  return out;
+}

@@ -93,6 +93,10 @@ export async function main(argv: string[]): Promise<number> {
     ackWaitMs: env.TROUPE_ACK_WAIT_MS ? Number(env.TROUPE_ACK_WAIT_MS) : undefined,
     maxDeliver: env.TROUPE_MAX_DELIVER ? Number(env.TROUPE_MAX_DELIVER) : undefined,
   });
+  // Our stdout/stderr are pipes to the society's log files: if it dies they break, and a failed log
+  // write must not kill a worker that is draining.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const onSignal = () => void worker.drainAll();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
