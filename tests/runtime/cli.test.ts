@@ -85,3 +85,20 @@ describe('troupe up / ps / swap / down', () => {
     expect(out).toMatch(/embedded/);
   }, 180_000);
 });
+
+describe('a society killed outright', () => {
+  it('takes its workers down with it, and `troupe down` stops the nats-server it left', async () => {
+    up = spawn(process.execPath, [BIN, 'up', '--run-id', 'cli-kill'], { env, stdio: 'ignore' });
+    const state = await waitForState('cli-kill');
+    const ps = JSON.parse((await troupe('ps', '--json', '--run-id', 'cli-kill')).stdout) as { roles: { pid: number }[] };
+    const workers = ps.roles.map((r) => r.pid);
+    expect(workers).toHaveLength(3);
+    up.kill('SIGKILL');
+    for (let i = 0; i < 150 && workers.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(workers.some(isAlive)).toBe(false);
+    expect(isAlive(state.natsPid!)).toBe(true);
+    const down = await troupe('down', '--run-id', 'cli-kill');
+    expect(down.stdout).toMatch(/already gone; stopped its nats-server/);
+    expect(isAlive(state.natsPid!)).toBe(false);
+  }, 120_000);
+});
