@@ -19,8 +19,9 @@ import { runGrpo, defaultGrpoConfig, type GrpoStepMetrics } from '../../actors/l
 import { PromptRolloutSource, greedyPassRate, type PromptTask } from '../../actors/learner/prompt-source.ts';
 import { lineChartSvg } from '../../actors/learner/svg-chart.ts';
 
-const { values } = parseArgs({ options: { 'sft-steps': { type: 'string', default: '40' }, 'grpo-steps': { type: 'string', default: '40' }, out: { type: 'string', default: 'bench/results/learn' } } });
+const { values } = parseArgs({ options: { 'sft-steps': { type: 'string', default: '170' }, 'grpo-steps': { type: 'string', default: '60' }, 'sft-lr': { type: 'string', default: '1e-2' }, 'grpo-lr': { type: 'string', default: '2e-3' }, out: { type: 'string', default: 'bench/results/learn' } } });
 const SFT_STEPS = Number(values['sft-steps']), GRPO_STEPS = Number(values['grpo-steps']);
+const SFT_LR = Number(values['sft-lr']), GRPO_LR = Number(values['grpo-lr']);
 const OUT = values.out!;
 mkdirSync(OUT, { recursive: true });
 await initBackend();
@@ -55,8 +56,11 @@ const before = evalModel(model);
 log(`before training: held-out pass ${before.heldOut.toFixed(3)}, train pass ${before.train.toFixed(3)}`);
 const examples = train.map((t) => ({ tokens: [...t.prompt, ...t.answer], mask: [...t.prompt.map(() => 0), ...t.answer.map(() => 1)] }));
 const sftCurve: { step: number; loss: number }[] = [];
-await runSft(model, examples, { steps: SFT_STEPS, batchSize: 32, microBatch: 32, padId: PAD, seed: 3, adam: { lr: 3e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 } }, {
-  onStep: (m) => { sftCurve.push({ step: m.step, loss: m.loss }); if (m.step % 10 === 0) log(`sft step ${m.step} loss ${m.loss.toFixed(3)}`); },
+await runSft(model, examples, { steps: SFT_STEPS, batchSize: 32, microBatch: 32, padId: PAD, seed: 3, adam: { lr: SFT_LR, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 } }, {
+  onStep: (m) => {
+    sftCurve.push({ step: m.step, loss: m.loss });
+    if (m.step % 25 === 0) log(`sft step ${m.step} loss ${m.loss.toFixed(3)} held-out pass ${greedyPassRate(model, heldOut, 5, END).toFixed(3)}`);
+  },
 });
 const afterSft = evalModel(model);
 log(`after SFT (${SFT_STEPS} steps): held-out pass ${afterSft.heldOut.toFixed(3)}, train pass ${afterSft.train.toFixed(3)}`);
@@ -73,7 +77,7 @@ for (const filtering of [true, false]) {
   const name = filtering ? 'GRPO, dynamic filtering' : 'GRPO, no filtering';
   const curve: GrpoRun['curve'] = [];
   const t0 = performance.now();
-  await runGrpo(m, src, { ...defaultGrpoConfig, steps: GRPO_STEPS, groupsPerStep: 8, maxAttempts: 32, microBatch: 64, dropAllFailure: filtering, dropAllSuccess: filtering, adam: { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 } }, {
+  await runGrpo(m, src, { ...defaultGrpoConfig, steps: GRPO_STEPS, groupsPerStep: 8, maxAttempts: 32, microBatch: 64, dropAllFailure: filtering, dropAllSuccess: filtering, adam: { lr: GRPO_LR, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 } }, {
     onStep: (s: GrpoStepMetrics) => {
       const row: GrpoRun['curve'][number] = { step: s.step, reward: s.reward, filtered: s.filteredFrac };
       if (s.step % 10 === 0) { row.heldOut = greedyPassRate(m, heldOut, 5, END); log(`${name} step ${s.step} reward ${s.reward.toFixed(3)} filtered ${s.filteredFrac.toFixed(2)} held-out pass ${row.heldOut.toFixed(3)}`); }

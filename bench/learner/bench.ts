@@ -1,7 +1,10 @@
 // bench/learner: training throughput of the default 135M model in TF.js (full fine-tuning and
 // LoRA, 1 and 2 data-parallel workers), beside the backend's measured matmul peak, with memory.
-// Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 2] [--steps 2] [--json out.json]
+// With TORCH_PYTHON=/path/to/python (a Python with torch), the same step in PyTorch on the CPU runs
+// in the same invocation (bench/learner/torch_step.py, 1 and 2 threads) for comparison.
+// Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 1] [--steps 1] [--json out.json]
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../runtime/tf/backend.ts';
@@ -42,7 +45,9 @@ const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 
 interface Row { config: string; workers: number; tokensPerSec: number; gradSeconds: number; stepSeconds: number; gflops: number; fractionOfPeak: number; peakRssMiB: number }
 const rows: Row[] = [];
-const peak = matmulPeak();
+// The machine may be shared: take the best of several peak measurements through the run.
+let peak = matmulPeak();
+const remeasurePeak = () => { const p = matmulPeak(); if (p.gflops > peak.gflops) peak = p; };
 log(`backend ${backend.name}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s per thread (best shape ${peak.shape})`);
 
 for (const lora of [false, true]) {
@@ -78,12 +83,30 @@ for (const lora of [false, true]) {
     // Training FLOPs per token: 6N for full fine-tuning, ≈4N for LoRA (no weight gradients of the base).
     const flopsPerToken = (lora ? 4 : 6) * N + 2 * nTrain;
     const gflops = (flopsPerToken * tokensPerStep) / grad / 1e9;
+    remeasurePeak();
     rows.push({ config: name, workers, tokensPerSec: tokensPerStep / step, gradSeconds: grad, stepSeconds: step, gflops, fractionOfPeak: gflops / (peak.gflops * workers), peakRssMiB: peakRss });
     disposeModel(model);
   }
 }
 
+for (const r of rows) r.fractionOfPeak = r.gflops / (peak.gflops * r.workers);
+interface TorchRow { config: string; threads: number; tokensPerSec: number; stepSeconds: number; peakRssMiB: number; torch: string }
+const torchRows: TorchRow[] = [];
+if (process.env.TORCH_PYTHON) {
+  for (const lora of [false, true]) for (const threads of [1, 2]) {
+    if (values.only && !(lora ? 'LoRA' : 'full').startsWith(values.only)) continue;
+    try {
+      const out = execFileSync(process.env.TORCH_PYTHON, ['bench/learner/torch_step.py', '--seq', String(T), '--batch', String(B), '--steps', String(STEPS), '--threads', String(threads), ...(lora ? ['--lora'] : [])], { encoding: 'utf8', timeout: 600_000 });
+      const row = JSON.parse(out.trim().split('\n').pop()!) as TorchRow;
+      torchRows.push(row);
+      log(`pytorch ${row.torch} ${row.config} threads=${threads}: ${row.tokensPerSec.toFixed(1)} tokens/s`);
+    } catch (err) {
+      log(`pytorch ${lora ? 'LoRA' : 'full'} threads=${threads} failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
 console.log(`\n| config | workers | tokens/s (full step) | gradient s/step | step s | model GFLOP/s | of matmul peak×workers | peak RSS MiB |\n|---|---|---|---|---|---|---|---|`);
 for (const r of rows) console.log(`| ${r.config} | ${r.workers} | ${r.tokensPerSec.toFixed(1)} | ${r.gradSeconds.toFixed(2)} | ${r.stepSeconds.toFixed(2)} | ${r.gflops.toFixed(1)} | ${(100 * r.fractionOfPeak).toFixed(0)}% | ${r.peakRssMiB.toFixed(0)} |`);
+for (const r of torchRows) console.log(`| PyTorch ${r.torch} CPU, ${r.config} | ${r.threads} thread(s) | ${r.tokensPerSec.toFixed(1)} | | ${r.stepSeconds.toFixed(2)} | | | ${r.peakRssMiB.toFixed(0)} |`);
 console.log(`\nseq ${T}, ${B} sequences per worker per step, ${STEPS} timed steps after 1 warm-up; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s/thread (${peak.shape}).`);
-if (values.json) writeFileSync(values.json, JSON.stringify({ seq: T, batch: B, steps: STEPS, peak, rows }, null, 2));
+if (values.json) writeFileSync(values.json, JSON.stringify({ seq: T, batch: B, steps: STEPS, peak, rows, torchRows }, null, 2));
