@@ -303,7 +303,10 @@ export class LlmClient {
         assistantMessage,
       };
     } catch (err) {
-      if (err instanceof MalformedOutputError) err.assistantMessage = assistantMessage;
+      if (err instanceof MalformedOutputError) {
+        err.assistantMessage = assistantMessage;
+        err.usage = { promptTokens, completionTokens };
+      }
       throw err;
     }
   }

@@ -63,6 +63,8 @@ export class LlmBadResponseError extends LlmError {
 export abstract class MalformedOutputError extends LlmError {
   /** The assistant message as received, so the caller can keep it in the history before the feedback. */
   assistantMessage?: unknown;
+  /** Tokens the rejected answer cost (already in the usage ledger). */
+  usage?: { promptTokens: number; completionTokens: number };
   /** A message to hand back to the model so it can correct itself on the next turn. */
   abstract toModelMessage(): string;
 }

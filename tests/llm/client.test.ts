@@ -183,6 +183,7 @@ describe('malformed output', () => {
     expect(err.problem).toBe('invalid_json');
     expect(err.toModelMessage()).toMatch(/get_weather.*not valid JSON/);
     expect(err.assistantMessage).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_1' }] });
+    expect(err.usage).toEqual({ promptTokens: 11, completionTokens: 5 });
   });
 
   it('unknown tool names', async () => {
