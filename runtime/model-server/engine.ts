@@ -27,13 +27,19 @@ export interface ResolvedEngineOptions {
 }
 
 export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOptions {
-  const envThreads = Number(process.env.TROUPE_LLAMA_THREADS);
+  const env = (name: string) => {
+    const n = Number(process.env[name]);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  };
   return {
-    parallel: opts.parallel ?? 8,
-    contextSize: opts.contextSize ?? 4096,
+    // Four sequences of 8k tokens: τ² prompts (policy + tools + history) need several thousand
+    // tokens, and on a few CPU cores decoding is compute-bound, so more parallel sequences add
+    // memory, not throughput. Requests beyond `parallel` wait for a free sequence.
+    parallel: opts.parallel ?? env('TROUPE_LLAMA_PARALLEL') ?? 4,
+    contextSize: opts.contextSize ?? env('TROUPE_LLAMA_CTX') ?? 8192,
     // Leave a core to the rest of the society (NATS, roles, training); spinning threads on an
     // oversubscribed CPU make llama.cpp many times slower than one thread.
-    threads: opts.threads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : Math.max(1, Math.min(8, availableParallelism() - 1))),
+    threads: opts.threads ?? env('TROUPE_LLAMA_THREADS') ?? Math.max(1, Math.min(8, availableParallelism() - 1)),
   };
 }
 

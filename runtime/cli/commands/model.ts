@@ -7,7 +7,7 @@ const usage = `usage:
   troupe model pull [NAME] [--path FILE]   fetch a known model into the cache (default: ${DEFAULT_MODEL_NAME}),
                                            or register a local GGUF file with --path
   troupe model serve [--model PATH|NAME] [--port 8090] [--host 127.0.0.1]
-                     [--parallel 8] [--ctx-size 4096] [--threads N] [--max-tokens 512]
+                     [--parallel 4] [--ctx-size 8192] [--threads N] [--max-tokens 512]
                                            OpenAI-compatible server on node-llama-cpp
   troupe model list                        cached models and known names`;
 
