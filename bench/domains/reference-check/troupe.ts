@@ -1,0 +1,30 @@
+// Troupe side of the reference check: same tasks and probes as ref.py, same output keys.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { getDomain } from '../../../domains/registry.ts';
+import { dumps, parse } from '../../../domains/core/pyjson.ts';
+import { applyInitialState } from '../../../domains/tasks/initial-state.ts';
+const probes = parse(readFileSync(new URL('./probes.json', import.meta.url), 'utf8')) as any;
+const out: Record<string, string> = {};
+for (const name of ['airline', 'retail', 'mock']) {
+  const d = getDomain(name);
+  let env = d.createEnvironment();
+  out[name + ':schemas'] = dumps(env.agentToolSchemas());
+  if (env.userTools) out[name + ':user_schemas'] = dumps(env.userToolSchemas());
+  for (const task of d.loadTasks()) {
+    env = d.createEnvironment();
+    try { applyInitialState(env, task); } catch (e) { out[`${name}:${task.id}:setstate`] = String(e); continue; }
+    const msgs: unknown[] = [];
+    for (const a of task.evaluation_criteria?.actions ?? []) {
+      const r = env.getResponse({ id: 'x', name: a.name, arguments: a.arguments as any, requestor: a.requestor ?? 'assistant' });
+      msgs.push([r.content, r.error]);
+    }
+    out[`${name}:${task.id}:msgs`] = dumps(msgs);
+    out[`${name}:${task.id}:db`] = dumps(env.agentDbDump(), { sortKeys: true, default: String });
+  }
+  (probes[name] ?? []).forEach(([tool, args, req]: any, i: number) => {
+    const e = d.createEnvironment();
+    const r = e.getResponse({ id: 'p', name: tool, arguments: args, requestor: req });
+    out[`${name}:probe${i}`] = dumps([r.content, r.error]);
+  });
+}
+writeFileSync(process.argv[2], JSON.stringify(out));
