@@ -29,15 +29,18 @@ export interface CriticDeps {
   llm: LlmClient;
   /** Signatures of accepted tasks (near-duplicate check), shared by all critic replicas. */
   accepted: KV;
+  /** `false`: deterministic checks only (no model review), e.g. when the model is too small to judge. */
+  review?: boolean;
 }
 
 const reviewSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['verdict', 'reasons'],
+  // Reasons before the verdict: the model writes its review first and decides after it.
+  required: ['reasons', 'verdict'],
   properties: {
-    verdict: { type: 'string', enum: ['accept', 'revise', 'reject'] },
     reasons: { type: 'array', items: { type: 'string', maxLength: 140 }, minItems: 1, maxItems: 3 },
+    verdict: { type: 'string', enum: ['accept', 'revise', 'reject'] },
   },
 };
 
@@ -69,6 +72,9 @@ async function review(deps: CriticDeps, input: RoleInput<TaskProposal>) {
     const failed = det.checks.filter((c) => !c.ok);
     reasons = failed.map((c) => `${c.name}: ${c.detail}`);
     verdict = 'revise';
+  } else if (deps.review === false) {
+    verdict = 'accept';
+    reasons = ['deterministic checks passed (model review switched off)'];
   } else {
     const ans = await askJson<{ verdict: Verdict; reasons: string[] }>(deps.llm, {
       system: input.instructions?.text ?? '',
@@ -124,11 +130,11 @@ export function criticRole(deps: CriticDeps) {
 const blameSchema = (taxonomy: string[]) => ({
   type: 'object',
   additionalProperties: false,
-  required: ['blame', 'kind', 'reason'],
+  required: ['reason', 'kind', 'blame'],
   properties: {
-    blame: { type: 'string', enum: ['task', 'trajectory'] },
-    kind: { type: 'string', enum: taxonomy.length ? taxonomy : ['unspecified'] },
     reason: { type: 'string', maxLength: 200 },
+    kind: { type: 'string', enum: taxonomy.length ? taxonomy : ['unspecified'] },
+    blame: { type: 'string', enum: ['task', 'trajectory'] },
   },
 });
 

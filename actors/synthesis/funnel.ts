@@ -22,7 +22,7 @@ export interface FunnelSummary {
   terminal: number;
   tokens: { prompt: number; completion: number };
   checkerOrigins: Record<string, number>;
-  dropReasons: { itemId: string; stage: string; reasons: string[] }[];
+  dropReasons: { itemId: string; stage: string; reasons: string[]; detail?: unknown }[];
 }
 
 export class FunnelCounter {
@@ -91,7 +91,7 @@ export class FunnelCounter {
         const d = data as ItemDropped;
         if (this.terminalOnce(d.itemId, d.provenance)) {
           this.dropped[d.stage] = (this.dropped[d.stage] ?? 0) + 1;
-          this.dropReasons.push({ itemId: d.itemId, stage: d.stage, reasons: d.reasons });
+          this.dropReasons.push({ itemId: d.itemId, stage: d.stage, reasons: d.reasons, detail: d.detail });
         }
         break;
       }

@@ -38,6 +38,8 @@ export const RolesConfigSchema = z.object({
   /** Who plays the agent in rollouts: the LLM agent, or the gold-replaying oracle (a test harness). */
   actor: z.enum(['llm', 'oracle']).default('llm'),
   maxRevisions: z.number().int().min(0).default(1),
+  /** `off`: the critic judges by its deterministic checks only. */
+  criticReview: z.enum(['llm', 'off']).default('llm'),
   maxSteps: z.number().int().positive().default(30),
   /** Per-dialogue wall-clock limit. */
   dialogueTimeoutMs: z.number().int().positive().optional(),
@@ -112,7 +114,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   const roles: { def: RoleDefinition; instructions?: { text: string; revision: number }; model?: string }[] = [
     { def: metaPlannerRole({ domain, llm: clients['meta-planner'] }), instructions: instr['meta-planner'], model: clients['meta-planner'].config.model },
     { def: scriptwriterRole({ domain, llm: clients.scriptwriter }), instructions: instr.scriptwriter, model: clients.scriptwriter.config.model },
-    { def: criticRole({ domain, llm: clients.critic, accepted }), instructions: instr.critic, model: clients.critic.config.model },
+    { def: criticRole({ domain, llm: clients.critic, accepted, review: config.criticReview === 'llm' }), instructions: instr.critic, model: clients.critic.config.model },
     { def: verifierRole({ domain, llm: clients.verifier }), instructions: instr.verifier, model: clients.verifier.config.model },
     { def: rolloutRole({ domain, players, maxSteps: config.maxSteps, timeoutMs: config.dialogueTimeoutMs }) },
     { def: datasetRole(nc) },
