@@ -42,7 +42,13 @@ const questions = [
   'Describe a busy train station in the morning.',
   'How do bees make honey?',
 ];
-const messages = (i: number) => [{ role: 'user' as const, content: questions[i % questions.length] }];
+// A fresh nonce at the very start of every prompt keeps each run cold: the server reuses the KV
+// state of a matching prompt prefix, which would otherwise make repeated runs unfairly fast.
+let runNonce = 0;
+const messages = (i: number, nonce: number) => [
+  { role: 'system' as const, content: `Session ${nonce}-${i}. You are a helpful assistant.` },
+  { role: 'user' as const, content: questions[i % questions.length] },
+];
 
 // Render the prompts exactly as the server will, so both sides evaluate the same tokens.
 const llamaForTemplate = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
@@ -51,7 +57,7 @@ const renderer = new PromptRenderer((tmplModel.fileInfo.metadata as { tokenizer?
   bos: tmplModel.tokens.bosString ?? '',
   eos: tmplModel.tokens.eosString ?? '',
 });
-const prompts = questions.map((_, i) => renderer.render({ messages: messages(i) } as never));
+const render = (i: number, nonce: number) => renderer.render({ messages: messages(i, nonce) } as never);
 await tmplModel.dispose();
 
 /** CPU time (user + system, all threads) a process has used so far, in ms. */
@@ -86,14 +92,14 @@ const direct = fork(resolve(import.meta.dirname, 'direct-worker.ts'), [modelPath
 });
 await new Promise<void>((r) => direct.once('message', () => r()));
 let directPeakRss = 0;
-function runDirect(c: number): Promise<RunStats> {
+function runDirect(c: number, nonce: number): Promise<RunStats> {
   const cpu0 = cpuMs(direct.pid!);
   return new Promise((r) => {
     direct.once('message', (m: { results: Array<{ tokens: number; ttftMs: number; totalMs: number }>; wallMs: number; peakRss: number }) => {
       directPeakRss = Math.max(directPeakRss, m.peakRss);
       r({ ...summarize(m.results, m.wallMs), cpuMs: cpuMs(direct.pid!) - cpu0 });
     });
-    direct.send({ prompts: prompts.slice(0, c), maxTokens });
+    direct.send({ prompts: Array.from({ length: c }, (_, i) => render(i, nonce)), maxTokens });
   });
 }
 
@@ -114,14 +120,14 @@ const baseURL = await new Promise<string>((r, reject) => {
 });
 const client = new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0 });
 
-async function runServer(c: number): Promise<RunStats> {
+async function runServer(c: number, nonce: number): Promise<RunStats> {
   const cpu0 = cpuMs(server.pid!);
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: c }, async (_, i) => {
       const stream = await client.chat.completions.create({
         model: 'local',
-        messages: messages(i),
+        messages: messages(i, nonce),
         max_tokens: maxTokens,
         temperature: 0,
         stream: true,
@@ -143,14 +149,16 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const rows: string[] = [];
 const cpuRows: string[] = [];
 console.log(`model ${modelPath}\nthreads ${threads}, sequences ${parallel}, ctx ${ctx}/seq, max_tokens ${maxTokens}, reps ${reps} (median)`);
-await runDirect(1); // warm-up both
-await runServer(1);
+await runDirect(1, ++runNonce); // warm-up both
+await runServer(1, runNonce);
 for (const c of levels) {
   const d: RunStats[] = [];
   const s: RunStats[] = [];
   for (let r = 0; r < reps; r++) {
-    d.push(await runDirect(c));
-    s.push(await runServer(c));
+    // Same nonce on both sides (separate processes, so both are cold): identical prompts.
+    const nonce = ++runNonce;
+    d.push(await runDirect(c, nonce));
+    s.push(await runServer(c, nonce));
     process.stdout.write(`  c=${c} rep ${r + 1}/${reps}\r`);
   }
   const agg = (x: RunStats[]) => median(x.map((v) => (v.tokens / v.wallMs) * 1000));
@@ -164,6 +172,16 @@ for (const c of levels) {
     `| ${c} | ${median(d.map((v) => v.perStreamTps)).toFixed(1)} | ${median(s.map((v) => v.perStreamTps)).toFixed(1)} | ${dAgg.toFixed(1)} | ${sAgg.toFixed(1)} | ${((1 - sAgg / dAgg) * 100).toFixed(1)}% | ${median(d.map((v) => v.ttftMs)).toFixed(0)} | ${median(s.map((v) => v.ttftMs)).toFixed(0)} |`,
   );
 }
+// Prefix reuse: one long system prompt (as roles resend policy + tools every turn), three questions.
+const policy = `You are a support agent for an airline. ${'Follow the policy carefully and verify the user identity first. '.repeat(60)}`;
+const prefixRows: string[] = [];
+for (const [k, q] of ['I want to cancel my flight.', 'Can I change my seat?', 'How much is a checked bag?'].entries()) {
+  const t0 = performance.now();
+  const r = await client.chat.completions.create({ model: 'local', messages: [{ role: 'system', content: policy }, { role: 'user', content: q }], max_tokens: 1, temperature: 0 });
+  const details = (r.usage as { prompt_tokens_details?: { cached_tokens?: number } }).prompt_tokens_details;
+  prefixRows.push(`| ${k === 0 ? 'first (cold)' : `turn ${k + 1}`} | ${r.usage!.prompt_tokens} | ${details?.cached_tokens ?? 0} | ${(performance.now() - t0).toFixed(0)} |`);
+}
+
 const serverRss = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 console.log('\n| concurrency | direct tok/s per stream | server tok/s per stream | direct tok/s aggregate | server tok/s aggregate | server overhead | direct TTFT ms | server TTFT ms |');
 console.log('|---|---|---|---|---|---|---|---|');
@@ -171,6 +189,9 @@ for (const r of rows) console.log(r);
 console.log('\n| concurrency | direct CPU ms/token | server CPU ms/token | server CPU overhead |');
 console.log('|---|---|---|---|');
 for (const r of cpuRows) console.log(r);
+console.log('\n| same long system prompt, new question | prompt tokens | reused (cached) tokens | server time to 1 token ms |');
+console.log('|---|---|---|---|');
+for (const r of prefixRows) console.log(r);
 console.log(`\npeak RSS: direct process ${(directPeakRss / 2 ** 20).toFixed(0)} MiB, server process ${(serverRss / 2 ** 20).toFixed(0)} MiB`);
 direct.kill();
 server.kill('SIGTERM');

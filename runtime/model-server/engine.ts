@@ -77,6 +77,8 @@ export interface GenerateParams {
 export interface GenerateResult {
   text: string;
   promptTokens: number;
+  /** Prompt tokens whose KV state was reused from the sequence's previous request. */
+  cachedTokens: number;
   completionTokens: number;
   stopReason: 'eogToken' | 'stopGenerationTrigger' | 'maxTokens' | 'abort' | 'customStopTrigger';
 }
@@ -140,12 +142,17 @@ export class ModelInstance {
 
   async generate(p: GenerateParams): Promise<GenerateResult> {
     const tokens = this.tokenize(p.prompt);
-    const promptTokens = tokens.length + (this.model.tokens.shouldPrependBosToken ? 1 : 0);
+    // What the sequence will hold: the completion prepends BOS itself when the model wants one.
+    const evaluated = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos != null ? [this.model.tokens.bos, ...tokens] : tokens;
+    const promptTokens = evaluated.length;
     if (promptTokens + p.maxTokens > this.contextSize) throw new ContextFullError(promptTokens, p.maxTokens, this.contextSize);
-    const seq = await this.acquire();
+    const seq = await this.acquire(evaluated);
     let completionTokens = 0;
     try {
-      await seq.clearHistory();
+      // No clearHistory: LlamaCompletion keeps the longest common prefix of what the sequence holds
+      // and evaluates only the rest. Roles resend the same system prompt + tools every turn, so this
+      // skips most of the prompt evaluation.
+      const cachedTokens = Math.max(0, Math.min(seq.compareContextTokens(evaluated).firstDifferentIndex, promptTokens - 1));
       const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
       try {
         const res = await completion.generateCompletionWithMeta(tokens, {
@@ -163,7 +170,7 @@ export class ModelInstance {
           },
           onTextChunk: p.onText,
         });
-        return { text: res.response, promptTokens, completionTokens, stopReason: res.metadata.stopReason };
+        return { text: res.response, promptTokens, cachedTokens, completionTokens, stopReason: res.metadata.stopReason };
       } finally {
         completion.dispose({ disposeSequence: false });
       }
@@ -172,11 +179,19 @@ export class ModelInstance {
     }
   }
 
-  private acquire(): Promise<LlamaContextSequence> {
+  /** A free sequence, preferring the one already holding the longest prefix of `tokens`. */
+  private acquire(tokens: Token[]): Promise<LlamaContextSequence> {
     if (this.disposed) return Promise.reject(new Error(`model ${this.id} was unloaded`));
     this.active++;
-    const seq = this.free.pop();
-    if (seq) return Promise.resolve(seq);
+    if (this.free.length) {
+      let best = 0;
+      let bestLen = -1;
+      this.free.forEach((s, i) => {
+        const len = s.compareContextTokens(tokens).firstDifferentIndex;
+        if (len > bestLen) [best, bestLen] = [i, len];
+      });
+      return Promise.resolve(this.free.splice(best, 1)[0]);
+    }
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

@@ -310,8 +310,13 @@ function finishReason(stop: string, calledTools: boolean): string {
   return stop === 'maxTokens' ? 'length' : 'stop';
 }
 
-function usageOf(out: { promptTokens: number; completionTokens: number }) {
-  return { prompt_tokens: out.promptTokens, completion_tokens: out.completionTokens, total_tokens: out.promptTokens + out.completionTokens };
+function usageOf(out: { promptTokens: number; cachedTokens: number; completionTokens: number }) {
+  return {
+    prompt_tokens: out.promptTokens,
+    completion_tokens: out.completionTokens,
+    total_tokens: out.promptTokens + out.completionTokens,
+    prompt_tokens_details: { cached_tokens: out.cachedTokens },
+  };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
