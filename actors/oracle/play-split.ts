@@ -3,7 +3,7 @@
 // print per-task outcomes. With a correct stack every task earns reward 1 unless the user simulator
 // failed, so this measures the plumbing and the user model, never an agent.
 //
-//   npx tsx actors/oracle/play-split.ts --domain mock [--split base] [--task-ids a,b] [--max-steps 30]
+//   npx tsx actors/oracle/play-split.ts --domain mock [--split base] [--task-ids a,b] [--max-steps 200]
 //       [--user-model local] [--base-url URL --api-key-env VAR] [--max-tokens 96] [--out FILE.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       domain: { type: 'string', default: 'mock' },
       split: { type: 'string', default: 'base' },
       'task-ids': { type: 'string' },
-      'max-steps': { type: 'string', default: '30' },
+      'max-steps': { type: 'string', default: '200' },
       'user-model': { type: 'string', default: 'local' },
       'base-url': { type: 'string' },
       'api-key-env': { type: 'string' },
