@@ -1,13 +1,17 @@
 // The TF.js Llama forward pass on the default GGUF model agrees with node-llama-cpp (the model
 // server's runtime) on the same tokens. llama.cpp multiplies with the quantized weights (Q4_1 / Q8_0
 // against Q8 activations) while we dequantize to float32, so logits differ slightly; we report
-// top-1 agreement and differences and bound them.
+// top-1 agreement and differences and bound them. The same model, exported by us as an F16 GGUF,
+// must load in node-llama-cpp and produce our greedy tokens (done here to load the model once).
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLlama, type Llama, type LlamaModel as NlcModel, type ControlledEvaluateInputItem } from 'node-llama-cpp';
+import { getLlama, type Llama, type LlamaModel as NlcModel, type ControlledEvaluateInputItem, type Token } from 'node-llama-cpp';
 import { initBackend, tf } from '../../runtime/tf/backend.ts';
 import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
+import { readGguf } from '../../runtime/nn/gguf-read.ts';
+import { exportGguf } from '../../runtime/nn/export.ts';
 import { forward, disposeModel } from '../../runtime/nn/llama.ts';
 import { modelsDir } from '../../runtime/config/paths.ts';
 
@@ -16,9 +20,11 @@ const modelPath = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
 describe.skipIf(!existsSync(modelPath))('default model logits vs node-llama-cpp', () => {
   let llama: Llama | undefined;
   let nlc: NlcModel | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-logits-'));
   afterAll(async () => {
     await nlc?.dispose();
     await llama?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('agrees on the next-token distribution for a short chat prompt', async () => {
@@ -35,6 +41,8 @@ describe.skipIf(!existsSync(modelPath))('default model logits vs node-llama-cpp'
     const lp = tf.tidy(() => tf.logSoftmax(forward(model, tf.tensor2d([tokens], [1, tokens.length], 'int32'))));
     const rows = (await lp.array()) as number[][];
     lp.dispose();
+    const out16 = join(dir, 'smol-f16.gguf');
+    exportGguf(model, out16, { dtype: 'F16', source: readGguf(modelPath) });
     disposeModel(model);
 
     let agree = 0;
@@ -60,5 +68,17 @@ describe.skipIf(!existsSync(modelPath))('default model logits vs node-llama-cpp'
     expect(report.meanTop1LogProbDiff).toBeLessThan(0.1);
     expect(report.maxTop1LogProbDiff).toBeLessThan(0.5);
     expect(report.maxTop5LogProbDiff).toBeLessThan(1.0);
-  }, 120_000);
+
+    // Our F16 export, run by node-llama-cpp, picks the same greedy tokens as our float32 model.
+    const ours = rows.map((row) => row.indexOf(Math.max(...row)));
+    const exported = await llama.loadModel({ modelPath: out16 });
+    const ctx16 = await exported.createContext({ contextSize: 64 });
+    const res = await ctx16.getSequence().controlledEvaluate(tokens.map((t): ControlledEvaluateInputItem => [t as Token, { generateNext: { token: true, options: { temperature: 0 } } }]));
+    const theirs = res.map((r) => r?.next.token);
+    await ctx16.dispose();
+    await exported.dispose();
+    const exportAgree = theirs.filter((t, i) => t === ours[i]).length / tokens.length;
+    console.log(`[gguf export] node-llama-cpp greedy next tokens on our F16 export agree with our float32 model on ${(exportAgree * 100).toFixed(0)}% of ${tokens.length} positions`);
+    expect(exportAgree).toBeGreaterThanOrEqual(0.85);
+  }, 420_000);
 });
