@@ -157,6 +157,66 @@ describe.skipIf(!natsServerAvailable())('scene over NATS', () => {
     await Promise.all([env.stop(), agent.stop(), user.stop()]);
   });
 
+  it('a scene replica killed mid-dialogue: the dialogue is replayed elsewhere and completed exactly once', async () => {
+    const mock = getDomain('mock');
+    const tasks = mock.loadTasks({ split: 'base' });
+    const svc = await connect();
+    await ensureStreams(svc, { storage: 'memory' });
+    const env = serveEnvironment(svc, { domain: 'mock', from: from('env'), open: (id) => openTaskEnvironment(mock, findTask(tasks, id, 'mock')) });
+    const user = serveUser(svc, {
+      domain: 'mock',
+      from: from('user-simulator'),
+      userFor: () => ({
+        nextTurn: async (req) => {
+          const last = [...req.history].reverse().find((m) => m.role === 'assistant')?.content ?? '';
+          return { message: { role: 'user', content: last.startsWith('Your request has been handled') ? '###STOP###' : 'Please create the task.' } };
+        },
+      }),
+    });
+    // Two scene replicas, each on its own connection (a "process").
+    const sceneConns = [await connect(), await connect()];
+    const hosts = sceneConns.map((nc, i) => {
+      const role = defineRole({
+        name: 'scene',
+        impl: 'scene-test',
+        version: '1',
+        consumes: [DialogueRequested],
+        produces: [DialogueCompleted],
+        machine: sceneMachineFor({ connection: async () => nc, historyOf: () => [], rpcTimeoutMs: 5_000 }),
+      });
+      return new RoleHost({ bus: new Bus(nc, from(`scene-${i}`)), role, instance: `scene-${i}`, ackWaitMs: 1_500, log: () => {} });
+    });
+    // The agent: on the very first turn it asks for, the replica playing the dialogue is killed.
+    let killed = -1;
+    const agent = serveAgent(svc, {
+      domain: 'mock',
+      from: from('actor'),
+      agentFor: async (req) => {
+        if (killed < 0) {
+          killed = hosts.findIndex((h) => h.inFlight > 0);
+          await sceneConns[killed].close();
+        }
+        return createOracleAgent(findTask(tasks, req.taskId!, 'mock'));
+      },
+    });
+    const completed: DialogueResult[] = [];
+    const sub = svc.subscribe(DialogueCompleted.subject, { callback: (_e, m) => void completed.push(JSON.parse(new TextDecoder().decode(m.data)).data) });
+    for (const h of hosts) await h.start();
+    await new Bus(svc, from('eval')).publish(DialogueRequested, DialogueRequest.parse({ dialogueId: 'killed-1', domain: 'mock', taskId: 'create_task_1', agent: { model: 'oracle' }, user: { model: 'scripted' } }));
+
+    for (let i = 0; i < 200 && completed.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1_000)); // room for a duplicate to show up
+    expect(killed).toBeGreaterThanOrEqual(0);
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({ dialogueId: 'killed-1', terminationReason: 'user_stop' });
+    expect(completed[0].messages.filter((m) => m.role === 'tool')).toHaveLength(1);
+
+    sub.unsubscribe();
+    await hosts[1 - killed].drain();
+    await Promise.race([hosts[killed].drain().catch(() => {}), new Promise((r) => setTimeout(r, 2_000))]);
+    await Promise.all([env.stop(), agent.stop(), user.stop()]);
+  }, 30_000);
+
   it('answers an invalid request with an error naming the problem, and reports no responders as infrastructure', async () => {
     const nc = await connect();
     const svc = serveAgent(nc, { domain: 'mock', from: from('actor'), agentFor: () => ({ nextTurn: async () => ({ message: { role: 'assistant', content: 'hi' }, stop: false }) }) });
