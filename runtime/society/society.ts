@@ -164,7 +164,9 @@ export class Society {
       const missing = instances.filter((i) => live.get(i)?.state !== 'ready');
       if (!missing.length) return;
       for (const i of missing) {
-        if (!this.slots.has(i)) throw new Error(`instance ${i} exited before it became ready (see ${join(this.runDir, 'logs', `${i}.log`)})`);
+        const slot = this.slots.get(i);
+        // Gone, or crashed at least once while starting: do not wait out the timeout.
+        if (!slot || slot.restarts > 0) throw new Error(`instance ${i} exited before it became ready (see ${join(this.runDir, 'logs', `${i}.log`)})`);
       }
       if (Date.now() > deadline) throw new Error(`instances not ready after ${timeoutMs} ms: ${missing.join(', ')} (logs in ${join(this.runDir, 'logs')})`);
       await sleep(100);
@@ -245,7 +247,11 @@ export class Society {
       this.log(`[society] drain request to ${instance} failed (${(err as Error).message}); terminating it`);
       slot?.child?.kill('SIGTERM');
     }
-    if (slot) await slot.exited;
+    if (!slot) return;
+    const killer = setTimeout(() => slot.child?.kill('SIGKILL'), 30_000);
+    await slot.exited;
+    clearTimeout(killer);
+    this.slots.delete(instance); // also when it had already died (crashed, restart pending)
   }
 
   async stop(): Promise<void> {

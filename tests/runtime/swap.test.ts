@@ -79,6 +79,17 @@ describe('hot swap under load', () => {
   }, 150_000);
 });
 
+describe('a swap whose new instances cannot start', () => {
+  it('fails fast and leaves the old instances serving', async () => {
+    const before = (await society.instances('stage-b')).map((r) => r.instance).sort();
+    const t0 = Date.now();
+    await expect(society.swap({ role: 'stage-b', implModule: 'tests/fixtures/roles/stage-b-broken.ts' })).rejects.toThrow(/did not start/);
+    expect(Date.now() - t0).toBeLessThan(30_000); // not the 60 s readiness timeout
+    expect((await society.instances('stage-b')).map((r) => r.instance).sort()).toEqual(before);
+    expect(society.children().filter((c) => c.role === 'stage-b')).toHaveLength(before.length);
+  }, 60_000);
+});
+
 describe('swapping model and instructions', () => {
   it('starts stage-a anew with the model, then with a pinned instructions revision', async () => {
     const m = await society.swap({ role: 'stage-a', model: 'tiny-model-2' });

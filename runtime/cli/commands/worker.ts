@@ -100,7 +100,15 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = () => void worker.drainAll();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  await worker.start();
+  try {
+    await worker.start();
+  } catch (err) {
+    // Nothing may keep a worker that failed to start alive (the NATS connection would): say why, exit.
+    console.error(`troupe worker: ${(err as Error).message}`);
+    await nc.close().catch(() => {});
+    await tracing?.shutdown().catch(() => {});
+    process.exit(1);
+  }
   // Started by a society: if it dies without stopping us (SIGKILL), drain and leave rather than linger.
   const parent = Number(env.TROUPE_PARENT_PID);
   if (parent > 0) {
