@@ -123,11 +123,13 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
       const tasks = toyTasks(cfg.grpo.toy.K, cfg.grpo.toy.shift);
       const before = toyPassRate(model, tasks);
       const src = new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
+    // KL reference: a frozen copy of the starting weights (only built when the KL term is on).
+    const refModel = cfg.grpo.klCoef > 0 ? buildModel(cfg, mode, source) : undefined;
       const { metrics } = await runGrpo(model, src, {
         steps: cfg.train.steps - startStep, groupsPerStep: cfg.grpo.groupsPerStep, maxAttempts: cfg.grpo.maxAttempts, maxStaleness: cfg.grpo.maxStaleness,
         clipEps: cfg.grpo.clipEps, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, adam: adamOpts,
       }, {
-        optimizer, startVersion, dataParallel,
+        optimizer, startVersion, dataParallel, refModel,
         onStep: (m) => {
           const step = startStep + m.step;
           const c = m.collect;
