@@ -2,16 +2,21 @@
 // that talk to a chat model (the LLM agent and the user simulator).
 import type { Requestor, SpokenMessage, ToolCall } from '../../protocols/dialogue.ts';
 import type { ChatReply, ChatToolCall } from './ports.ts';
+import { parse as parsePyJson } from '../../domains/core/pyjson.ts';
 
 export function toChatToolCall(c: ToolCall): ChatToolCall {
   return { id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } };
 }
 
-/** A model's tool call as a trajectory tool call; arguments that are not a JSON object are an error. */
+/**
+ * A model's tool call as a trajectory tool call; arguments that are not a JSON object are an error.
+ * Arguments are decoded as Python's json.loads would (floats stay tagged: `1.0` is not `1`), since a
+ * float stored where the gold action stores an int changes the DB hash in τ² (notes §8.1).
+ */
 export function fromChatToolCall(c: ChatToolCall, requestor: Requestor): ToolCall {
   let args: unknown;
   try {
-    args = c.function.arguments.trim() === '' ? {} : JSON.parse(c.function.arguments);
+    args = c.function.arguments.trim() === '' ? {} : parsePyJson(c.function.arguments);
   } catch {
     throw new Error(`tool call ${c.function.name} has arguments that are not valid JSON: ${c.function.arguments.slice(0, 200)}`);
   }

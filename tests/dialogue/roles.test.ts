@@ -175,3 +175,14 @@ describe('oracle agent (test harness)', () => {
     expect(history[2]).toMatchObject({ tool_calls: [{ id: 'oracle-0', arguments: { user_id: 'user_1', title: 'X' } }], raw_data: { oracle: { step: 0 } } });
   });
 });
+
+describe('tool-call arguments keep Python number types', () => {
+  it('decodes 1.0 as a tagged float and 1 as an int', async () => {
+    const { isPyFloat } = await import('../../domains/core/pyjson.ts');
+    const call = fromChatToolCall({ id: 'i', type: 'function', function: { name: 'f', arguments: '{"a": 1.0, "b": 1, "c": [2.5]}' } }, 'assistant');
+    expect(isPyFloat(call.arguments.a)).toBe(true);
+    expect(isPyFloat(call.arguments.b)).toBe(false);
+    expect(call.arguments.b).toBe(1);
+    expect(isPyFloat((call.arguments.c as unknown[])[0])).toBe(true);
+  });
+});
