@@ -84,8 +84,16 @@ export async function main(argv: string[]): Promise<number> {
     role: names,
     instanceId: roles.length === 1 ? roles[0].instance : undefined,
   });
-  const nc = await connectNats({ ...settings, name: `troupe-worker ${names}` });
-  await ensureStreams(nc);
+  let nc;
+  try {
+    nc = await connectNats({ ...settings, name: `troupe-worker ${names}` });
+    await ensureStreams(nc);
+  } catch (err) {
+    console.error(`troupe worker: ${(err as Error).message}`);
+    await nc?.close().catch(() => {});
+    await tracing?.shutdown().catch(() => {});
+    process.exit(1);
+  }
   const env = process.env;
   const worker = new Worker({
     nc,
