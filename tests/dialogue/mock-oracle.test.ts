@@ -11,6 +11,8 @@ import { localEnvPort } from '../../actors/scene/remote.ts';
 import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
 import type { UserPort } from '../../actors/scene/ports.ts';
 import { DialogueResult } from '../../protocols/dialogue.ts';
+import { SimulationRunSchema } from '../../protocols/tau2/results.ts';
+import { toSimulationRun } from '../../actors/scene/simulation-run.ts';
 
 const DATA = process.env.TAU2_DATA_DIR ?? '/work/shared/tau2/data';
 process.env.TAU2_DATA_DIR = DATA;
@@ -50,6 +52,11 @@ describe.skipIf(!haveData)('oracle harness + real mock environment + evaluator',
       task,
       (o) => mock.createEnvironment({ solo: o?.solo }),
     );
+    // The dialogue and its grade form a valid τ² results entry.
+    const run = SimulationRunSchema.parse(toSimulationRun(result, info));
+    expect(run).toMatchObject({ id: `mock-${taskId}`, task_id: taskId, termination_reason: 'user_stop', mode: 'half_duplex' });
+    expect(run.messages).toHaveLength(result.messages.length);
+
     if (taskId === 'update_task_with_user_tools') {
       // The user's own part (dismissing the notification) was never done by this scripted user.
       expect(info.reward).toBe(0);
