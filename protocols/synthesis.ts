@@ -85,6 +85,22 @@ export type PlanIssued = z.infer<typeof PlanIssuedSchema>;
 export const ExplorationStepSchema = z.object({ name: z.string(), arguments: JsonObject, output: z.string(), error: z.boolean() });
 export type ExplorationStep = z.infer<typeof ExplorationStepSchema>;
 
+export const CriticCheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string() });
+export type CriticCheck = z.infer<typeof CriticCheckSchema>;
+
+export const VerdictSchema = z.enum(['accept', 'revise', 'reject']);
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+export const CriticVerdictSchema = z.object({
+  round: z.number().int().min(0),
+  verdict: VerdictSchema,
+  checks: z.array(CriticCheckSchema),
+  /** The LLM review (null when the deterministic checks already rejected). */
+  review: z.object({ verdict: VerdictSchema, reasons: z.array(z.string()) }).nullable(),
+  reasons: z.array(z.string()),
+});
+export type CriticVerdict = z.infer<typeof CriticVerdictSchema>;
+
 export const TaskProposalSchema = z.object({
   runId: z.string(),
   domain: z.string(),
@@ -106,25 +122,11 @@ export const TaskProposalSchema = z.object({
   }),
   /** Earlier critic reasons this draft answers (revisions). */
   revisionOf: z.array(z.string()).optional(),
+  /** Critic verdicts of the earlier rounds (kept through revisions for the record). */
+  verdicts: z.array(CriticVerdictSchema).optional(),
   provenance: ProvenanceSchema,
 });
 export type TaskProposal = z.infer<typeof TaskProposalSchema>;
-
-export const CriticCheckSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string() });
-export type CriticCheck = z.infer<typeof CriticCheckSchema>;
-
-export const VerdictSchema = z.enum(['accept', 'revise', 'reject']);
-export type Verdict = z.infer<typeof VerdictSchema>;
-
-export const CriticVerdictSchema = z.object({
-  round: z.number().int().min(0),
-  verdict: VerdictSchema,
-  checks: z.array(CriticCheckSchema),
-  /** The LLM review (null when the deterministic checks already rejected). */
-  review: z.object({ verdict: VerdictSchema, reasons: z.array(z.string()) }).nullable(),
-  reasons: z.array(z.string()),
-});
-export type CriticVerdict = z.infer<typeof CriticVerdictSchema>;
 
 export const TaskReviewedSchema = TaskProposalSchema.extend({ verdicts: z.array(CriticVerdictSchema) });
 export type TaskReviewed = z.infer<typeof TaskReviewedSchema>;

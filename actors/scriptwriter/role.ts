@@ -30,7 +30,7 @@ export function itemId(planId: string, k: number): string {
 async function draftOne(
   deps: ScriptwriterDeps,
   input: RoleInput<unknown>,
-  ctx: { runId: string; domainName: string; planId: string; itemId: string; index: number; round: number; plan: Pick<PlanData, 'synthesis' | 'evaluation' | 'maxRevisions'>; reasons?: string[] },
+  ctx: { runId: string; domainName: string; planId: string; itemId: string; index: number; round: number; plan: Pick<PlanData, 'synthesis' | 'evaluation' | 'maxRevisions'>; reasons?: string[]; verdicts?: TaskReviewed['verdicts'] },
   prov: Provenance,
 ): Promise<PublishEvent> {
   const domain = deps.domain(ctx.domainName);
@@ -60,6 +60,7 @@ async function draftOne(
     exploration: steps,
     expected: expectedOutcome(domain, task),
     ...(ctx.reasons ? { revisionOf: ctx.reasons } : {}),
+    ...(ctx.verdicts ? { verdicts: ctx.verdicts } : {}),
     provenance: prov,
   });
 }
@@ -76,7 +77,7 @@ export function scriptwriterRole(deps: ScriptwriterDeps) {
         const r = input.data as TaskReviewed;
         const last = r.verdicts[r.verdicts.length - 1];
         const index = Number(r.itemId.split('-t').pop() ?? 0);
-        return [await draftOne(deps, input, { runId: r.runId, domainName: r.domain, planId: r.planId, itemId: r.itemId, index, round: r.round + 1, plan: r.plan, reasons: last?.reasons ?? [] }, r.provenance)];
+        return [await draftOne(deps, input, { runId: r.runId, domainName: r.domain, planId: r.planId, itemId: r.itemId, index, round: r.round + 1, plan: r.plan, reasons: last?.reasons ?? [], verdicts: r.verdicts }, r.provenance)];
       }
       const p = input.data as PlanData;
       const out: PublishEvent[] = [];
