@@ -241,8 +241,23 @@ function evaluate(n: Node): Val {
   }
 }
 
+/** Bracket errors come from Python's tokenizer, before any other syntax error. */
+function checkBrackets(src: string): void {
+  let depth = 0;
+  for (const ch of src) {
+    if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) throw new PyError("unmatched ')' (<string>, line 1)", 'SyntaxError');
+      depth--;
+    }
+  }
+  if (depth > 0) throw new PyError("'(' was never closed (<string>, line 1)", 'SyntaxError');
+}
+
 /** Python `float(eval(expression))` for the calculate alphabet. Throws PyError with Python's text. */
 export function evalArithmeticToFloat(expression: string): number {
+  if (expression.trim() === '') throw new PyError('invalid syntax (<string>, line 0)', 'SyntaxError');
+  checkBrackets(expression);
   const v = evaluate(new ExprParser(tokenize(expression)).parse());
   if (v.kind === 'tuple') throw new PyError("float() argument must be a string or a real number, not 'tuple'", 'TypeError');
   return toFloat(v);

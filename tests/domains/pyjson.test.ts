@@ -98,6 +98,9 @@ describe('calculate', () => {
     expect(() => calculate('()')).toThrow("float() argument must be a string or a real number, not 'tuple'");
     expect(() => calculate('2(3)')).toThrow("'int' object is not callable");
     expect(() => calculate('007')).toThrow(/leading zeros/);
+    expect(() => calculate('')).toThrow('invalid syntax (<string>, line 0)');
+    expect(() => calculate('(1')).toThrow("'(' was never closed (<string>, line 1)");
+    expect(() => calculate('1 +)')).toThrow("unmatched ')' (<string>, line 1)");
   });
 });
 
