@@ -9,6 +9,9 @@ import { natsServerAvailable, startEmbeddedNats } from '../../runtime/nats/embed
 import { playRemoteScene, serveAgent } from '../../actors/scene/remote.ts';
 import { startEnvironmentService } from '../../actors/scene/env-service.ts';
 import { startUserService } from '../../actors/user-simulator/service.ts';
+import { startAgentService } from '../../actors/actor/service.ts';
+import { toSimulationRun } from '../../actors/scene/simulation-run.ts';
+import { SimulationRunSchema } from '../../protocols/tau2/results.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelsDir } from '../../runtime/config/paths.ts';
 import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
@@ -97,6 +100,29 @@ describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local mode
         (o) => mock.createEnvironment({ solo: o?.solo }),
       );
       expect(info.reward).toBe(1);
+    } finally {
+      await Promise.all(services.map((s) => s.stop()));
+      await nc.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the LLM agent service (local model, policy + tools) plays a few turns against the user service', { timeout: 300_000 }, async () => {
+    if (!natsServerAvailable()) return;
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-dialogue-agent-'));
+    const server = await startEmbeddedNats(dir);
+    const nc = await connectNats({ url: server.url, user: server.user, pass: server.pass });
+    const agentModel = llmClientChatModel(new LlmClient({ role: 'actor', config: parseRoleModelConfig('actor', { model: 'local', temperature: 0, maxTokens: 48 }) }));
+    const services = [startEnvironmentService(nc, { domain: 'mock' }), startAgentService(nc, { domain: 'mock', model: agentModel, maxTokens: 48 }), startUserService(nc, { domain: 'mock', model, maxTokens: 48 })];
+    try {
+      const result = await playRemoteScene(nc, { dialogueId: 'llm-agent-1', domain: 'mock', taskId: 'create_task_1', limits: { maxSteps: 3 } }, { from: { role: 'scene', instance: 'test' } });
+      expect(() => DialogueResult.parse(result)).not.toThrow();
+      // A 135M agent rarely finishes a task; what matters here is that every turn went through.
+      expect(['max_steps', 'user_stop', 'too_many_errors']).toContain(result.terminationReason);
+      expect(result.agentUsage.completion_tokens).toBeGreaterThan(0);
+      expect(result.messages.filter((m) => m.role === 'assistant' && m.usage).length).toBeGreaterThan(0);
+      expect(() => SimulationRunSchema.parse(toSimulationRun(result))).not.toThrow();
     } finally {
       await Promise.all(services.map((s) => s.stop()));
       await nc.close();
