@@ -40,6 +40,8 @@ export const RolesConfigSchema = z.object({
   maxRevisions: z.number().int().min(0).default(1),
   /** `off`: the critic judges by its deterministic checks only. */
   criticReview: z.enum(['llm', 'off']).default('llm'),
+  /** How the verifier's model writes checkers: a check spec it picks (compiled), or JavaScript code. */
+  checkerMode: z.enum(['spec', 'code']).default('spec'),
   maxSteps: z.number().int().positive().default(30),
   /** Per-dialogue wall-clock limit. */
   dialogueTimeoutMs: z.number().int().positive().optional(),
@@ -115,7 +117,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
     { def: metaPlannerRole({ domain, llm: clients['meta-planner'] }), instructions: instr['meta-planner'], model: clients['meta-planner'].config.model },
     { def: scriptwriterRole({ domain, llm: clients.scriptwriter }), instructions: instr.scriptwriter, model: clients.scriptwriter.config.model },
     { def: criticRole({ domain, llm: clients.critic, accepted, review: config.criticReview === 'llm' }), instructions: instr.critic, model: clients.critic.config.model },
-    { def: verifierRole({ domain, llm: clients.verifier }), instructions: instr.verifier, model: clients.verifier.config.model },
+    { def: verifierRole({ domain, llm: clients.verifier, checkerMode: config.checkerMode }), instructions: instr.verifier, model: clients.verifier.config.model },
     { def: rolloutRole({ domain, players, maxSteps: config.maxSteps, timeoutMs: config.dialogueTimeoutMs }) },
     { def: datasetRole(nc) },
   ];

@@ -28,6 +28,12 @@ export interface VerifierDeps {
   domain: (name: string) => DomainSpec;
   llm: LlmClient;
   sandbox?: SandboxLimits;
+  /**
+   * `spec` (default): the model picks which changed leaves and calls to require and the verifier
+   * compiles the checker. `code`: the model writes the checker's JavaScript itself (for models that
+   * can); either way the candidate must validate, else the full-diff checker is used.
+   */
+  checkerMode?: 'spec' | 'code';
 }
 
 /** Terminations τ² grades; anything else (step limit, errors) is a failed dialogue whatever the state. */
@@ -45,31 +51,52 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
   if (problems.length) return drop(problems);
 
   const paths = full.expectations.map((e) => changePath(e));
-  const ans = await askJson<{ checks: string[]; requiredCalls: string[] }>(deps.llm, {
-    system: input.instructions?.text ?? '',
-    user: `Task goal: ${t.plan.synthesis.goal}\nGold actions: ${(t.task.evaluation_criteria?.actions ?? []).map((a) => `${a.name}(${JSON.stringify(a.arguments)})`).join('; ')}\nState changes made by the gold actions:\n${d.changes.map((c) => `- ${changePath(c)}: ${JSON.stringify(c.before ?? null)} -> ${JSON.stringify(c.after ?? null)}`).join('\n')}\n\nWhich changes and calls must the checker require?`,
-    name: 'checker_spec',
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['checks', 'requiredCalls'],
-      properties: {
-        checks: { type: 'array', items: { type: 'string', enum: paths }, minItems: 1, maxItems: Math.max(1, paths.length) },
-        requiredCalls: { type: 'array', items: { type: 'string', enum: full.requiredCalls.length ? full.requiredCalls : ['none'] }, maxItems: Math.max(1, full.requiredCalls.length) },
-      },
-    },
-    maxTokens: 200,
-    temperature: 0,
-  });
-  prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
+  const actionsText = (t.task.evaluation_criteria?.actions ?? []).map((a) => `${a.name}(${JSON.stringify(a.arguments)})`).join('; ');
+  const changesText = d.changes.map((c) => `- ${changePath(c)}: ${JSON.stringify(c.before ?? null)} -> ${JSON.stringify(c.after ?? null)}`).join('\n');
   const rejectedCandidates: Checker['rejectedCandidates'] = [];
   let checker: Checker | null = null;
-  if (ans.value) {
-    const src = compileChecker(t.task.id, selectSpec(full, ans.value.checks, ans.value.requiredCalls));
-    const v = await validateChecker(src, cases, deps.sandbox);
-    if (v.ok) checker = { source: src, origin: 'llm', validation: v.results, rejectedCandidates };
-    else rejectedCandidates.push({ origin: 'llm', validation: v.results });
-  } else rejectedCandidates.push({ origin: `llm (no answer: ${ans.error})`, validation: [] });
+  let candidate: string | null = null;
+  if (deps.checkerMode === 'code') {
+    const ans = await askJson<{ source: string }>(deps.llm, {
+      system: input.instructions?.text ?? '',
+      user:
+        `Write the checker as JavaScript source defining function check(initialState, finalState, trajectory) that returns { pass: boolean, reasons: string[] }. ` +
+        `A state is { agent: <agent database>, user: <user database or null> } as plain JSON; trajectory is the list of dialogue messages (assistant messages have tool_calls [{id, name, arguments}], tool results are {role: "tool", id, content, error}). ` +
+        `No imports, no globals: plain computation only.\n\nTask goal: ${t.plan.synthesis.goal}\nGold actions: ${actionsText}\nState changes made by the gold actions:\n${changesText}`,
+      name: 'checker_code',
+      schema: { type: 'object', additionalProperties: false, required: ['source'], properties: { source: { type: 'string', maxLength: 4000 } } },
+      maxTokens: 1200,
+      temperature: 0,
+    });
+    prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
+    if (ans.value) candidate = ans.value.source;
+    else rejectedCandidates.push({ origin: `llm-code (no answer: ${ans.error})`, validation: [] });
+  } else {
+    const ans = await askJson<{ checks: string[]; requiredCalls: string[] }>(deps.llm, {
+      system: input.instructions?.text ?? '',
+      user: `Task goal: ${t.plan.synthesis.goal}\nGold actions: ${actionsText}\nState changes made by the gold actions:\n${changesText}\n\nWhich changes and calls must the checker require?`,
+      name: 'checker_spec',
+      schema: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['checks', 'requiredCalls'],
+        properties: {
+          checks: { type: 'array', items: { type: 'string', enum: paths }, minItems: 1, maxItems: Math.max(1, paths.length) },
+          requiredCalls: { type: 'array', items: { type: 'string', enum: full.requiredCalls.length ? full.requiredCalls : ['none'] }, maxItems: Math.max(1, full.requiredCalls.length) },
+        },
+      },
+      maxTokens: 200,
+      temperature: 0,
+    });
+    prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
+    if (ans.value) candidate = compileChecker(t.task.id, selectSpec(full, ans.value.checks, ans.value.requiredCalls));
+    else rejectedCandidates.push({ origin: `llm (no answer: ${ans.error})`, validation: [] });
+  }
+  if (candidate !== null) {
+    const v = await validateChecker(candidate, cases, deps.sandbox);
+    if (v.ok) checker = { source: candidate, origin: 'llm', validation: v.results, rejectedCandidates };
+    else rejectedCandidates.push({ origin: deps.checkerMode === 'code' ? 'llm-code' : 'llm', validation: v.results });
+  }
   if (!checker) {
     const src = compileChecker(t.task.id, full);
     const v = await validateChecker(src, cases, deps.sandbox);

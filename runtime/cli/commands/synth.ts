@@ -19,8 +19,9 @@ to the dataset stream (export them with "troupe export --run ID"). The run repor
 funnel.svg) goes to --out (default: <run dir>/synth).
 
 --roles-config FILE (JSON or TOML): {"models": {"default"|"<role>": {"model", "baseURL", "apiKeyEnv",
-"temperature", "maxTokens"}}, "actor": "llm"|"oracle", "maxRevisions": 1, "maxSteps": 30,
-"dialogueTimeoutMs": N, "replicas": {"<role>": N}}. Without it every role uses the local default model.`;
+"temperature", "maxTokens"}}, "actor": "llm"|"oracle", "criticReview": "llm"|"off",
+"checkerMode": "spec"|"code", "maxRevisions": 1, "maxSteps": 30, "dialogueTimeoutMs": N,
+"replicas": {"<role>": N}}. Without it every role uses the local default model.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
