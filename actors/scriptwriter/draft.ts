@@ -24,8 +24,11 @@ export function draftSchema(domain: DomainSpec, plan: SynthesisPlan, steps: read
   const writes = env.getTools().filter((t) => t.type === 'write' && env.isMutatingTool(t.name));
   const wanted = writes.filter((t) => plan.toolPatterns.includes(`write:${t.name}`));
   const offered = wanted.length ? wanted : writes;
+  const defs: Record<string, unknown> = {};
   const actionSchemas = offered.map((t) => {
-    const params = openAiSchema(t).function.parameters as { properties?: Record<string, Record<string, unknown>> };
+    const params = openAiSchema(t).function.parameters as { properties?: Record<string, Record<string, unknown>>; $defs?: Record<string, unknown> };
+    // Nested models are `$ref: #/$defs/X`: keep their definitions at the root of our schema.
+    Object.assign(defs, params.$defs ?? {});
     const required = t.params.filter((p) => !('default' in p));
     const props: Record<string, unknown> = {};
     for (const p of required) {
@@ -45,6 +48,7 @@ export function draftSchema(domain: DomainSpec, plan: SynthesisPlan, steps: read
     };
   });
   return {
+    ...(Object.keys(defs).length ? { $defs: defs } : {}),
     type: 'object',
     additionalProperties: false,
     required: ['reason_for_call', 'known_info', 'task_instructions', 'actions'],
@@ -81,11 +85,19 @@ function leaves(v: unknown): string[] {
   return [];
 }
 
+function leavesAndKeys(v: unknown): string[] {
+  if (Array.isArray(v)) return v.flatMap(leavesAndKeys);
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => [k, ...leavesAndKeys(x)]);
+  return leaves(v);
+}
+
 /**
  * Assemble the answer into a τ² task. Values the agent needs and cannot look up (titles, statuses,
  * amounts) are stated in `known_info`, since the user is the only source of them: the scriptwriter
- * knows the gold actions and decides what the user knows. Ids are never added: they must be
- * discoverable with the tools (the critic's grounding check verifies both).
+ * knows the gold actions and decides what the user knows. An id is added only when it exists in
+ * the initial database and the tools cannot reveal it from the scenario (a customer knows their own
+ * user id); ids that only exist after an earlier gold action (a created task) are never added: the
+ * agent learns them from the tools. The critic's grounding check verifies the result.
  */
 export function assembleTask(domain: DomainSpec, id: string, plan: SynthesisPlan, answer: DraftAnswer, notes: string): Task {
   const actions: Action[] = answer.actions.map((a, i) => ({ action_id: `${id}_${i}`, requestor: 'assistant', name: a.name, arguments: a.arguments, info: null }));
@@ -102,9 +114,11 @@ export function assembleTask(domain: DomainSpec, id: string, plan: SynthesisPlan
   const text = `${instr.reason_for_call}\n${instr.known_info ?? ''}\n${instr.task_instructions}`.toLowerCase();
   const evidence = toolEvidence(initialEnvironment(domain, base), text);
   const facts: string[] = [];
+  const initialEnv = initialEnvironment(domain, base);
+  const initialValues = new Set(leavesAndKeys([initialEnv.agentDbDump(), initialEnv.userDbDump()]));
   for (const a of actions) {
     for (const [k, v] of Object.entries(a.arguments)) {
-      if (k.endsWith('_id')) continue;
+      if (k.endsWith('_id') && !leaves(v).every((x) => initialValues.has(x))) continue;
       for (const leaf of leaves(v)) if (!text.includes(leaf.toLowerCase()) && !evidence.has(leaf)) facts.push(`${k.replace(/_/g, ' ')}: "${leaf}"`);
     }
   }

@@ -27,8 +27,26 @@ export function observedPairs(v: unknown, out: [string, string][] = [], key = ''
   return out;
 }
 
-export function explore(env: Environment): ExplorationStep[] {
+/**
+ * Seed ids from the database itself: `perCollection` keys of every top-level collection of the agent
+ * DB, starting at `offset` (so different items of a plan look at different entities). Domains whose
+ * read tools all need an id (airline, retail: the user states their id) are explored from these.
+ */
+export function seedIds(env: Environment, offset = 0, perCollection = 2): string[] {
+  const dump = env.agentDbDump();
+  const out: string[] = [];
+  if (!dump || typeof dump !== 'object' || Array.isArray(dump)) return out;
+  for (const coll of Object.values(dump as Record<string, unknown>)) {
+    if (!coll || typeof coll !== 'object' || Array.isArray(coll)) continue;
+    const keys = Object.keys(coll);
+    for (let i = 0; i < Math.min(perCollection, keys.length); i++) out.push(keys[(offset + i) % keys.length]);
+  }
+  return out;
+}
+
+export function explore(env: Environment, offset = 0): ExplorationStep[] {
   const steps: ExplorationStep[] = [];
+  const seeds = seedIds(env, offset);
   const reads = env.getTools().filter((t) => t.type === 'read' && !env.isMutatingTool(t.name));
   const call = (name: string, args: Record<string, unknown>) => {
     const r = env.getResponse({ id: `explore_${steps.length}`, name, arguments: args });
@@ -41,7 +59,7 @@ export function explore(env: Environment): ExplorationStep[] {
     if (required.length !== 1) continue;
     const p = required[0].name;
     const stem = p.replace(/_id$/, '');
-    const values = new Set<string>();
+    const values = new Set<string>(seeds.filter((v) => p.endsWith('_id') && (v.startsWith(`${stem}_`) || /\d/.test(v))));
     for (const s of steps) for (const [k, v] of observedPairs(parse(s.output))) if (k === p || (p.endsWith('_id') && v.startsWith(`${stem}_`))) values.add(v);
     for (const v of values) {
       if (steps.length >= MAX_STEPS || tried.has(`${t.name}:${v}`)) continue;

@@ -34,7 +34,7 @@ async function draftOne(
   prov: Provenance,
 ): Promise<PublishEvent> {
   const domain = deps.domain(ctx.domainName);
-  const steps = explore(domain.createEnvironment());
+  const steps = explore(domain.createEnvironment(), ctx.index * 2);
   const ans = await askJson<DraftAnswer>(deps.llm, {
     system: input.instructions?.text ?? '',
     user: draftPrompt(ctx.domainName, ctx.plan.synthesis, steps, ctx.index, ctx.reasons),

@@ -1,6 +1,6 @@
 // One grammar-constrained JSON question to a role's model. A malformed or schema-violating answer is
 // a lost item (returned as `error`), not a crash; endpoint failures throw so the host retries.
-import { LlmClient, MalformedOutputError } from '../../runtime/llm/index.ts';
+import { LlmClient, LlmHttpError, MalformedOutputError } from '../../runtime/llm/index.ts';
 
 export interface JsonQuestion {
   system: string;
@@ -35,6 +35,11 @@ export async function askJson<T>(client: LlmClient, q: JsonQuestion): Promise<Js
   } catch (err) {
     if (err instanceof MalformedOutputError) {
       return { value: null, error: `malformed answer: ${err.message.slice(0, 300)}`, model: client.config.model, tokens: { prompt: 0, completion: 0 } };
+    }
+    // A request the endpoint refuses (4xx other than rate limiting: e.g. a schema it cannot turn into
+    // a grammar) will be refused again on redelivery: the item is lost here, with the reason.
+    if (err instanceof LlmHttpError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+      return { value: null, error: `endpoint refused the request: ${err.message.slice(0, 300)}`, model: client.config.model, tokens: { prompt: 0, completion: 0 } };
     }
     throw err;
   }
