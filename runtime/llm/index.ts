@@ -5,4 +5,5 @@ export * from './usage.ts';
 export * from './retry.ts';
 export * from './semaphore.ts';
 export * from './validate.ts';
+export * from './feedback.ts';
 export { LlmClient, classify, type ChatRequest, type ChatResult, type StreamDelta, type ToolChoice, type LlmClientOptions } from './client.ts';

@@ -7,6 +7,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   EmptyMessageError,
+  feedbackMessages,
   LlmBadResponseError,
   LlmClient,
   LlmConfigError,
@@ -200,6 +201,25 @@ describe('malformed output', () => {
     expect(err).toBeInstanceOf(MalformedToolCallError);
     expect(err.problem).toBe('schema_mismatch');
     expect(err.toModelMessage()).toMatch(/city/);
+  });
+
+  it('feedback messages answer every tool call of a rejected reply', async () => {
+    fallback = ok({
+      content: null,
+      tool_calls: [
+        { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+        { id: 'call_b', type: 'function', function: { name: 'get_weather', arguments: '{"city": 3}' } },
+      ],
+    });
+    const err = await client().chat({ ...hi, tools: [weather] }).catch((e) => e);
+    expect(err).toBeInstanceOf(MalformedToolCallError);
+    const msgs = feedbackMessages(err);
+    expect(msgs.map((m) => m.role)).toEqual(['assistant', 'tool', 'tool']);
+    expect(msgs[1]).toMatchObject({ tool_call_id: 'call_a', content: expect.stringMatching(/Not run/) });
+    expect(msgs[2]).toMatchObject({ tool_call_id: 'call_b', content: err.toModelMessage() });
+    fallback = ok({ content: '' });
+    const empty = await client().chat(hi).catch((e) => e);
+    expect(feedbackMessages(empty)).toEqual([{ role: 'user', content: empty.toModelMessage() }]);
   });
 
   it('empty messages', async () => {
