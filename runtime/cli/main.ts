@@ -1,33 +1,43 @@
 // `troupe` command dispatcher. Each command lives in its own module under ./commands and is loaded
 // only when used, so `troupe ps` never pays for TensorFlow or the model runtime.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 export type CommandMain = (argv: string[]) => Promise<number | void>;
 
-interface CommandEntry {
-  summary: string;
-  load: () => Promise<{ main: CommandMain }>;
+/** Every command Troupe knows, in the order `troupe --help` lists them. */
+export const commands: Record<string, string> = {
+  up: 'start a society (embedded nats-server unless --nats is given)',
+  worker: 'join a running society with some roles',
+  ps: 'list live role instances',
+  swap: 'replace a role implementation, model or instructions while it runs',
+  watch: 'live message flow',
+  trace: 'print one trace as a causal tree',
+  down: 'stop a society started with `troupe up`',
+  model: 'model pull | serve | list',
+  tau2: 'τ²-bench tools | replay | grade',
+  eval: 'evaluate an agent on τ²-bench through the society',
+  synth: 'synthesize verified tasks and dialogues',
+  export: 'export the dataset (sft | tau2-tasks | rl)',
+  evolve: 'run the evolver over synthesis rounds',
+  instructions: 'show | history | diff | set | rollback role instructions',
+  train: 'train the agent: sft | user-sft | grpo',
+};
+
+function commandFile(name: string): string {
+  return fileURLToPath(new URL(`./commands/${name}.ts`, import.meta.url));
 }
 
-export const commands: Record<string, CommandEntry> = {
-  up: { summary: 'start a society (embedded nats-server unless --nats is given)', load: () => import('./commands/up.ts') },
-  worker: { summary: 'join a running society with some roles', load: () => import('./commands/worker.ts') },
-  ps: { summary: 'list live role instances', load: () => import('./commands/ps.ts') },
-  swap: { summary: 'replace a role implementation, model or instructions while it runs', load: () => import('./commands/swap.ts') },
-  watch: { summary: 'live message flow', load: () => import('./commands/watch.ts') },
-  trace: { summary: 'print one trace as a causal tree', load: () => import('./commands/trace.ts') },
-  down: { summary: 'stop a society started with `troupe up`', load: () => import('./commands/down.ts') },
-  model: { summary: 'model pull | serve | list', load: () => import('./commands/model.ts') },
-  tau2: { summary: 'τ²-bench tools | replay | grade', load: () => import('./commands/tau2.ts') },
-  eval: { summary: 'evaluate an agent on τ²-bench through the society', load: () => import('./commands/eval.ts') },
-  synth: { summary: 'synthesize verified tasks and dialogues', load: () => import('./commands/synth.ts') },
-  export: { summary: 'export the dataset (sft | tau2-tasks | rl)', load: () => import('./commands/export.ts') },
-  evolve: { summary: 'run the evolver over synthesis rounds', load: () => import('./commands/evolve.ts') },
-  instructions: { summary: 'show | history | diff | set | rollback role instructions', load: () => import('./commands/instructions.ts') },
-  train: { summary: 'train the agent: sft | user-sft | grpo', load: () => import('./commands/train.ts') },
-};
+/** A command is listed before its module lands; it is available once `commands/<name>.ts` exists. */
+export function isAvailable(name: string): boolean {
+  return existsSync(commandFile(name));
+}
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  const lines = Object.entries(commands).map(
+    ([name, summary]) => `  ${name.padEnd(width)}  ${summary}${isAvailable(name) ? '' : ' (not in this build yet)'}`,
+  );
   return `usage: troupe <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "troupe <command> --help" for a command's options.`;
 }
 
@@ -37,21 +47,15 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 1;
   }
-  const entry = commands[name];
-  if (!entry) {
+  if (!Object.hasOwn(commands, name)) {
     console.error(`troupe: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  let mod: { main: CommandMain };
-  try {
-    mod = await entry.load();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(`commands/${name}.ts`)) {
-      console.error(`troupe ${name}: not available in this build yet`);
-      return 2;
-    }
-    throw err;
+  if (!isAvailable(name)) {
+    console.error(`troupe ${name}: not available in this build yet`);
+    return 2;
   }
+  const mod = (await import(commandFile(name))) as { main: CommandMain };
   try {
     return (await mod.main(rest)) ?? 0;
   } catch (err) {
