@@ -2,7 +2,7 @@
 // --json` lists the roles; `troupe swap` replaces one over the gRPC control plane; `troupe down` stops
 // the society, its workers and the embedded server.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,9 @@ const home = mkdtempSync(join(tmpdir(), 'troupe-cli-'));
 const env = { ...process.env, TROUPE_RUNS_DIR: join(home, 'runs'), TROUPE_NATS_URL: '' };
 delete (env as Record<string, string | undefined>).TROUPE_NATS_URL;
 let up: ChildProcess | undefined;
+// The runtime's test pipeline, named explicitly so the test does not depend on `troupe up`'s default.
+const config = join(home, 'society.json');
+writeFileSync(config, JSON.stringify({ roles: { 'stage-a': {}, 'stage-b': {}, 'stage-c': {} } }));
 
 const troupe = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 120_000 });
 
@@ -36,7 +39,7 @@ afterAll(() => {
 describe('troupe up / ps / swap / down', () => {
   it('runs a society on an embedded nats-server and controls it from other processes', async () => {
     let out = '';
-    up = spawn(process.execPath, [BIN, 'up', '--run-id', 'cli-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up = spawn(process.execPath, [BIN, 'up', '--config', config, '--run-id', 'cli-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.on('data', (b) => (out += b));
     up.stderr!.on('data', (b) => (out += b));
     const state = await waitForState('cli-test');
@@ -88,7 +91,7 @@ describe('troupe up / ps / swap / down', () => {
 
 describe('a society killed outright', () => {
   it('takes its workers down with it, and `troupe down` stops the nats-server it left', async () => {
-    up = spawn(process.execPath, [BIN, 'up', '--run-id', 'cli-kill'], { env, stdio: 'ignore' });
+    up = spawn(process.execPath, [BIN, 'up', '--config', config, '--run-id', 'cli-kill'], { env, stdio: 'ignore' });
     const state = await waitForState('cli-kill');
     const ps = JSON.parse((await troupe('ps', '--json', '--run-id', 'cli-kill')).stdout) as { roles: { pid: number }[] };
     const workers = ps.roles.map((r) => r.pid);
