@@ -1,7 +1,7 @@
 /** τ²'s `airline` domain: flights, users and reservations; agent tools only (no user side). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tau2DomainDir } from '../../runtime/config/paths.ts';
+import { tau2DomainDir } from '../core/data-dir.ts';
 import { Db } from '../core/db.ts';
 import type { DomainSpec } from '../core/domain.ts';
 import { Environment } from '../core/environment.ts';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tau2DomainDir } from '../../runtime/config/paths.ts';
+import { tau2DomainDir } from '../core/data-dir.ts';
 import type { DomainSpec } from '../core/domain.ts';
 import { Db } from '../core/db.ts';
 import { Environment } from '../core/environment.ts';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { tau2DomainDir } from '../../runtime/config/paths.ts';
+import { tau2DomainDir } from '../core/data-dir.ts';
 import { Db } from '../core/db.ts';
 import type { CreateEnvironmentOptions, DomainSpec } from '../core/domain.ts';
 import { deepCopy } from '../core/pyjson.ts';

@@ -27,7 +27,7 @@ import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
 import { createTaskUser, userSetupFor } from '../../actors/user-simulator/for-task.ts';
 import { DialogueResult, GREETING } from '../../protocols/dialogue.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 const haveModel = existsSync(join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf')) || !!process.env.TROUPE_LOCAL_MODEL;
 const haveData = existsSync(join(process.env.TAU2_DATA_DIR, 'tau2', 'domains', 'mock', 'tasks.json'));
 

@@ -14,7 +14,8 @@ import { DialogueResult } from '../../protocols/dialogue.ts';
 import { SimulationRunSchema } from '../../protocols/tau2/results.ts';
 import { toSimulationRun } from '../../actors/scene/simulation-run.ts';
 
-const DATA = process.env.TAU2_DATA_DIR ?? '/work/shared/tau2/data';
+import { TAU2_DATA } from '../helpers/tau2.ts';
+const DATA = TAU2_DATA;
 process.env.TAU2_DATA_DIR = DATA;
 const haveData = existsSync(`${DATA}/tau2/domains/mock/tasks.json`);
 

@@ -23,7 +23,7 @@ import { RoleHost } from '../../runtime/host/host.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
 import { ensureStreams } from '../../runtime/nats/streams.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 const from = (role: string) => ({ role, instance: `${role}-test` });
 
 describe.skipIf(!natsServerAvailable())('scene over NATS', () => {

@@ -14,7 +14,8 @@ import { buildAgentSystemPrompt } from '../../actors/actor/prompt.ts';
 import { createLlmAgent, toAgentChat } from '../../actors/actor/agent.ts';
 import { createOracleAgent, nextOracleStep, oracleScript, ORACLE_FOLLOW_UP } from '../../actors/oracle/oracle-agent.ts';
 
-const DATA = process.env.TAU2_DATA_DIR ?? '/work/shared/tau2/data';
+import { TAU2_DATA } from '../helpers/tau2.ts';
+const DATA = TAU2_DATA;
 const haveData = existsSync(`${DATA}/tau2/user_simulator/simulation_guidelines.md`);
 
 // A trajectory touching every channel: agent tool call + result, user tool call + result, text both ways.

@@ -5,7 +5,7 @@ import type { Environment } from '../../domains/core/environment.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { FlightDbData } from '../../domains/airline/models.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 
 let env: Environment;
 const db = () => env.tools!.db.data as FlightDbData;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../runtime/cli/commands/tau2.ts';
 import { dumps, parse } from '../../domains/core/pyjson.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import { TAU2_LEGACY_DATA } from '../helpers/tau2.ts';
 
 let logs: string[];
 beforeEach(() => {
@@ -44,7 +44,7 @@ describe('troupe tau2', () => {
   it('replay of a task file on a domain without a user side writes user_db null', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'troupe-replay-'));
     // three legacy v0.2.0 tasks, written back with Python number types intact
-    const legacy = parse(readFileSync('/work/shared/tau2/legacy-v0.2.0/data/tau2/domains/airline/tasks.json', 'utf8')) as unknown[];
+    const legacy = parse(readFileSync(join(TAU2_LEGACY_DATA, 'tau2/domains/airline/tasks.json'), 'utf8')) as unknown[];
     writeFileSync(join(dir, 'tasks.json'), dumps(legacy.slice(0, 3)));
     const out = join(dir, 'a.jsonl');
     expect(await main(['replay', '--domain', 'airline', '--tasks', join(dir, 'tasks.json'), '--out', out])).toBe(0);

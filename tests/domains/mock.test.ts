@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { getDomain } from '../../domains/registry.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 
 describe('mock domain', () => {
   it('creates tasks with sequential ids, no coercion of the status on update', () => {

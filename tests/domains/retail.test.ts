@@ -6,7 +6,7 @@ import { dumps } from '../../domains/core/pyjson.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RetailDbData } from '../../domains/retail/models.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 
 let env: Environment;
 const fresh = () => (env = getDomain('retail').createEnvironment());

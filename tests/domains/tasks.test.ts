@@ -12,8 +12,9 @@ import { replayTask } from '../../domains/tasks/replay.ts';
 import { pyIndent, renderUserScenario } from '../../domains/tasks/scenario.ts';
 import { rewardBasis } from '../../protocols/tau2/task.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
-const LEGACY = '/work/shared/tau2/legacy-v0.2.0/data/tau2/domains';
+import '../helpers/tau2.ts';
+import { TAU2_LEGACY_DATA } from '../helpers/tau2.ts';
+const LEGACY = join(TAU2_LEGACY_DATA, 'tau2', 'domains');
 
 describe('task loading', () => {
   it('loads splits in tasks.json order', () => {

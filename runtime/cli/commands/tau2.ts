@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
       return replayCommand(rest);
     case 'grade': {
       // Loaded only when used: the evaluator pulls in the LLM judge client.
-      const mod = (await import('../../../domains/evaluator/grade-cli.ts')) as { gradeCommand(argv: string[]): Promise<number> };
+      const mod = (await import('../tau2-grade.ts')) as { gradeCommand(argv: string[]): Promise<number> };
       return mod.gradeCommand(rest);
     }
     case undefined:

@@ -1,6 +1,6 @@
 // The NL judge over any OpenAI-compatible chat endpoint. The SDK is imported lazily so that
 // grading tasks without NL assertions never loads it.
-import { NL_JUDGE_SYSTEM_PROMPT, nlJudgeUserPrompt, parseJudgeAnswer, type NlJudge, type NlJudgement } from './nl-judge.ts';
+import { NL_JUDGE_SYSTEM_PROMPT, nlJudgeUserPrompt, parseJudgeAnswer, type NlJudge, type NlJudgement } from '../../domains/evaluator/nl-judge.ts';
 
 export interface OpenAiJudgeOptions {
   baseURL?: string;

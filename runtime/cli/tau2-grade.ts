@@ -1,10 +1,10 @@
 // `troupe tau2 grade RESULTS.json [--out F]`: re-grade the trajectories of a τ² results file (ours
 // or the reference's), print a per-task table and pass^k, optionally write the re-graded file.
 import { parseArgs } from 'node:util';
-import { getDomain } from '../registry.ts';
-import { gradeResults, formatReport, needsJudge, tasksForGrading } from './grade.ts';
-import { OpenAiNlJudge } from './openai-judge.ts';
-import { readResultsFile, writeResultsFile } from './results-io.ts';
+import { getDomain } from '../../domains/registry.ts';
+import { gradeResults, formatReport, needsJudge, tasksForGrading } from '../../domains/evaluator/grade.ts';
+import { OpenAiNlJudge } from '../llm/openai-nl-judge.ts';
+import { readResultsFile, writeResultsFile } from '../../domains/evaluator/results-io.ts';
 
 const USAGE = `usage: troupe tau2 grade RESULTS.json [--out FILE] [--domain D] [--fresh-tasks] [--strict]
                           [--judge-model M] [--judge-base-url URL]
