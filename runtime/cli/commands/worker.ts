@@ -37,6 +37,14 @@ function localSocietyNats(runId: string | undefined): NatsSettings {
   return creds;
 }
 
+function positiveEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return n;
+}
+
 function pairs(list: string[] | undefined, flag: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const p of list ?? []) {
@@ -77,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     roles = values.roles.split(',').map((r) => r.trim()).filter(Boolean).map((role) => ({ role, impl: impls.get(role), model: models.get(role), concurrency }));
   }
   const settings = natsSettingsFromFlags(values) ?? localSocietyNats(values['run-id']);
+  const ackWaitMs = positiveEnv('TROUPE_ACK_WAIT_MS');
+  const maxDeliver = positiveEnv('TROUPE_MAX_DELIVER');
   const names = roles.map((r) => r.role).join(',');
   // TROUPE_TRACING=off skips span recording entirely (about a quarter of a busy role's CPU goes to it).
   const tracing = process.env.TROUPE_TRACING === 'off' ? undefined : initTracing({
@@ -98,8 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   const worker = new Worker({
     nc,
     roles,
-    ackWaitMs: env.TROUPE_ACK_WAIT_MS ? Number(env.TROUPE_ACK_WAIT_MS) : undefined,
-    maxDeliver: env.TROUPE_MAX_DELIVER ? Number(env.TROUPE_MAX_DELIVER) : undefined,
+    ackWaitMs,
+    maxDeliver,
   });
   // Our stdout/stderr are pipes to the society's log files: if it dies they break, and a failed log
   // write must not kill a worker that is draining.
