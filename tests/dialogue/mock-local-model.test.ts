@@ -1,11 +1,11 @@
 // End to end in one process with the real pieces: the oracle harness as agent, the real mock
 // environment, the real local model (SmolLM2-135M through the project's model server and LLM client)
 // as the user simulator, graded by the real evaluator. Two tasks keep it to a couple of minutes.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats } from '../../runtime/nats/connect.ts';
-import { natsServerAvailable, startEmbeddedNats } from '../../runtime/nats/embedded.ts';
+import { startEmbeddedNats } from '../../runtime/nats/embedded.ts';
 import { playRemoteScene, serveAgent } from '../../actors/scene/remote.ts';
 import { startEnvironmentService } from '../../actors/scene/env-service.ts';
 import { startUserService } from '../../actors/user-simulator/service.ts';
@@ -13,7 +13,6 @@ import { startAgentService } from '../../actors/actor/service.ts';
 import { toSimulationRun } from '../../actors/scene/simulation-run.ts';
 import { SimulationRunSchema } from '../../protocols/tau2/results.ts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { modelsDir } from '../../runtime/config/paths.ts';
 import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
 import { stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
 import { getDomain } from '../../domains/registry.ts';
@@ -28,10 +27,11 @@ import { createTaskUser, userSetupFor } from '../../actors/user-simulator/for-ta
 import { DialogueResult, GREETING } from '../../protocols/dialogue.ts';
 
 import '../helpers/tau2.ts';
-const haveModel = existsSync(join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf')) || !!process.env.TROUPE_LOCAL_MODEL;
-const haveData = existsSync(join(process.env.TAU2_DATA_DIR, 'tau2', 'domains', 'mock', 'tasks.json'));
+import { defaultModelFile } from '../helpers/model.ts';
+// Needs the default model (or TROUPE_LOCAL_MODEL) and nats-server; both fail loudly when missing.
+if (!process.env.TROUPE_LOCAL_MODEL) defaultModelFile();
 
-describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local model as user', () => {
+describe('oracle + mock environment + local model as user', () => {
   afterAll(() => stopLocalModelServer());
 
   const mock = getDomain('mock');
@@ -75,7 +75,6 @@ describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local mode
   });
 
   it('over NATS (env service, oracle service, user-simulator service): update_task_with_message_history', { timeout: 300_000 }, async () => {
-    if (!natsServerAvailable()) return;
     const dir = mkdtempSync(join(tmpdir(), 'troupe-dialogue-llm-'));
     const server = await startEmbeddedNats(dir);
     const nc = await connectNats({ url: server.url, user: server.user, pass: server.pass });
@@ -109,7 +108,6 @@ describe.skipIf(!haveModel || !haveData)('oracle + mock environment + local mode
   });
 
   it('the LLM agent service (local model, policy + tools) plays a few turns against the user service', { timeout: 300_000 }, async () => {
-    if (!natsServerAvailable()) return;
     const dir = mkdtempSync(join(tmpdir(), 'troupe-dialogue-agent-'));
     const server = await startEmbeddedNats(dir);
     const nc = await connectNats({ url: server.url, user: server.user, pass: server.pass });

@@ -1,7 +1,6 @@
 // The scene with the oracle harness as agent and the real mock environment, graded by the real
 // evaluator. The user is scripted here (deterministic: asks, then stops once the oracle reports the
 // work done), so any failed reward points at the scene, the oracle, the environment or the grader.
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getDomain } from '../../domains/registry.ts';
 import { evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
@@ -17,7 +16,6 @@ import { toSimulationRun } from '../../actors/scene/simulation-run.ts';
 import { TAU2_DATA } from '../helpers/tau2.ts';
 const DATA = TAU2_DATA;
 process.env.TAU2_DATA_DIR = DATA;
-const haveData = existsSync(`${DATA}/tau2/domains/mock/tasks.json`);
 
 /** Asks for help, then stops as soon as the agent's last text says the request was handled. */
 const politeUser: UserPort = {
@@ -28,7 +26,7 @@ const politeUser: UserPort = {
   },
 };
 
-describe.skipIf(!haveData)('oracle harness + real mock environment + evaluator', () => {
+describe('oracle harness + real mock environment + evaluator', () => {
   const mock = getDomain('mock');
   const tasks = mock.loadTasks({ split: 'base' });
 

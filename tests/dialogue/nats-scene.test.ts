@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../../runtime/nats/connect.ts';
-import { natsServerAvailable, startEmbeddedNats, type EmbeddedNats } from '../../runtime/nats/embedded.ts';
+import { startEmbeddedNats, type EmbeddedNats } from '../../runtime/nats/embedded.ts';
 import { getDomain } from '../../domains/registry.ts';
 import { evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
 import { findTask, historyFromTask, openTaskEnvironment } from '../../actors/scene/task-env.ts';
@@ -26,7 +26,7 @@ import { ensureStreams } from '../../runtime/nats/streams.ts';
 import '../helpers/tau2.ts';
 const from = (role: string) => ({ role, instance: `${role}-test` });
 
-describe.skipIf(!natsServerAvailable())('scene over NATS', () => {
+describe('scene over NATS', () => {
   let dir: string;
   let server: EmbeddedNats;
   const conns: NatsConnection[] = [];
