@@ -65,5 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     return s.leftOut.length ? 1 : 0;
   } finally {
     await session.close();
+    // Idle keep-alive sockets and client timers can hold the process open for a minute after the
+    // work is done and everything is closed; do not make the user wait for them.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
   }
 }
