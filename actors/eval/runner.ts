@@ -32,7 +32,7 @@ import { historyFromTask } from '../scene/task-env.ts';
 import { toSimulationRun } from '../scene/simulation-run.ts';
 import { checkResumable, finishedSimulations, planSimulations, selectTasks, simKey, type PlannedSimulation, type TaskSelection } from './plan.ts';
 import { passKTable, perTaskOutcomes, runningPass1 } from './report.ts';
-import { startEvalServices, type AgentChoice, type UserChoice } from './services.ts';
+import { startEvalServices, type AgentChoice, type EvalServiceOptions, type UserChoice } from './services.ts';
 
 export interface EvalOptions extends TaskSelection {
   domain: string;
@@ -62,6 +62,8 @@ export interface EvalOptions extends TaskSelection {
   log?: (line: string) => void;
   /** Called once the bus and services are up (tests use it to start/kill external replicas). */
   onReady?: (nats: NatsSettings) => void | Promise<void>;
+  /** Wrap the in-process services' chat models (benchmarks). */
+  wrapModel?: EvalServiceOptions['wrapModel'];
   /** Called after each simulation is written. */
   onSimulation?: (sim: SimulationRun, done: number, total: number) => void | Promise<void>;
 }
@@ -141,7 +143,7 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   const nc: NatsConnection = session.nc;
   const bus = new Bus(nc, { role: 'eval', instance: runTag });
   const services =
-    o.localServices === false ? undefined : startEvalServices(nc, { domain: o.domain, taskOf, run: { env: true, agent: o.agent, user: o.user }, instance: runTag });
+    o.localServices === false ? undefined : startEvalServices(nc, { domain: o.domain, taskOf, run: { env: true, agent: o.agent, user: o.user }, instance: runTag, wrapModel: o.wrapModel });
   const host =
     o.localScenes === false
       ? undefined

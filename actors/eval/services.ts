@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { getDomain } from '../../domains/registry.ts';
 import type { Task } from '../../protocols/tau2/task.ts';
 import type { UserMessage } from '../../protocols/dialogue.ts';
+import type { ChatModel } from '../scene/ports.ts';
 import { LlmClient, parseRoleModelConfig, type RoleModelConfigInput } from '../../runtime/llm/index.ts';
 import { llmClientChatModel } from '../scene/llm-chat-model.ts';
 import { serveAgent, serveEnvironment, serveUser } from '../scene/remote.ts';
@@ -28,6 +29,8 @@ export interface EvalServiceOptions {
   instance: string;
   /** Added latency per agent/user turn (test harnesses only: widens the window for kill tests). */
   harnessDelayMs?: number;
+  /** Wrap each role's chat model (benchmarks time the model calls this way). */
+  wrapModel?: (role: 'actor' | 'user-simulator', model: ChatModel) => ChatModel;
 }
 
 export interface EvalServices {
@@ -48,6 +51,7 @@ export function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): Ev
   const servers: RpcServer[] = [];
   const from = (role: string) => ({ role, instance: `${role}-${o.instance}` });
   const delay = o.harnessDelayMs ?? 0;
+  const wrap = o.wrapModel ?? ((_role, m: ChatModel) => m);
 
   if (o.run.env) {
     servers.push(serveEnvironment(nc, { domain: o.domain, from: from(`env-${o.domain}`), open: (id) => openTaskEnvironment(domain, o.taskOf(id)) }));
@@ -66,7 +70,7 @@ export function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): Ev
       }),
     );
   } else if (agent?.kind === 'llm') {
-    const a = createDomainAgent(domain, llmClientChatModel(llmClientFor('actor', agent.model)), {
+    const a = createDomainAgent(domain, wrap('actor', llmClientChatModel(llmClientFor('actor', agent.model))), {
       temperature: agent.model.temperature,
       maxTokens: agent.model.maxTokens,
     });
@@ -88,7 +92,7 @@ export function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): Ev
       }),
     );
   } else if (user?.kind === 'llm') {
-    const model = llmClientChatModel(llmClientFor('user-simulator', user.model));
+    const model = wrap('user-simulator', llmClientChatModel(llmClientFor('user-simulator', user.model)));
     const users = new Map<string, ReturnType<typeof createTaskUser>>();
     servers.push(
       serveUser(nc, {

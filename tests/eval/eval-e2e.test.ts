@@ -43,8 +43,8 @@ describe.skipIf(!natsServerAvailable() || !modelPresent)('troupe eval with the l
       expect(s.termination_reason).not.toBe('infrastructure_error');
       expect(s.reward_info).not.toBeNull();
       // The local model actually spoke: assistant messages past the greeting carry token usage.
-      expect(s.messages.some((m) => m.role === 'assistant' && (m.usage?.completion_tokens ?? 0) > 0)).toBe(true);
-      expect(s.messages.some((m) => m.role === 'user' && (m.usage?.completion_tokens ?? 0) > 0)).toBe(true);
+      expect(s.messages.some((m) => m.role === 'assistant' && Number(m.usage?.completion_tokens ?? 0) > 0)).toBe(true);
+      expect(s.messages.some((m) => m.role === 'user' && Number(m.usage?.completion_tokens ?? 0) > 0)).toBe(true);
     }
     expect(text).toMatch(/\[2\/2\] create_task_1 trial \d: /);
     expect(text).toMatch(/^1 +\d\.\d{4}$/m);

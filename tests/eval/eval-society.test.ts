@@ -122,6 +122,7 @@ describe.skipIf(!natsServerAvailable())('eval through the society (oracle + scri
     const out = join(dir, 'kill.json');
     const procs: ChildProcess[] = [];
     let killedAt = -1;
+    const logLines: string[] = [];
     const spawnReplica = (nats: { url: string; user?: string; pass?: string }) =>
       new Promise<ChildProcess>((resolve, reject) => {
         const c = spawn(
@@ -143,6 +144,7 @@ describe.skipIf(!natsServerAvailable())('eval through the society (oracle + scri
         concurrency: 3,
         localServices: false,
         rpcTimeoutMs: 4_000,
+        log: (l) => logLines.push(l),
         onReady: async (nats) => {
           procs.push(await spawnReplica(nats), await spawnReplica(nats));
         },
