@@ -5,7 +5,8 @@
 //
 // Retries: a dialogue ending in `infrastructure_error` is replayed by the scene role itself (up to
 // INFRA_ATTEMPTS deliveries). A dialogue whose grading fails (strict replay mismatch, evaluator
-// error) or whose request is dead-lettered is re-requested here under a new dialogue id, up to
+// error), whose request is dead-lettered, or that ended on a model reply τ² would have raised on
+// (tool arguments that are not JSON, an empty message) is re-requested here under a new id, up to
 // `maxAttempts` in all; then it is recorded as `infrastructure_error` (excluded from pass^k).
 // Exactly-once per (task, trial): the results map is keyed by it and the first graded result wins.
 import { existsSync, renameSync } from 'node:fs';
@@ -82,6 +83,9 @@ function writeAtomically(path: string, results: Results): void {
   writeResultsFile(tmp, results);
   renameSync(tmp, path);
 }
+
+/** Role errors τ² treats as a failed run (re-run, then infrastructure_error), not as the agent's failure. */
+export const RERUN_ROLE_ERROR = /\(invalid_json\)|returned an empty message/;
 
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -247,6 +251,11 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
       // The scene role already replayed it INFRA_ATTEMPTS times.
       pending.delete(result.dialogueId);
       await record(toSimulationRun(result, null));
+      return;
+    }
+    if ((result.terminationReason === 'agent_error' || result.terminationReason === 'user_error') && RERUN_ROLE_ERROR.test(result.error ?? '')) {
+      // τ² raises on undecodable tool arguments or an empty message and re-runs the simulation.
+      await failed(result.dialogueId, `${result.terminationReason}: ${result.error}`, result);
       return;
     }
     let reward: RewardInfo;

@@ -14,7 +14,8 @@ import { readResultsFile, writeResultsFile } from '../../domains/evaluator/resul
 import { getDomain } from '../../domains/registry.ts';
 import { computeMetrics } from '../../domains/metrics/pass-k.ts';
 import { gradedTrials } from '../../actors/eval/report.ts';
-import { serveEnvironment } from '../../actors/scene/remote.ts';
+import { serveAgent, serveEnvironment } from '../../actors/scene/remote.ts';
+import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
 import { ServiceUnavailableError } from '../../actors/scene/rpc.ts';
 import { openTaskEnvironment, taskResolver } from '../../actors/scene/task-env.ts';
 import { connectNats } from '../../runtime/nats/connect.ts';
@@ -81,14 +82,31 @@ describe.skipIf(!natsServerAvailable())('eval through the society (oracle + scri
     let nc: NatsConnection | undefined;
     let svc: EvalServices | undefined;
     let env: { stop(): Promise<void> } | undefined;
+    let agent: { stop(): Promise<void> } | undefined;
+    const badReplied = new Set<string>();
+    const logLines: string[] = [];
     try {
       const r = await runEval(
         base(out, {
+          taskIds: TASKS,
           trials: 1,
           localServices: false,
+          log: (l) => logLines.push(l),
           onReady: async (nats) => {
             nc = await connectNats(nats);
-            svc = startEvalServices(nc, { domain: 'mock', taskOf, run: { agent: { kind: 'oracle' }, user: { kind: 'scripted' } }, instance: 'test' });
+            svc = startEvalServices(nc, { domain: 'mock', taskOf, run: { user: { kind: 'scripted' } }, instance: 'test' });
+            // The oracle, except that its first dialogue of the third task gets a reply τ² would raise on.
+            agent = serveAgent(nc, {
+              domain: 'mock',
+              from: { role: 'actor', instance: 'flaky' },
+              agentFor: (req) => {
+                if (req.taskId === TASKS[2] && !badReplied.has(req.taskId)) {
+                  badReplied.add(req.taskId);
+                  throw new Error('malformed tool call "create_task" (invalid_json): Unexpected token } in JSON');
+                }
+                return createOracleAgent(taskOf(req.taskId!));
+              },
+            });
             // An environment service that is down for create_task_1's first two attempts, and always for update_task_1.
             env = serveEnvironment(nc, {
               domain: 'mock',
@@ -108,10 +126,16 @@ describe.skipIf(!natsServerAvailable())('eval through the society (oracle + scri
       const byTask = Object.fromEntries(r.results.simulations.map((s) => [s.task_id, s]));
       expect(byTask.create_task_1.reward_info?.reward).toBe(1);
       expect(byTask.update_task_1.termination_reason).toBe('infrastructure_error');
+      // The invalid-JSON reply made its dialogue end in agent_error; it was re-run and passed.
+      expect(badReplied.has(TASKS[2])).toBe(true);
+      expect(logLines.some((l) => l.includes(`${TASKS[2]} trial 0 attempt 1 failed (agent_error`))).toBe(true);
+      expect(byTask[TASKS[2]].reward_info?.reward).toBe(1);
+      expect(r.reRequested).toBe(1);
       const m = computeMetrics(gradedTrials(r.results.simulations));
       expect(m.num_excluded).toBe(1);
       expect(m.pass_hat_ks[1]).toBe(1);
     } finally {
+      await agent?.stop();
       await env?.stop();
       await svc?.stop();
       await nc?.close();
