@@ -13,7 +13,9 @@ import { existsSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getDomain } from '../../domains/registry.ts';
-import { evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
+import { EvaluationCriteriaError, evaluateSimulation } from '../../domains/evaluator/evaluate.ts';
+import type { NlJudge } from '../../domains/evaluator/nl-judge.ts';
+import { rewardBasisOf } from '../../domains/evaluator/types.ts';
 import { buildResults, runInfo } from '../../domains/evaluator/results-builder.ts';
 import { readResultsFile, writeResultsFile } from '../../domains/evaluator/results-io.ts';
 import { decodeEnvelope } from '../../protocols/envelope.ts';
@@ -63,6 +65,8 @@ export interface EvalOptions extends TaskSelection {
   log?: (line: string) => void;
   /** Called once the bus and services are up (tests use it to start/kill external replicas). */
   onReady?: (nats: NatsSettings) => void | Promise<void>;
+  /** LLM judge for tasks whose reward basis includes NL_ASSERTION (none: such tasks cannot be graded). */
+  judge?: NlJudge;
   /** Wrap the in-process services' chat models (benchmarks). */
   wrapModel?: EvalServiceOptions['wrapModel'];
   /** Called after each simulation is written. */
@@ -140,6 +144,10 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
     const results = snapshot();
     return { results, ran: 0, reRequested: 0 };
   }
+  const needJudge = tasks.filter((t) => t.evaluation_criteria && rewardBasisOf(t.evaluation_criteria).includes('NL_ASSERTION')).map((t) => t.id);
+  if (needJudge.length && !o.judge) {
+    log(`eval: WARNING: ${needJudge.length} task(s) grade NL assertions and no judge is configured (--judge-model/--judge-base-url); they will be recorded as infrastructure_error unless they end before grading: ${needJudge.join(', ')}`);
+  }
   log(`eval: ${o.domain}, ${tasks.length} task(s) × ${o.trials} trial(s) = ${total}; ${total - plan.length} already done, ${plan.length} to run; concurrency ${o.concurrency}`);
 
   const runTag = `eval-${newRunId()}-${randomBytes(3).toString('hex')}`;
@@ -207,12 +215,12 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   const planKeys = new Set(plan.map((p) => simKey(p.taskId, p.trial)));
 
   /** A failure seen here: re-request under a new id, or record the infrastructure error. */
-  const failed = async (dialogueId: string, why: string, result?: DialogueResult) => {
+  const failed = async (dialogueId: string, why: string, result?: DialogueResult, retry = true) => {
     const item = pending.get(dialogueId);
     if (!item) return;
     pending.delete(dialogueId);
     if (!planKeys.has(simKey(item.plan.taskId, item.plan.trial))) return;
-    if (item.attempt < maxAttempts) {
+    if (retry && item.attempt < maxAttempts) {
       reRequested++;
       log(`eval: ${item.plan.taskId} trial ${item.plan.trial} attempt ${item.attempt} failed (${why}); retrying`);
       await request(item.plan, item.attempt + 1);
@@ -264,10 +272,12 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
         { task_id: result.taskId, termination_reason: result.terminationReason, messages: result.messages as SimulationRun['messages'] },
         taskOf(result.taskId),
         (opt) => domain.createEnvironment({ solo: opt?.solo }),
-        { mode: 'strict' },
+        { mode: 'strict', judge: o.judge },
       );
     } catch (e) {
-      await failed(result.dialogueId, `grading: ${(e as Error).name}: ${(e as Error).message}`, result);
+      // A task the configuration cannot grade (no NL judge, bad criteria) fails the same way every time.
+      const deterministic = e instanceof EvaluationCriteriaError || /needs an NL judge/.test((e as Error).message);
+      await failed(result.dialogueId, `grading: ${(e as Error).name}: ${(e as Error).message}`, result, !deterministic);
       return;
     }
     pending.delete(result.dialogueId);

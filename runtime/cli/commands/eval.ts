@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { natsCliOptions, natsSettingsFromFlags } from '../../nats/connect.ts';
 import { LOCAL_MODEL, type RoleModelConfigInput } from '../../llm/index.ts';
+import { OpenAiNlJudge } from '../../llm/openai-nl-judge.ts';
 import { finalReport, runEval } from '../../../actors/eval/runner.ts';
 import type { AgentChoice, UserChoice } from '../../../actors/eval/services.ts';
 
@@ -11,6 +12,7 @@ const USAGE = `usage: troupe eval --domain D [--split base|train|test|…] [--ta
     [--user-model local|NAME [--user-base-url URL] [--user-api-key-env VAR]]
     [--max-tokens N] [--agent-max-tokens N] [--user-max-tokens N] [--temperature T]
     [--trials K] [--concurrency C] [--seed S] [--max-steps 200] [--max-errors 10]
+    [--judge-model NAME --judge-base-url URL [--judge-api-key-env VAR]]   (NL_ASSERTION tasks)
     [--rpc-timeout-s 120] [--external-services] [--nats URL …] --out results.json
     [--agent oracle]   TEST HARNESS: replay each task's gold actions instead of an agent model
 
@@ -53,6 +55,9 @@ export async function main(argv: string[]): Promise<number> {
       'max-steps': { type: 'string', default: '200' },
       'max-errors': { type: 'string', default: '10' },
       'rpc-timeout-s': { type: 'string' },
+      'judge-model': { type: 'string' },
+      'judge-base-url': { type: 'string' },
+      'judge-api-key-env': { type: 'string' },
       'external-services': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -81,6 +86,13 @@ export async function main(argv: string[]): Promise<number> {
   } else if (values.agent === 'llm') agent = { kind: 'llm', model: roleModel('agent') };
   else throw new Error(`--agent must be "llm" (default) or "oracle" (test harness), got "${values.agent}"`);
   const user: UserChoice = { kind: 'llm', model: roleModel('user') };
+  let judge: OpenAiNlJudge | undefined;
+  if (values['judge-model'] || values['judge-base-url']) {
+    if (!values['judge-model'] || !values['judge-base-url']) throw new Error('--judge-model and --judge-base-url go together (an OpenAI-compatible endpoint)');
+    const keyVar = values['judge-api-key-env'];
+    if (keyVar && !process.env[keyVar]) throw new Error(`--judge-api-key-env: environment variable ${keyVar} is not set`);
+    judge = new OpenAiNlJudge({ model: values['judge-model'], baseURL: values['judge-base-url'], apiKey: keyVar ? process.env[keyVar] : 'none' });
+  }
   const rpcTimeoutS = int('rpc-timeout-s', values['rpc-timeout-s'], 1);
 
   const { results, ran, reRequested } = await runEval({
@@ -100,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     out: values.out,
     nats: natsSettingsFromFlags(values),
     localServices: !values['external-services'],
+    judge,
     rpcTimeoutMs: rpcTimeoutS ? rpcTimeoutS * 1000 : undefined,
   });
   const selected = new Set((results.tasks as { id: string }[]).map((t) => t.id));
