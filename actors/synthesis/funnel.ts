@@ -23,6 +23,8 @@ export interface FunnelSummary {
   tokens: { prompt: number; completion: number };
   checkerOrigins: Record<string, number>;
   dropReasons: { itemId: string; stage: string; reasons: string[]; detail?: unknown }[];
+  /** Failed dialogues: termination, checker reasons, blame, and the whole report (for the evolver). */
+  failures: { itemId: string; termination: string; checker: string[]; blame: FailureReport['blame']; report: FailureReport }[];
 }
 
 export class FunnelCounter {
@@ -34,6 +36,7 @@ export class FunnelCounter {
   readonly blameKinds: Record<string, number> = {};
   readonly checkerOrigins: Record<string, number> = {};
   readonly dropReasons: FunnelSummary['dropReasons'] = [];
+  readonly failures: FunnelSummary['failures'] = [];
   plansIssued = 0;
   plansRejected = 0;
   revisions = 0;
@@ -101,6 +104,7 @@ export class FunnelCounter {
           this.blame[f.blame.blame] = (this.blame[f.blame.blame] ?? 0) + 1;
           this.blameKinds[f.blame.kind] = (this.blameKinds[f.blame.kind] ?? 0) + 1;
           this.mark('failed', f.itemId);
+          this.failures.push({ itemId: f.itemId, termination: f.dialogue.terminationReason, checker: f.checkerRun.reasons, blame: f.blame, report: f });
         }
         break;
       }
@@ -142,6 +146,7 @@ export class FunnelCounter {
       tokens: { ...this.tokens },
       checkerOrigins: { ...this.checkerOrigins },
       dropReasons: [...this.dropReasons],
+      failures: [...this.failures],
     };
   }
 }

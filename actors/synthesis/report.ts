@@ -114,6 +114,12 @@ export function reportMarkdown(info: RunInfo, s: FunnelSummary, chartFile: strin
     '',
     ...(s.dropReasons.length ? s.dropReasons.map((d) => `- \`${d.itemId}\` at **${d.stage}**: ${d.reasons.join(' | ').slice(0, 400)}`) : ['(none)']),
     '',
+    '## Failed dialogues',
+    '',
+    ...(s.failures.length
+      ? s.failures.map((f) => `- \`${f.itemId}\` ended ${f.termination}; checker: ${f.checker.join(' | ').slice(0, 300)}; blame **${f.blame.blame}** (${f.blame.kind}): ${f.blame.reason.slice(0, 200)}`)
+      : ['(none)']),
+    '',
   ];
   return lines.join('\n');
 }

@@ -104,7 +104,8 @@ export async function main(argv: string[]): Promise<number> {
     };
     writeFileSync(join(out, 'funnel.svg'), funnelSvg(result.summary, `troupe synth ${values.domain} — ${runId}`));
     writeFileSync(join(out, 'report.md'), reportMarkdown(info, result.summary, 'funnel.svg'));
-    const { dropReasons, ...counts } = result.summary;
+    const { dropReasons, failures, ...counts } = result.summary;
+    writeFileSync(join(out, 'failures.jsonl'), failures.map((f) => JSON.stringify(f.report)).join('\n') + (failures.length ? '\n' : ''));
     writeFileSync(join(out, 'summary.json'), JSON.stringify({ ...info, summary: counts }, null, 2));
     // Every dropped item with what it got to (task, verdicts, validation): the funnel's evidence.
     writeFileSync(join(out, 'dropped.jsonl'), dropReasons.map((d) => JSON.stringify(d)).join('\n') + (dropReasons.length ? '\n' : ''));
