@@ -1,11 +1,10 @@
 // GGML dequantizers against hand-built blocks, and the GGUF reader on the default model's header.
+import { defaultModelFile } from '../helpers/model.ts';
 import { describe, it, expect } from 'vitest';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+
 import { dequantize, f16ToF32, f32ToF16, GGML_TYPE } from '../../runtime/nn/ggml-quants.ts';
 import { readGguf, GGML_TYPE_LAYOUT } from '../../runtime/nn/gguf-read.ts';
 import { configFromGguf } from '../../runtime/nn/load-gguf.ts';
-import { modelsDir } from '../../runtime/config/paths.ts';
 
 const f16 = (x: number) => { const b = new Uint8Array(2); new DataView(b.buffer).setUint16(0, f32ToF16(x), true); return [...b]; };
 
@@ -76,8 +75,8 @@ describe('dequantize', () => {
   });
 });
 
-const modelPath = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
-describe.skipIf(!existsSync(modelPath))('GGUF reader on the default model', () => {
+const modelPath = defaultModelFile();
+describe('GGUF reader on the default model', () => {
   it('reads the Llama configuration and tensor table', () => {
     const f = readGguf(modelPath);
     expect(configFromGguf(f)).toMatchObject({ vocabSize: 49152, dim: 576, nLayers: 30, nHeads: 9, nKvHeads: 3, headDim: 64, ffnDim: 1536, ropeBase: 100000, tiedEmbeddings: true });

@@ -3,8 +3,9 @@
 // against Q8 activations) while we dequantize to float32, so logits differ slightly; we report
 // top-1 agreement and differences and bound them. The same model, exported by us as an F16 GGUF,
 // must load in node-llama-cpp and produce our greedy tokens (done here to load the model once).
+import { defaultModelFile } from '../helpers/model.ts';
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, type Llama, type LlamaModel as NlcModel, type ControlledEvaluateInputItem, type Token } from 'node-llama-cpp';
@@ -13,11 +14,10 @@ import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
 import { readGguf } from '../../runtime/nn/gguf-read.ts';
 import { exportGguf } from '../../runtime/nn/export.ts';
 import { forward, disposeModel } from '../../runtime/nn/llama.ts';
-import { modelsDir } from '../../runtime/config/paths.ts';
 
-const modelPath = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const modelPath = defaultModelFile();
 
-describe.skipIf(!existsSync(modelPath))('default model logits vs node-llama-cpp', () => {
+describe('default model logits vs node-llama-cpp', () => {
   let llama: Llama | undefined;
   let nlc: NlcModel | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'troupe-logits-'));

@@ -1,7 +1,8 @@
 // What the learner writes and tokenizes must match what the model server (node-llama-cpp) reads:
 // chat tokens and loss masks, and exported GGUF files that node-llama-cpp loads and runs.
+import { defaultModelFile } from '../helpers/model.ts';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '../../runtime/tf/backend.ts';
@@ -10,9 +11,8 @@ import { normalizeChat, type ChatMessage } from '../../runtime/nn/chat-format.ts
 import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
 import { exportGguf, saveModelSafetensors, loadModelSafetensors } from '../../runtime/nn/export.ts';
 import { forward, initParams, disposeModel, type LlamaModel } from '../../runtime/nn/llama.ts';
-import { modelsDir } from '../../runtime/config/paths.ts';
 
-const modelPath = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const modelPath = defaultModelFile();
 const dir = mkdtempSync(join(tmpdir(), 'troupe-learner-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => { await initBackend(); });
@@ -27,7 +27,7 @@ const chat: ChatMessage[] = [
 ];
 const tools = [{ type: 'function' as const, function: { name: 'get_reservation', description: 'Look up a reservation', parameters: { type: 'object', properties: { id: { type: 'string' } } } } }];
 
-describe.skipIf(!existsSync(modelPath))('tokenizer and chat template', () => {
+describe('tokenizer and chat template', () => {
   let tok: ChatTokenizer;
   beforeAll(async () => { tok = await loadChatTokenizer(modelPath); });
   afterAll(async () => { await tok?.dispose(); });
