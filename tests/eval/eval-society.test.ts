@@ -2,7 +2,7 @@
 // user (both test harnesses) — so what is checked is the plumbing: resume, infrastructure retries,
 // and replicas killed mid-run (real processes) without losing or double-counting a simulation.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,29 @@ describe.skipIf(!natsServerAvailable())('eval through the society (oracle + scri
       await nc?.close();
     }
   }, 120_000);
+
+  it('grades NL assertions with the configured judge; without one the task is recorded as infrastructure_error, not retried', async () => {
+    // A task file (--tasks) holding the mock NL task with NL_ASSERTION in its reward basis, as retail's tasks have.
+    const nl = 'create_task_1_nl_eval';
+    const raw = JSON.parse(readFileSync(join(process.env.TAU2_DATA_DIR!, 'tau2', 'domains', 'mock', 'tasks.json'), 'utf8')) as { id: string; evaluation_criteria: Record<string, unknown> }[];
+    const t = raw.find((x) => x.id === nl)!;
+    const tasksFile = join(dir, 'nl-tasks.json');
+    writeFileSync(tasksFile, JSON.stringify([{ ...t, evaluation_criteria: { ...t.evaluation_criteria, reward_basis: ['DB', 'NL_ASSERTION'] } }]));
+    const without = await runEval(base(join(dir, 'nl-none.json'), { taskIds: undefined, tasksFile, trials: 1 }));
+    expect(without.results.simulations[0].termination_reason).toBe('infrastructure_error');
+    expect(without.reRequested).toBe(0);
+    const asked: string[][] = [];
+    const judge = {
+      async judge(_trajectory: string, assertions: readonly string[]) {
+        asked.push([...assertions]);
+        return assertions.map((a) => ({ expectedOutcome: a, reasoning: 'stub', metExpectation: true }));
+      },
+    };
+    const withJudge = await runEval(base(join(dir, 'nl-judge.json'), { taskIds: undefined, tasksFile, trials: 1, judge }));
+    expect(asked).toHaveLength(1);
+    expect(withJudge.results.simulations[0].reward_info?.reward).toBe(1);
+    expect(withJudge.results.simulations[0].reward_info?.nl_assertions?.length).toBe(asked[0].length);
+  }, 60_000);
 
   it('survives killing an environment+agent replica process mid-run: every (task, trial) recorded exactly once', async () => {
     const out = join(dir, 'kill.json');
