@@ -2,12 +2,12 @@
 // every LLM role: one plan, two tasks. The agent is the oracle harness and the critic judges by its
 // deterministic checks, so items reach the dataset; the user simulator is the local model. Then the
 // dataset is exported in all three formats and the τ² tasks are checked with the reference semantics.
-import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
-import { modelsDir } from '../../runtime/config/paths.ts';
+import { defaultModelFile } from '../helpers/model.ts';
 import { stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
 import { RolesConfigSchema, followRun, startSynthSociety, type SynthSociety } from '../../actors/synthesis/society.ts';
 import { readDataset, storeRecord } from '../../actors/synthesis/dataset.ts';
@@ -24,9 +24,8 @@ import { startTestNats, type TestNats } from '../helpers/nats.ts';
 import { initTracing, type TracingHandle } from '../../runtime/tracing/index.ts';
 
 process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
-const haveModel = existsSync(join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf')) || !!process.env.TROUPE_LOCAL_MODEL;
-
-describe.skipIf(!haveModel || !natsServerAvailable())('synthesis society over NATS', () => {
+// No silent skips: a missing model or nats-server fails the file with the reason.
+describe('synthesis society over NATS', () => {
   let nats: TestNats;
   let society: SynthSociety;
   let summary: FunnelSummary;
@@ -37,6 +36,8 @@ describe.skipIf(!haveModel || !natsServerAvailable())('synthesis society over NA
   const mock = getDomain('mock');
 
   beforeAll(async () => {
+    if (!process.env.TROUPE_LOCAL_MODEL) defaultModelFile();
+    if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
     nats = await startTestNats();
     tracing = initTracing({ serviceName: 'synth-test', runDir: nats.dir }); // as `troupe synth` does
     const config = RolesConfigSchema.parse({ actor: 'oracle', criticReview: 'off', maxSteps: 30, models: { 'user-simulator': { maxTokens: 40 } } });

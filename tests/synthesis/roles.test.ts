@@ -43,12 +43,13 @@ describe('funnel accounting', () => {
     expect(c.add(env('2', 'synth.task.proposed', { runId: 'other', itemId: 'i9', round: 0 }))).toBe(false);
     c.add(env('3', 'synth.item.dropped', { runId: 'r', itemId: 'i1', stage: 'draft', reasons: ['bad json'], provenance: prov('i1') }));
     expect(c.done).toBe(false);
-    c.add(env('4', 'synth.failure.reported', { runId: 'r', itemId: 'i0', blame: { blame: 'task', kind: 'k', reason: '' }, provenance: prov('i0', 5) }));
+    c.add(env('4', 'synth.failure.reported', { runId: 'r', itemId: 'i0', dialogue: { terminationReason: 'user_stop' }, checkerRun: { reasons: ['x'] }, blame: { blame: 'task', kind: 'k', reason: '' }, provenance: prov('i0', 5) }));
     // A second terminal for the same item (a redelivery with another id) is not counted twice.
     c.add(env('5', 'synth.item.dropped', { runId: 'r', itemId: 'i0', stage: 'critic', reasons: [], provenance: prov('i0') }));
     expect(c.done).toBe(true);
     const s = c.summary();
     expect(s).toMatchObject({ proposed: 1, terminal: 2, dropped: { draft: 1 }, blame: { task: 1 }, dialogueFailed: 1, tokens: { prompt: 15, completion: 2 } });
+    expect(s.failures.map((f) => [f.itemId, f.termination, f.checker])).toEqual([['i0', 'user_stop', ['x']]]);
     const svg = funnelSvg(s, 'test <run>');
     expect(svg).toContain('<svg');
     expect(svg).toContain('test &lt;run&gt;');
@@ -57,11 +58,12 @@ describe('funnel accounting', () => {
   });
 });
 
-describe.skipIf(!natsServerAvailable())('critic role verdicts', () => {
+describe('critic role verdicts', () => {
   let nats: TestNats;
   let kv: KV;
   const mock = getDomain('mock');
   beforeAll(async () => {
+    if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
     nats = await startTestNats();
     kv = await new Kvm(nats.nc).create('troupe_synth_accepted_test');
   });
