@@ -1,9 +1,10 @@
 // `troupe synth` / `troupe export` reject bad input with a message that names the problem.
+import { TAU2_DATA } from '../helpers/tau2.ts';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 const troupe = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/troupe.js', ...args], { encoding: 'utf8', env: { ...process.env, TAU2_DATA_DIR: process.env.TAU2_DATA_DIR ?? '/work/shared/tau2/data' } });
+  const r = spawnSync(process.execPath, ['bin/troupe.js', ...args], { encoding: 'utf8', env: { ...process.env, TAU2_DATA_DIR: TAU2_DATA } });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
 

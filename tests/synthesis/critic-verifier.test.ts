@@ -8,7 +8,7 @@ import { buildCriteria } from '../../actors/verifier/criteria.ts';
 import { changePath } from '../../actors/verifier/states.ts';
 import { completeTask, createAndComplete, goldErrors, trivial, ungrounded } from './fixtures/mock-tasks.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 const mock = getDomain('mock');
 const check = (r: ReturnType<typeof deterministicChecks>, name: string) => r.checks.find((c) => c.name === name)!;
 

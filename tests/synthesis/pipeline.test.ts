@@ -23,7 +23,7 @@ import type { FunnelSummary } from '../../actors/synthesis/funnel.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
 import { initTracing, type TracingHandle } from '../../runtime/tracing/index.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 // No silent skips: a missing model or nats-server fails the file with the reason.
 describe('synthesis society over NATS', () => {
   let nats: TestNats;

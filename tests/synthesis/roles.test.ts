@@ -17,7 +17,7 @@ import type { Task } from '../../protocols/tau2/task.ts';
 import { completeTask, goldErrors, ungrounded } from './fixtures/mock-tasks.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 
 const plan = (p: Partial<SynthesisPlan>): SynthesisPlan => ({ tier: 'easy', toolPatterns: ['write:create_task'], userStyle: 'terse', persona: 'x', goal: 'create a task for a meeting', ...p });
 

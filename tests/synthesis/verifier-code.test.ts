@@ -13,7 +13,7 @@ import type { Envelope } from '../../protocols/envelope.ts';
 import type { TaskReady, TaskReviewed } from '../../protocols/synthesis.ts';
 import { completeTask } from './fixtures/mock-tasks.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 
 const GOOD = `function check(initialState, finalState, trajectory) {
   const t = finalState.agent.tasks.task_1;
