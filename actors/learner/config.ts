@@ -65,6 +65,20 @@ export const TrainConfig = z.object({
     export: z.array(z.enum(['safetensors', 'gguf-f16', 'gguf-f32'])).default(['safetensors', 'gguf-f16']),
     checkpointEvery: z.number().int().min(0).default(50),
   }).strict().prefault({}),
+  /** Publish the policy to the NATS object store every N steps and have model servers reload it. */
+  publish: z.object({
+    /** NATS URL; default TROUPE_NATS_URL. Credentials come from the URL or TROUPE_NATS_USER/_PASS/_TOKEN. */
+    nats: z.string().optional(),
+    bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'bucket: letters, digits, "_" and "-" only').default('troupe_artifacts'),
+    /** Object name prefix; objects are PREFIX/vVERSION-stepSTEP.f16.gguf. Default: the mode (sft, user-sft, grpo). */
+    name: z.string().optional(),
+    every: z.number().int().positive().default(10),
+    dtype: z.enum(['F16', 'F32']).default('F16'),
+    /** Model server base URLs (http://host:port) to POST /admin/reload to after each publish. */
+    modelServers: z.array(z.string().url()).default([]),
+    /** Published objects kept under the prefix (older ones are deleted); 0 keeps all. */
+    keep: z.number().int().min(0).default(2),
+  }).strict().optional(),
 }).strict();
 
 export type TrainConfig = z.infer<typeof TrainConfig>;

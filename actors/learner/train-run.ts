@@ -20,6 +20,7 @@ import { loadSftJsonl, toExamples, type SftMode } from './sft-data.ts';
 import { runSft } from './sft-trainer.ts';
 import { runGrpo } from './grpo-trainer.ts';
 import { ToyRolloutSource, toyConfig, toyPassRate, toyTasks } from './toy-task.ts';
+import { PolicyPublisher } from './publish.ts';
 
 export type TrainMode = SftMode | 'grpo';
 
@@ -86,9 +87,24 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
       exports.push(p);
     }
   };
-  const periodic = (step: number, version: number) => {
+  // Publishing to NATS + model server reload (publish section); a failure is logged, training goes on.
+  const publisher = cfg.publish ? await PolicyPublisher.open(cfg.publish, cfg.publish.name ?? mode, source) : undefined;
+  let lastPublished = -1;
+  const published: { version: number; ok: boolean }[] = [];
+  const publishNow = async (step: number, version: number) => {
+    if (!publisher || lastPublished === step) return;
+    lastPublished = step;
+    const r = await publisher.publish(model, step, version);
+    published.push({ version, ok: r.ok && !r.error && r.servers.every((x) => x.ok) });
+    const servers = r.servers.map((x) => `${x.url} ${x.ok ? 'reloaded' : `FAILED (${x.error})`}`).join('; ');
+    log.record({ step, event: 'publish', publishedVersion: version, publish: { ...r, servers: r.servers.map(({ url, ok, status, error, ms }) => ({ url, ok, status, error, ms })) } },
+      r.ok ? `[train ${mode}] published v${version} (step ${step}, ${((r.bytes ?? 0) / 1e6).toFixed(1)} MB) as ${r.ref}${servers ? `; ${servers}` : ''}${r.error ? `; ${r.error}` : ''}` : `[train ${mode}] publishing v${version} (step ${step}) FAILED: ${r.error}`);
+  };
+  // SFT has no policy versions of its own; its published version is the step.
+  const periodic = async (step: number, version: number, publishVersion = version) => {
     if (cfg.output.checkpointEvery && step % cfg.output.checkpointEvery === 0) saveCheckpoint(ckptDir, model, optimizer.state, { mode, step, policyVersion: version });
     if (cfg.output.exportEvery && step % cfg.output.exportEvery === 0) exportWeights(`step${step}`);
+    if (cfg.publish && step % cfg.publish.every === 0) await publishNow(step, publishVersion);
   };
 
   let dataParallel: DataParallel | undefined;
@@ -112,10 +128,10 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
       Object.assign(summary, { examples: examples.length, truncated, skipped });
       const { metrics } = await runSft(model, examples, { steps: cfg.train.steps, batchSize: cfg.train.batchSize, microBatch: cfg.train.microBatch, padId: source ? Number(source.metadata.get('tokenizer.ggml.padding_token_id') ?? 0) : 0, seed: cfg.train.seed, adam: adamOpts }, {
         optimizer, startStep, dataParallel,
-        onStep: (m) => {
+        onStep: async (m) => {
           log.record({ ...m }, `[train ${mode}] step ${m.step}/${cfg.train.steps} epoch ${m.epoch} loss ${m.loss.toFixed(4)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`);
           lastStep = m.step;
-          periodic(m.step, 0);
+          await periodic(m.step, 0, m.step);
         },
       });
       if (metrics.length) Object.assign(summary, { firstLoss: metrics[0].loss, finalLoss: metrics[metrics.length - 1].loss });
@@ -130,21 +146,24 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
         clipEps: cfg.grpo.clipEps, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, adam: adamOpts,
       }, {
         optimizer, startVersion, dataParallel, refModel,
-        onStep: (m) => {
+        onStep: async (m) => {
           const step = startStep + m.step;
           const c = m.collect;
           log.record({ ...m, step, collect: undefined, attempts: c.attempts, droppedAllSuccess: c.droppedAllSuccess, droppedAllFailure: c.droppedAllFailure, droppedStale: c.droppedStale, short: c.short },
             `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ' (skipped: no informative group)' : ''}`);
           lastStep = step; lastVersion = m.policyVersion;
-          periodic(step, m.policyVersion);
+          await periodic(step, m.policyVersion);
         },
       });
       const after = toyPassRate(model, tasks);
       Object.assign(summary, { passRateBefore: before, passRateAfter: after, stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
     }
+    if (publisher) await publishNow(lastStep, mode === 'grpo' ? lastVersion : lastStep); // the final policy, unless just published
   } finally {
     await dataParallel?.close();
+    await publisher?.close();
   }
+  if (publisher) summary.published = published.map((p) => `v${p.version}${p.ok ? '' : ' (failed)'}`).join(', ');
   summary.steps = lastStep;
   summary.seconds = (performance.now() - t0) / 1000;
   saveCheckpoint(ckptDir, model, optimizer.state, { mode, step: lastStep, policyVersion: lastVersion });

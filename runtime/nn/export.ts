@@ -153,6 +153,9 @@ export function exportGguf(model: LlamaModel, path: string, opts: GgufExportOpti
   let kvs: Kv[];
   if (opts.source) {
     kvs = [...opts.source.metadata].map(([key, value]) => ({ key, value, ...opts.source!.metadataTypes.get(key)! }));
+    // The shape keys follow the exported model, not the source (a model.random run borrows only the tokenizer).
+    const shape = synthesizedMetadata(c, opts.name ?? 'troupe-learner').filter((k) => k.key.startsWith('llama.'));
+    kvs = [...kvs.filter((k) => !shape.some((s) => s.key === k.key)), ...shape];
   } else {
     kvs = synthesizedMetadata(c, opts.name ?? 'troupe-learner');
   }
