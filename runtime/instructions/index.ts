@@ -1,1 +1,3 @@
 export * from './instructions.ts';
+export * from './lineage.ts';
+export * from './diff.ts';

@@ -12,6 +12,14 @@ export const InstructionsValueSchema = z.object({
   parent: z.number().int().optional(),
   note: z.string().optional(),
   at: z.number(),
+  /** Why this revision was written (lineage; see lineage.ts). Older values carry only `note`. */
+  rationale: z.string().optional(),
+  /** Ids of the failures (failure reports, rejected drafts, dialogues) that motivated it. */
+  failures: z.array(z.string()).optional(),
+  /** How it came about: a plain write, a rollback to an earlier revision, an evolver promotion. */
+  action: z.enum(['set', 'rollback', 'promote']).optional(),
+  /** For a rollback: the revision whose text this one restores. */
+  restores: z.number().int().optional(),
 });
 export type InstructionsValue = z.infer<typeof InstructionsValueSchema>;
 export interface Instructions extends InstructionsValue {
@@ -38,10 +46,20 @@ export async function setInstructions(
   kv: KV,
   role: string,
   text: string,
-  meta: { author: string; note?: string; parent?: number },
+  meta: { author: string; note?: string; parent?: number; rationale?: string; failures?: string[]; action?: InstructionsValue['action']; restores?: number },
 ): Promise<Instructions> {
   const current = meta.parent ?? (await getInstructions(kv, role))?.revision;
-  const value: InstructionsValue = { text, author: meta.author, parent: current, note: meta.note, at: Date.now() };
+  const value: InstructionsValue = {
+    text,
+    author: meta.author,
+    parent: current,
+    note: meta.note,
+    at: Date.now(),
+    rationale: meta.rationale,
+    failures: meta.failures,
+    action: meta.action,
+    restores: meta.restores,
+  };
   const revision = await kv.put(role, JSON.stringify(value));
   return { role, revision, ...value };
 }
