@@ -77,7 +77,7 @@ export function isValueKey(key: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Typed JSON values (plans, workflow parameters)
 
-export const ValueEnvelopeSchema = LineageFieldsSchema.extend({ value: z.unknown() });
+export const ValueEnvelopeSchema = LineageFieldsSchema.extend({ value: z.unknown().optional() });
 
 export interface Versioned<T> {
   key: string;
@@ -158,7 +158,7 @@ export interface Entry {
   lineage: Lineage;
 }
 
-const AnyEnvelopeSchema = LineageFieldsSchema.extend({ text: z.string().optional(), value: z.unknown() });
+const AnyEnvelopeSchema = LineageFieldsSchema.extend({ text: z.string().optional(), value: z.unknown().optional() });
 
 function decodeEntry(key: string, revision: number, json: unknown): Entry {
   const env = AnyEnvelopeSchema.parse(json);
