@@ -1,7 +1,7 @@
 // `troupe instructions show|history|diff|set|rollback KEY`: read and write role instructions (KEY = a
 // role) and typed values (KEY = plan.<name> | params.<name>) in the instructions KV bucket, with
 // their lineage. Every write is a new revision; running roles pick it up for their next item.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runsDir } from '../../config/paths.ts';
@@ -36,12 +36,30 @@ async function openSession(given: NatsSettings | undefined, runId: string | unde
   } catch (err) {
     // No live society: a finished run's store can still be read (and written) by starting its server.
     const dir = runId ? join(runsDir(), runId) : undefined;
-    if (dir && existsSync(join(dir, 'nats'))) return openNatsSession(undefined, { runDir: dir, name: 'troupe-instructions' });
+    if (dir && existsSync(join(dir, 'nats'))) {
+      const pid = storeInUse(join(dir, 'nats'));
+      if (pid) throw new Error(`run ${runId}'s store is in use by nats-server pid ${pid} (a run still going?): pass --nats URL of that server`);
+      return openNatsSession(undefined, { runDir: dir, name: 'troupe-instructions' });
+    }
     throw new Error(`no NATS server given (--nats URL or TROUPE_NATS_URL) and ${(err as Error).message}`);
   }
   const creds = readNatsCredentials(live.runDir);
   if (!creds) throw new Error(`society ${live.runId} uses an external NATS server (${live.natsUrl}): pass --nats URL`);
   return openNatsSession(creds, { runDir: live.runDir, name: 'troupe-instructions' });
+}
+
+/** Pid of a nats-server already serving this store (two servers on one store would corrupt it). */
+function storeInUse(storeDir: string): number | undefined {
+  if (!existsSync('/proc')) return undefined;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.startsWith(storeDir + '/'))) return Number(pid);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
 }
 
 function revisionArg(raw: string | undefined, what: string): number | undefined {
