@@ -95,4 +95,20 @@ describe('publishing the policy', () => {
     expect(chat.choices[0].message.role).toBe('assistant');
     expect(chat.usage.prompt_tokens).toBeGreaterThan(0);
   }, 120_000);
+
+  it('a reload the server rejects is logged, training finishes and the server keeps its weights', async () => {
+    const before = ((await (await fetch(`${serve.url}/health`)).json()) as { path: string }).path;
+    const out = join(dir, 'grpo');
+    // The toy task's model has no tokenizer: NATS takes it, llama.cpp cannot load it.
+    const cfg = parseTrainConfig(`[train]\nsteps = 2\nlr = 0.03\nmicroBatch = 64\n[grpo]\ngroupsPerStep = 4\nmaxAttempts = 16\n[output]\ndir = "${out}"\nexport = ["safetensors"]\ncheckpointEvery = 0\n[publish]\nnats = "${nats.settings.url}"\nbucket = "policies"\nname = "toy"\nevery = 2\nmodelServers = ["${serve.url}"]\n`, 'toy.toml');
+    const r = await runTraining('grpo', cfg, { quiet: true });
+    expect(r.summary.steps).toBe(2);
+    const pubs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.event === 'publish');
+    expect(pubs).toHaveLength(1); // step 2 is both the periodic and the final publish
+    expect(pubs[0].publish.ok).toBe(true);
+    expect(pubs[0].publish.servers[0].ok).toBe(false);
+    expect(pubs[0].publish.servers[0].status).toBeGreaterThanOrEqual(400);
+    expect(r.summary.published).toBe(`v${pubs[0].publishedVersion} (failed)`);
+    expect(((await (await fetch(`${serve.url}/health`)).json()) as { path: string }).path).toBe(before);
+  }, 60_000);
 });
