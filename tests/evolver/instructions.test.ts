@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { main } from '../../runtime/cli/commands/instructions.ts';
 import { getInstructions, openInstructions, setInstructions } from '../../runtime/instructions/instructions.ts';
 import { entryHistory, getValue, instructionsWithLineage, putValue, rollbackEntry, valueHistory, valueKey, watchValue } from '../../runtime/instructions/lineage.ts';
-import { startTestNats, type TestNats } from '../helpers/nats.ts';
+import { PipelineStage0, PipelineStage1, type PipelineItem } from '../../protocols/runtime-messages.ts';
+import { Worker } from '../../runtime/host/worker.ts';
+import { Bus } from '../../runtime/nats/bus.ts';
+import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
 
 let nats: TestNats;
 beforeAll(async () => {
@@ -134,7 +137,10 @@ describe('troupe instructions', () => {
     writeFileSync(good, '{"easy": 4, "hard": 2}');
     writeFileSync(bad, 'easy=4');
     expect((await cli('set', 'params.quotas', '--file', good, '--rationale', 'more hard tasks')).rc).toBe(0);
-    expect(JSON.parse((await cli('show', 'params.quotas', '--json')).out).payload).toEqual({ easy: 4, hard: 2 });
+    const quotas = JSON.parse((await cli('show', 'params.quotas', '--json')).out);
+    expect(quotas.payload).toEqual({ easy: 4, hard: 2 });
+    // Revision numbers are bucket-wide: another key's revision is not one of this key's.
+    await expect(cli('show', 'critic', '--revision', String(quotas.revision))).rejects.toThrow(/critic has no revision/);
     const notJson = await cli('set', 'params.quotas', '--file', bad, '--rationale', 'x');
     expect(notJson.rc).toBe(2);
     expect(notJson.err).toMatch(/takes JSON/);
@@ -143,5 +149,27 @@ describe('troupe instructions', () => {
     expect(noRationale.err).toMatch(/--rationale/);
     expect((await cli('rollback', 'critic', 'latest')).err).toMatch(/positive revision number/);
     await expect(cli('show', 'nobody')).rejects.toThrow(/nobody has no instructions/);
+  });
+});
+
+describe('a running role and a rollback', () => {
+  it('runs its next item with the revision the rollback wrote', async () => {
+    const kv = await openInstructions(nats.nc);
+    const good = await setInstructions(kv, 'stage-a', 'good prompt', { author: 'human' });
+    const worker = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-evo' }], log: () => {} });
+    await worker.start();
+    try {
+      await setInstructions(kv, 'stage-a', 'worse prompt', { author: 'evolver/e1', rationale: 'candidate' });
+      const rb = await cli('rollback', 'stage-a', String(good.revision), '--rationale', 'candidate lowered yield');
+      const rev = Number(/revision (\d+)/.exec(rb.out)![1]);
+      for (let i = 0; i < 50 && worker.instances.get('stage-a-evo')!.instructionsRevision !== rev; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Bus(nats.nc, { role: 'feeder', instance: 'f' }).publish(PipelineStage0, { seq: 1, payload: 'a', hops: [] }, { key: 'after-rollback' });
+      const got = await collect<PipelineItem>(nats.nc, PipelineStage1.subject, (g) => g.length >= 1, { timeoutMs: 10_000 });
+      // The provenance names the rollback revision, whose text is the good prompt's.
+      expect(got[0].envelope.data.hops[0].rev).toBe(rev);
+      expect((await getInstructions(kv, 'stage-a', rev))!.text).toBe('good prompt');
+    } finally {
+      await worker.drainAll();
+    }
   });
 });
