@@ -74,6 +74,14 @@ export function isValueKey(key: string): boolean {
   return key.startsWith('plan.') || key.startsWith('params.');
 }
 
+/**
+ * Where a candidate revision of a role's instructions waits while it is validated: live roles
+ * watch `<role>` only, so nothing runs it until it is promoted.
+ */
+export function candidateKey(role: string): string {
+  return `candidate.${checkRoleKey(role)}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Typed JSON values (plans, workflow parameters)
 
@@ -187,7 +195,7 @@ export async function setEntry(kv: KV, key: string, payload: unknown, meta: Line
     const v = await putValue(kv, key, z.unknown(), payload, meta);
     return { key, revision: v.revision, kind: 'value', body: JSON.stringify(payload, null, 2) + '\n', payload, lineage: v.lineage };
   }
-  checkRoleKey(key);
+  checkRoleKey(key.startsWith('candidate.') ? key.slice('candidate.'.length) : key);
   if (typeof payload !== 'string') throw new Error(`${key}: instructions must be text`);
   const i = await setInstructions(kv, key, payload, { ...meta, action: meta.action ?? 'set' });
   return instructionsEntry(i);
@@ -216,4 +224,16 @@ export async function rollbackEntry(kv: KV, key: string, revision: number, meta:
 export async function instructionsWithLineage(kv: KV, role: string, revision?: number): Promise<{ instructions: Instructions; lineage: Lineage } | null> {
   const i = await getInstructions(kv, role, revision);
   return i && { instructions: i, lineage: lineageOf(role, i.revision, i as InstructionsValue) };
+}
+
+/**
+ * Promote a validated candidate: write its text to the role's key as a new revision with
+ * `action: promote`, carrying the candidate's failures and rationale (plus the decision's reason),
+ * with the role's current revision as parent.
+ */
+export async function promoteCandidate(kv: KV, role: string, candidateRevision: number, meta: { author: string; reason?: string }): Promise<Entry> {
+  const cand = await getEntry(kv, candidateKey(role), candidateRevision);
+  if (!cand || cand.kind !== 'instructions') throw new Error(`${candidateKey(role)}: no candidate revision ${candidateRevision}`);
+  const rationale = [cand.lineage.rationale, meta.reason].filter(Boolean).join(' — ');
+  return setEntry(kv, role, cand.payload, { author: meta.author, rationale, failures: cand.lineage.failures, action: 'promote' });
 }

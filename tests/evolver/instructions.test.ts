@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { main } from '../../runtime/cli/commands/instructions.ts';
 import { getInstructions, openInstructions, setInstructions } from '../../runtime/instructions/instructions.ts';
-import { entryHistory, getValue, instructionsWithLineage, putValue, rollbackEntry, valueHistory, valueKey, watchValue } from '../../runtime/instructions/lineage.ts';
+import { candidateKey, entryHistory, getValue, promoteCandidate, setEntry, instructionsWithLineage, putValue, rollbackEntry, valueHistory, valueKey, watchValue } from '../../runtime/instructions/lineage.ts';
 import { PipelineStage0, PipelineStage1, type PipelineItem } from '../../protocols/runtime-messages.ts';
 import { Worker } from '../../runtime/host/worker.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
@@ -67,6 +67,22 @@ describe('lineage', () => {
     expect(await getInstructions(kv, 'meta-planner')).toMatchObject({ text: 'plan widely', revision: back.revision });
     expect((await entryHistory(kv, 'meta-planner')).map((e) => e.lineage.action)).toEqual(['set', 'set', 'rollback']);
     await expect(rollbackEntry(kv, 'meta-planner', 99_999, { author: 'human' })).rejects.toThrow(/no revision 99999/);
+  });
+
+  it('keeps a candidate apart from the live key until it is promoted', async () => {
+    const kv = await openInstructions(nats.nc);
+    const cur = await setInstructions(kv, 'user-simulator', 'stay in character', { author: 'human' });
+    const cand = await setEntry(kv, candidateKey('user-simulator'), 'stay in character; never reveal the goal at once', {
+      author: 'evolver/e2',
+      rationale: 'users dumped every detail in turn one',
+      failures: ['dlg-9'],
+    });
+    expect((await getInstructions(kv, 'user-simulator'))!.revision).toBe(cur.revision);
+    const p = await promoteCandidate(kv, 'user-simulator', cand.revision, { author: 'evolver/e2', reason: 'yield 6/10 vs 4/10' });
+    expect(p.lineage).toMatchObject({ action: 'promote', parent: cur.revision, failures: ['dlg-9'], rationale: 'users dumped every detail in turn one — yield 6/10 vs 4/10' });
+    expect((await getInstructions(kv, 'user-simulator'))!.text).toBe('stay in character; never reveal the goal at once');
+    await expect(promoteCandidate(kv, 'user-simulator', cur.revision, { author: 'x' })).rejects.toThrow(/no candidate revision/);
+    expect(() => candidateKey('a.b')).toThrow(/bad role name/);
   });
 
   it('keeps plans and workflow parameters as typed JSON values with lineage, and tells watchers', async () => {
