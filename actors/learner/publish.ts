@@ -149,7 +149,9 @@ export async function notifyModelServers(urls: string[], ref: string, opts: { ti
       if (!res.ok) out.error = `HTTP ${res.status}: ${typeof body === 'object' && body && 'error' in body ? JSON.stringify((body as { error: unknown }).error) : text.slice(0, 300)}`;
       return out;
     } catch (err) {
-      return { url, ok: false, error: (err as Error).message, ms: Date.now() - t0 };
+      // fetch() says only "fetch failed"; the cause names the refused connection or the timeout.
+      const cause = (err as { cause?: { message?: string } }).cause?.message;
+      return { url, ok: false, error: cause ? `${(err as Error).message}: ${cause}` : (err as Error).message, ms: Date.now() - t0 };
     }
   }));
 }

@@ -4,6 +4,7 @@
 // model's tokenizer (so llama.cpp can load it).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Objm } from '@nats-io/obj';
@@ -49,9 +50,13 @@ describe('publishing the policy', () => {
   });
 
   it('reports a model server that cannot be reached instead of throwing', async () => {
-    const [r] = await notifyModelServers(['http://127.0.0.1:1'], 'nats://h:1/b/o', { timeoutMs: 5000 });
-    expect(r).toMatchObject({ url: 'http://127.0.0.1:1', ok: false });
-    expect(r.error).toBeTruthy();
+    const probe = createServer();
+    await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((res) => probe.close(res)); // nothing listens there now
+    const [r] = await notifyModelServers([`http://127.0.0.1:${port}/`], 'nats://h:1/b/o', { timeoutMs: 5000 });
+    expect(r).toMatchObject({ url: `http://127.0.0.1:${port}`, ok: false });
+    expect(r.error).toMatch(/ECONNREFUSED/);
   });
 
   it('sft publishes every step; the server reloads each version and answers; the newest replaces the older', async () => {
