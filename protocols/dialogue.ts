@@ -5,6 +5,7 @@
 // drops straight into a τ² results file; the scene's own request/reply bodies use camelCase.
 import { z } from 'zod';
 import { defineMessage } from './envelope.ts';
+import { TerminationReasonSchema } from './tau2/results.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Trajectory messages (τ² shape)
@@ -77,17 +78,8 @@ export const AGENT_STOP_TOKEN = '###STOP###';
 // Termination
 // ---------------------------------------------------------------------------------------------
 
-/** τ²'s termination reasons. Only `agent_stop` and `user_stop` can earn a reward. */
-export const TerminationReason = z.enum([
-  'user_stop',
-  'agent_stop',
-  'max_steps',
-  'too_many_errors',
-  'agent_error',
-  'user_error',
-  'timeout',
-  'infrastructure_error',
-]);
+/** τ²'s termination reasons (one list, in the τ² results format). Only `agent_stop` and `user_stop` can earn a reward. */
+export const TerminationReason = TerminationReasonSchema;
 export type TerminationReason = z.infer<typeof TerminationReason>;
 
 // ---------------------------------------------------------------------------------------------
