@@ -96,15 +96,15 @@ async function main(): Promise<void> {
       const wall = t1 - t0;
       const inside = unionLength(calls, t0, t1);
       const infra = results.simulations.filter((s) => s.termination_reason === 'infrastructure_error').length;
-      const row = `| ${c} | ${n} | ${(wall / 1000).toFixed(1)} | ${((n / wall) * 60_000).toFixed(2)} | ${calls.length} | ${tokens} | ${(((wall - inside) / wall) * 100).toFixed(2)}% | ${infra} |`;
+      const row = `| ${c} | ${n} | ${(wall / 1000).toFixed(1)} | ${((n / wall) * 60_000).toFixed(2)} | ${calls.length} | ${((calls.length / wall) * 60_000).toFixed(1)} | ${tokens} | ${(((wall - inside) / wall) * 100).toFixed(2)}% | ${infra} |`;
       rows.push(row);
       console.log(row);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('\n| concurrency | dialogues | wall s | dialogues/min | model calls | completion tokens | wall outside model calls | infra errors |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('\n| concurrency | dialogues | wall s | dialogues/min | model calls | model calls/min | completion tokens | wall outside model calls | infra errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
 }
 
