@@ -7,14 +7,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../runtime/cli/commands/eval.ts';
 import { readResultsFile } from '../../domains/evaluator/results-io.ts';
-import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
-import { existsSync } from 'node:fs';
-import { modelsDir } from '../../runtime/config/paths.ts';
+import '../helpers/tau2.ts';
+import { defaultModelFile } from '../helpers/model.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
-const modelPresent = existsSync(join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf'));
+defaultModelFile(); // fails with the reason when the model is missing
 
-describe.skipIf(!natsServerAvailable() || !modelPresent)('troupe eval with the local model', () => {
+describe('troupe eval with the local model', () => {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-eval-e2e-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

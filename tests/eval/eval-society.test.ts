@@ -19,9 +19,8 @@ import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
 import { ServiceUnavailableError } from '../../actors/scene/rpc.ts';
 import { openTaskEnvironment, taskResolver } from '../../actors/scene/task-env.ts';
 import { connectNats } from '../../runtime/nats/connect.ts';
-import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
 
-process.env.TAU2_DATA_DIR ??= '/work/shared/tau2/data';
+import '../helpers/tau2.ts';
 const REPO = join(import.meta.dirname, '..', '..');
 const mock = getDomain('mock');
 const taskOf = taskResolver(mock);
@@ -46,7 +45,7 @@ const base = (out: string, o: Partial<EvalOptions> = {}): EvalOptions => ({
   ...o,
 });
 
-describe.skipIf(!natsServerAvailable())('eval through the society (oracle + scripted user harnesses)', () => {
+describe('eval through the society (oracle + scripted user harnesses)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'troupe-eval-'));
   const children: ChildProcess[] = [];
   afterAll(() => {
