@@ -30,6 +30,7 @@ import type { NatsSettings } from '../../runtime/nats/connect.ts';
 import { subjectReader } from '../../runtime/nats/read.ts';
 import { newRunId, openNatsSession, runDir } from '../../runtime/nats/session.ts';
 import { stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
+import { parseRoleModelConfig } from '../../runtime/llm/index.ts';
 import sceneRole, { sceneMachineFor } from '../scene/role.ts';
 import { historyFromTask } from '../scene/task-env.ts';
 import { toSimulationRun } from '../scene/simulation-run.ts';
@@ -151,11 +152,19 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   log(`eval: ${o.domain}, ${tasks.length} task(s) × ${o.trials} trial(s) = ${total}; ${total - plan.length} already done, ${plan.length} to run; concurrency ${o.concurrency}`);
 
   const runTag = `eval-${newRunId()}-${randomBytes(3).toString('hex')}`;
+  // Bad model settings fail here, before anything is started.
+  if (o.agent.kind === 'llm') parseRoleModelConfig('actor', o.agent.model);
+  if (o.user.kind === 'llm') parseRoleModelConfig('user-simulator', o.user.model);
   const session = await openNatsSession(o.nats, { runDir: runDir(runTag), name: 'troupe-eval' });
   const nc: NatsConnection = session.nc;
   const bus = new Bus(nc, { role: 'eval', instance: runTag });
-  const services =
-    o.localServices === false ? undefined : startEvalServices(nc, { domain: o.domain, taskOf, run: { env: true, agent: o.agent, user: o.user }, instance: runTag, wrapModel: o.wrapModel });
+  let services: ReturnType<typeof startEvalServices> | undefined;
+  try {
+    services = o.localServices === false ? undefined : startEvalServices(nc, { domain: o.domain, taskOf, run: { env: true, agent: o.agent, user: o.user }, instance: runTag, wrapModel: o.wrapModel });
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
   const host =
     o.localScenes === false
       ? undefined
