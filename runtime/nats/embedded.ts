@@ -39,7 +39,10 @@ export function findNatsServer(): string {
   throw new NatsServerMissingError();
 }
 
-export async function freePort(): Promise<number> {
+/** Ports this process has already handed to an embedded server. */
+const portsGiven = new Set<number>();
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -50,6 +53,22 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free loopback port that this process has not used before. A client of an earlier, stopped
+ * embedded server keeps reconnecting to its URL; if a later server got the same port, that client
+ * would reach it with the old credentials and be thrown out mid-handshake.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await probePort();
+    if (!portsGiven.has(port)) {
+      portsGiven.add(port);
+      return port;
+    }
+  }
+  throw new Error('no unused loopback port found after 20 tries');
 }
 
 /** Start nats-server with JetStream under `dir` (store, config, log). Resolves once it accepts clients. */

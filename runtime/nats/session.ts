@@ -52,6 +52,8 @@ export async function openNatsSession(
     embedded,
     async close() {
       await nc.drain().catch(() => nc.close());
+      // Stop the server only once the client is fully closed, never under a live connection.
+      await nc.closed();
       await embedded?.stop();
     },
   };
