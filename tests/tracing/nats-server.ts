@@ -1,22 +1,15 @@
-// Test helper: a throwaway nats-server child on a free loopback port.
+// Test helper: a throwaway nats-server child on a free loopback port, without credentials (the
+// tracing tests exercise plain connections; runtime/nats/embedded.ts is the authenticated one).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
+import { freePort } from '../../runtime/nats/embedded.ts';
+
+export { freePort };
 
 export interface TestNatsServer {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
