@@ -77,7 +77,8 @@ export class PromptRenderer {
   }
 }
 
-function formatCall(name: string, args: string): string {
+/** The JSON of one tool call inside the tags (shared with the learner's training text). */
+export function formatCall(name: string, args: string): string {
   let parsed: unknown = args;
   try {
     parsed = JSON.parse(args || '{}');
@@ -87,7 +88,8 @@ function formatCall(name: string, args: string): string {
   return JSON.stringify({ name, arguments: parsed });
 }
 
-function describeTools(tools: RequestTool[], choice: ChatCompletionRequest['tool_choice'], parallel: boolean): string {
+/** The system block that tells the model its tools and the call format (shared with the learner). */
+export function describeTools(tools: readonly RequestTool[], choice: ChatCompletionRequest['tool_choice'], parallel: boolean): string {
   const lines = tools.map((t) =>
     JSON.stringify({ name: t.function.name, description: t.function.description ?? '', parameters: t.function.parameters ?? { type: 'object', properties: {} } }),
   );

@@ -2,12 +2,13 @@
 // (`tokenizer.chat_template`, Jinja), so the learner trains on exactly the text the model server
 // prompts with. Templates without tool support (SmolLM2's ChatML) get tool calls and results
 // rendered into message content in one fixed way, defined here and nowhere else:
-//   assistant tool call  → content + "\n<tool_call>\n{"name": …, "arguments": {…}}\n</tool_call>"
+//   assistant tool call  → content + "\n<tool_call>{"name": …, "arguments": {…}}</tool_call>"
 //   tool result          → role "tool", content = the result text
-//   tool definitions     → appended to the system message as "# Tools" + one JSON line per tool
-// (Decision: the Hermes-style tags are what most small instruct models have seen; the model server
-// must render tools the same way — it can import `normalizeChat` from here.)
+//   tool definitions     → appended to the system message, as the model server describes them
+// The call text and the tools block come from the model server's prompt code, so the policy is
+// trained on the exact format the server prompts with and its grammar enforces.
 import { Template } from '@huggingface/jinja';
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, describeTools, formatCall } from '../model-server/prompt.ts';
 
 export interface OpenAiToolCall {
   id?: string;
@@ -46,13 +47,18 @@ function argsObject(a: string | Record<string, unknown>): unknown {
 }
 
 export function renderToolCall(c: OpenAiToolCall): string {
-  return `<tool_call>\n${JSON.stringify({ name: c.function.name, arguments: argsObject(c.function.arguments) })}\n</tool_call>`;
+  const args = c.function.arguments;
+  const text = typeof args === 'string' ? (argsObject(args), args) : JSON.stringify(args);
+  return `${TOOL_CALL_OPEN}${formatCall(c.function.name, text)}${TOOL_CALL_CLOSE}`;
 }
 
 export function renderToolsBlock(tools: readonly ToolSpec[]): string {
   if (!tools.length) return '';
-  const lines = tools.map((t) => JSON.stringify({ type: 'function', function: t.function }));
-  return `# Tools\n\nYou may call one or more functions. Function signatures:\n<tools>\n${lines.join('\n')}\n</tools>\n\nTo call a function, reply with <tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>`;
+  return describeTools(
+    tools.map((t) => ({ type: 'function' as const, function: { ...t.function, parameters: t.function.parameters as Record<string, unknown> | undefined } })),
+    'auto',
+    false,
+  );
 }
 
 /** OpenAI chat + tools → plain role/content messages (tool calls and tool list folded into text). */

@@ -38,7 +38,7 @@ describe('tokenizer and chat template', () => {
     expect(tokens).toEqual(whole);
     // The trained tokens are exactly the two assistant turns (content + tool call + end of turn).
     const trained = tok.detokenize(tokens.filter((_, i) => mask[i] === 1));
-    expect(trained).toBe('Let me look it up.\n<tool_call>\n{"name":"get_reservation","arguments":{"id":"ABC123"}}\n</tool_call><|im_end|>\nDone, it is cancelled.<|im_end|>\n');
+    expect(trained).toBe('Let me look it up.\n<tool_call>{"name":"get_reservation","arguments":{"id":"ABC123"}}</tool_call><|im_end|>\nDone, it is cancelled.<|im_end|>\n');
     expect(tokens[0]).toBe(1); // <|im_start|>
   });
 
