@@ -19,8 +19,25 @@ export const RoleProvenanceSchema = z.object({
   model: z.string().nullable(),
   /** Revision of the role's instructions in the instructions KV bucket; null when it used none. */
   instructionsRevision: z.number().int().nullable(),
+  /** The KV key those instructions were read from: the role's own (`critic`) or a run's override (`candidate.critic`). */
+  instructionsKey: z.string().optional(),
+  /** Revision of the workflow parameters used (`params.<role>` or the override key); null when none were set. */
+  paramsRevision: z.number().int().nullable().optional(),
+  /** The KV key the parameters were read from, when not `params.<role>`. */
+  paramsKey: z.string().optional(),
 });
 export type RoleProvenance = z.infer<typeof RoleProvenanceSchema>;
+
+/**
+ * Per-run KV keys that replace a role's own keys for that run's items only: role R reads its
+ * instructions from `instructions[R]` (e.g. `candidate.critic`) instead of `R`, and its workflow
+ * parameters from `params[R]` instead of `params.R`. Lets a candidate run beside the live revision.
+ */
+export const RunOverridesSchema = z.object({
+  instructions: z.record(z.string(), z.string()).optional(),
+  params: z.record(z.string(), z.string()).optional(),
+});
+export type RunOverrides = z.infer<typeof RunOverridesSchema>;
 
 export const ProvenanceSchema = z.object({
   runId: z.string(),
@@ -31,6 +48,10 @@ export const ProvenanceSchema = z.object({
   roles: z.record(z.string(), RoleProvenanceSchema),
   /** Model tokens spent on this item so far, all roles (the plan's share included). */
   tokens: z.object({ prompt: z.number().int(), completion: z.number().int() }),
+  /** Copied from the run request, so every downstream role can resolve them per item. */
+  overrides: RunOverridesSchema.optional(),
+  seed: z.number().int().optional(),
+  validation: z.boolean().optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
@@ -54,14 +75,44 @@ export const EvaluationPlanSchema = z.object({
 });
 export type EvaluationPlan = z.infer<typeof EvaluationPlanSchema>;
 
+/**
+ * Workflow parameters of a synthesis role, stored as data at `params.<role>` in the instructions KV
+ * bucket and read per item (a new revision is used by the next item). Every field is optional: an
+ * absent field keeps the role's built-in default. Unknown fields are an error, so a typo cannot be
+ * silently ignored. Which role honours what:
+ * - all LLM roles (meta-planner, scriptwriter, critic, verifier): `temperature`, `maxTokens`;
+ * - critic: `votes` (odd number of LLM reviews, majority verdict; 1 = a single review),
+ *   `maxRevisions` (revision rounds; overrides the run request's value);
+ * - meta-planner: `tierQuotas` (share of a run's plans per tier; the planner is told which tier to
+ *   write for each slot, largest-remainder rounding, in the order easy → medium → hard).
+ */
+export const SynthRoleParamsSchema = z
+  .object({
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().positive().max(8192).optional(),
+    votes: z.number().int().positive().max(9).refine((n) => n % 2 === 1, { message: 'votes must be odd (majority verdict)' }).optional(),
+    maxRevisions: z.number().int().min(0).max(10).optional(),
+    tierQuotas: z.partialRecord(TierSchema, z.number().min(0)).refine((q) => Object.values(q).some((x) => (x ?? 0) > 0), { message: 'tierQuotas needs a positive share' }).optional(),
+  })
+  .strict();
+export type SynthRoleParams = z.infer<typeof SynthRoleParamsSchema>;
+
 export const SynthRunRequestSchema = z.object({
   runId: z.string(),
   domain: z.string(),
   plans: z.number().int().positive(),
   tasksPerPlan: z.number().int().positive(),
-  /** Critic "revise" verdicts allowed per item before a revise counts as reject. */
+  /** Critic "revise" verdicts allowed per item before a revise counts as reject (`params.critic.maxRevisions` overrides). */
   maxRevisions: z.number().int().min(0),
-});
+  /** This run's items read these KV keys instead of the roles' own (see RunOverridesSchema). */
+  overrides: RunOverridesSchema.optional(),
+  /** Issue exactly these plans, in order, instead of asking the model (`plans` must equal their count). */
+  fixedPlans: z.array(z.object({ synthesis: SynthesisPlanSchema, evaluation: EvaluationPlanSchema })).min(1).optional(),
+  /** Base sampling seed: roles pass base + a stable per-item offset as `seed` on their LLM calls. */
+  seed: z.number().int().optional(),
+  /** A validation run: checked against accepted-task signatures but never added to them; no dataset writes. */
+  validation: z.boolean().optional(),
+}).refine((r) => !r.fixedPlans || r.fixedPlans.length === r.plans, { message: 'plans must equal the number of fixedPlans', path: ['plans'] });
 export type SynthRunRequest = z.infer<typeof SynthRunRequestSchema>;
 
 export const PlanIssuedSchema = z.object({

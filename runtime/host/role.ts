@@ -20,7 +20,13 @@ export interface RoleInput<T = unknown> {
   delivery: number;
   role: { name: string; impl: string; instance: string };
   model?: string;
-  instructions?: { text: string; revision: number };
+  /**
+   * The role's instructions: with a live source, the revision current when this item STARTED (an
+   * item in flight keeps it); otherwise what the host was given at start. `key` is the KV key read.
+   */
+  instructions?: { text: string; revision: number; key?: string };
+  /** The role's workflow parameters (`params.<role>`), same rules; absent when none are set. */
+  params?: { value: unknown; revision: number; key?: string };
 }
 
 export interface RoleDefinition {
