@@ -30,6 +30,7 @@ export function controlService(): grpc.ServiceClientConstructor {
 export interface RoleInstanceWire {
   role: string; implementation: string; version: string; instance_id: string; host: string;
   pid: number; heartbeat_ms: number; in_flight: number; model: string;
+  handled?: number | string; failed?: number | string; dead_lettered?: number | string; instructions_revision?: number | string; state?: string;
 }
 export interface SwapRequestWire { role: string; impl_module?: string; model?: string; instructions?: string; change?: string }
 export interface SwapResponseWire { role: string; old_instance_ids: string[]; new_instance_ids: string[]; now_serving: string; message: string }
@@ -43,10 +44,14 @@ export interface MessageEventWire {
 export const toRoleInstanceWire = (r: RoleInstance): RoleInstanceWire => ({
   role: r.role, implementation: r.implementation, version: r.version, instance_id: r.instanceId, host: r.host,
   pid: r.pid, heartbeat_ms: r.heartbeatMs, in_flight: r.inFlight, model: r.model,
+  handled: r.handled, failed: r.failed, dead_lettered: r.deadLettered, instructions_revision: r.instructionsRevision, state: r.state,
 });
 export const fromRoleInstanceWire = (w: RoleInstanceWire): RoleInstance => ({
   role: w.role, implementation: w.implementation, version: w.version, instanceId: w.instance_id, host: w.host,
   pid: Number(w.pid), heartbeatMs: Number(w.heartbeat_ms), inFlight: Number(w.in_flight), model: w.model,
+  // Fields added later default to zero / empty when an older server leaves them out.
+  handled: Number(w.handled ?? 0), failed: Number(w.failed ?? 0), deadLettered: Number(w.dead_lettered ?? 0),
+  instructionsRevision: Number(w.instructions_revision ?? 0), state: w.state ?? '',
 });
 
 /** Validates "exactly one change" and returns the TS request, or an error message. */

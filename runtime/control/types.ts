@@ -12,6 +12,12 @@ export interface RoleInstance {
   heartbeatMs: number;
   inFlight: number;
   model: string;
+  handled: number;
+  failed: number;
+  deadLettered: number;
+  /** 0 when the instance uses no instructions. */
+  instructionsRevision: number;
+  state: string;
 }
 
 /** Exactly one of implModule, model, instructions. */

@@ -298,6 +298,11 @@ export function toRoleInstance(r: InstanceRecord): RoleInstance {
     heartbeatMs: r.heartbeatAt,
     inFlight: r.inFlight,
     model: r.model ?? '',
+    handled: r.handled,
+    failed: r.failed,
+    deadLettered: r.deadLettered,
+    instructionsRevision: r.instructionsRevision ?? 0,
+    state: r.state,
   };
 }
 

@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const instances: RoleInstance[] = [
-  { role: 'critic', implementation: 'critic@1', version: '1.0.0', instanceId: 'c-1', host: 'h', pid: 11, heartbeatMs: 1_700_000_000_123, inFlight: 2, model: 'smol' },
-  { role: 'actor', implementation: 'actor@1', version: '1.0.0', instanceId: 'a-1', host: 'h', pid: 12, heartbeatMs: 1_700_000_000_456, inFlight: 0, model: 'smol' },
+  { role: 'critic', implementation: 'critic@1', version: '1.0.0', instanceId: 'c-1', host: 'h', pid: 11, heartbeatMs: 1_700_000_000_123, inFlight: 2, model: 'smol', handled: 41, failed: 1, deadLettered: 0, instructionsRevision: 3, state: 'ready' },
+  { role: 'actor', implementation: 'actor@1', version: '1.0.0', instanceId: 'a-1', host: 'h', pid: 12, heartbeatMs: 1_700_000_000_456, inFlight: 0, model: 'smol', handled: 7, failed: 0, deadLettered: 2, instructionsRevision: 0, state: 'draining' },
 ];
 
 function fakeHandlers() {

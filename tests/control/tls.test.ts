@@ -18,7 +18,7 @@ beforeAll(async () => {
     token,
     tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
     handlers: {
-      listRoles: async () => [{ role: 'critic', implementation: 'c@1', version: '1', instanceId: 'c-1', host: 'h', pid: 1, heartbeatMs: 5, inFlight: 0, model: '' }],
+      listRoles: async () => [{ role: 'critic', implementation: 'c@1', version: '1', instanceId: 'c-1', host: 'h', pid: 1, heartbeatMs: 5, inFlight: 0, model: '', handled: 0, failed: 0, deadLettered: 0, instructionsRevision: 0, state: 'ready' }],
       swapRole: async () => { throw new Error('unused'); },
       getInstructions: async () => { throw new Error('unused'); },
       setInstructions: async () => { throw new Error('unused'); },

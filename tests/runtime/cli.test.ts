@@ -55,6 +55,12 @@ describe('troupe up / ps / swap / down', () => {
     expect(ps.runId).toBe('cli-test');
     expect(ps.roles.map((r) => r.role).sort()).toEqual(['stage-a', 'stage-b', 'stage-c']);
     expect(ps.roles.every((r) => isAlive(r.pid))).toBe(true);
+    // The registry's counters and state travel through the control plane to `ps`.
+    const full = ps.roles as unknown as { state: string; handled: number; failed: number; deadLettered: number }[];
+    expect(full.every((r) => r.state === 'ready' && r.handled === 0 && r.failed === 0 && r.deadLettered === 0)).toBe(true);
+    const table = (await troupe('ps')).stdout;
+    expect(table).toMatch(/ROLE\s+IMPL\s+INSTANCE\s+STATE\s+.*HANDLED\s+FAILED\s+DLQ/);
+    expect(table.split('\n').filter((l) => /^stage-[abc]\s/.test(l) && /\sready\s/.test(l))).toHaveLength(3);
 
     // A worker started by hand joins the local society (credential from the run dir) and leaves on SIGTERM.
     const joined = spawn(process.execPath, [BIN, 'worker', '--roles', 'stage-a'], { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -23,8 +23,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     const now = Date.now();
     const rows = [
-      ['ROLE', 'IMPL', 'INSTANCE', 'HOST', 'PID', 'IN-FLIGHT', 'HEARTBEAT', 'MODEL'],
-      ...roles.map((r) => [r.role, r.implementation, r.instanceId, r.host, String(r.pid), String(r.inFlight), `${((now - r.heartbeatMs) / 1000).toFixed(1)}s ago`, r.model || '-']),
+      ['ROLE', 'IMPL', 'INSTANCE', 'STATE', 'HOST', 'PID', 'IN-FLIGHT', 'HANDLED', 'FAILED', 'DLQ', 'INSTR', 'HEARTBEAT', 'MODEL'],
+      ...roles.map((r) => [
+        r.role, r.implementation, r.instanceId, r.state || '-', r.host, String(r.pid), String(r.inFlight),
+        String(r.handled), String(r.failed), String(r.deadLettered), r.instructionsRevision ? `r${r.instructionsRevision}` : '-',
+        `${((now - r.heartbeatMs) / 1000).toFixed(1)}s ago`, r.model || '-',
+      ]),
     ];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     console.log(`society ${society.runId} (${society.natsUrl})`);
