@@ -22,6 +22,15 @@ export const SocietyConfigSchema = z.object({
   maxDeliver: z.number().int().min(1).optional(),
   /** gRPC control plane port (0 = any free port; default 7420). */
   controlPort: z.number().int().min(0).max(65535).optional(),
+  /** Where the control plane listens and how (default: loopback, plaintext). */
+  control: z
+    .object({
+      /** Bind address (default 127.0.0.1). Beyond loopback, give `tls` too. */
+      host: z.string().min(1).optional(),
+      /** PEM files: the server's certificate chain and key; `ca` (default: `cert`) is what clients trust. */
+      tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).optional(),
+    })
+    .optional(),
 });
 export type SocietyConfig = z.infer<typeof SocietyConfigSchema>;
 export type SocietyConfigInput = z.input<typeof SocietyConfigSchema>;

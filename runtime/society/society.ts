@@ -97,8 +97,24 @@ export class Society {
     await this.waitReady(started);
     if (this.opts.control !== false) {
       this.controlToken = generateControlToken();
-      this.control = await startControlServer({ token: this.controlToken, handlers: this.handlers(), port: cfg.controlPort ?? 0 });
-      writeControlEndpoint(this.runDir, { address: this.control.address, token: this.controlToken, pid: process.pid });
+      const tls = cfg.control?.tls;
+      const pem = (what: string, file: string) => {
+        try {
+          return readFileSync(resolve(file));
+        } catch (err) {
+          throw new Error(`control plane TLS ${what} ${file}: ${(err as Error).message}`);
+        }
+      };
+      this.control = await startControlServer({
+        token: this.controlToken,
+        handlers: this.handlers(),
+        port: cfg.controlPort ?? 0,
+        host: cfg.control?.host,
+        tls: tls ? { cert: pem('cert', tls.cert), key: pem('key', tls.key) } : undefined,
+      });
+      // Clients (ps, swap, watch) trust the CA named here; with a self-signed cert that is the cert itself.
+      const tlsCa = tls ? resolve(tls.ca ?? tls.cert) : undefined;
+      writeControlEndpoint(this.runDir, { address: this.control.address, token: this.controlToken, pid: process.pid, tlsCa });
     }
     if (this.session.embedded) {
       const { url, user, pass } = this.session.embedded;

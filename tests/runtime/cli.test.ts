@@ -1,13 +1,14 @@
 // End to end through the CLI: `troupe up` with no NATS URL starts an embedded nats-server; `troupe ps
 // --json` lists the roles; `troupe swap` replaces one over the gRPC control plane; `troupe down` stops
 // the society, its workers and the embedded server.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive, SocietyStateSchema, type SocietyState } from '../../runtime/society/state.ts';
+import { createControlClient, readControlEndpoint } from '../../runtime/control/index.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'troupe.js');
@@ -109,5 +110,30 @@ describe('a society killed outright', () => {
     const down = await troupe('down', '--run-id', 'cli-kill');
     expect(down.stdout).toMatch(/already gone; stopped its nats-server/);
     expect(isAlive(state.natsPid!)).toBe(false);
+  }, 120_000);
+});
+
+describe('a control plane over TLS', () => {
+  it('serves ps over TLS with the configured certificate and refuses plaintext clients', async () => {
+    const key = join(home, 'key.pem');
+    const cert = join(home, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=troupe-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const tlsConfig = join(home, 'society-tls.json');
+    writeFileSync(tlsConfig, JSON.stringify({ roles: { 'stage-a': {} }, control: { tls: { cert, key } } }));
+    up = spawn(process.execPath, [BIN, 'up', '--config', tlsConfig, '--run-id', 'cli-tls'], { env, stdio: 'ignore' });
+    const state = await waitForState('cli-tls');
+    const ep = readControlEndpoint(state.runDir);
+    expect(ep.tlsCa).toBe(cert);
+    const ps = JSON.parse((await troupe('ps', '--json', '--run-id', 'cli-tls')).stdout) as { roles: { role: string }[] };
+    expect(ps.roles.map((r) => r.role)).toEqual(['stage-a']);
+    const plain = createControlClient(ep.address, ep.token, { timeoutMs: 5_000 });
+    try {
+      await expect(plain.listRoles()).rejects.toThrow();
+    } finally {
+      plain.close();
+    }
+    await troupe('down', '--run-id', 'cli-tls');
+    expect(isAlive(state.pid)).toBe(false);
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 // `troupe ps [--json]`: live role instances of the running society (via its control plane).
 import { parseArgs } from 'node:util';
-import { createControlClient, readControlEndpoint } from '../../control/index.ts';
+import { createControlClient, endpointClientOptions, readControlEndpoint } from '../../control/index.ts';
 import { findSociety } from '../../society/state.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -14,7 +14,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const society = findSociety(values['run-id']);
   const ep = readControlEndpoint(society.runDir);
-  const client = createControlClient(ep.address, ep.token);
+  const client = createControlClient(ep.address, ep.token, endpointClientOptions(ep));
   try {
     const roles = await client.listRoles(values.role);
     if (values.json) {

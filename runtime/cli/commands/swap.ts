@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createControlClient, readControlEndpoint } from '../../control/index.ts';
+import { createControlClient, endpointClientOptions, readControlEndpoint } from '../../control/index.ts';
 import type { SwapRequest } from '../../control/types.ts';
 import { findSociety } from '../../society/state.ts';
 
@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   else req = { role, instructions: readFileSync(values.instructions!, 'utf8') };
   const society = findSociety(values['run-id']);
   const ep = readControlEndpoint(society.runDir);
-  const client = createControlClient(ep.address, ep.token, { timeoutMs: 300_000 });
+  const client = createControlClient(ep.address, ep.token, { timeoutMs: 300_000, ...endpointClientOptions(ep) });
   try {
     const r = await client.swapRole(req);
     console.log(`${r.message}\n  old: ${r.oldInstanceIds.join(', ') || '-'}\n  new: ${r.newInstanceIds.join(', ')}`);
