@@ -4,6 +4,7 @@
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
+import '../nats/transport-guard.ts';
 import { connect } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import { modelsDir } from '../config/paths.ts';

@@ -1,6 +1,7 @@
 // Connecting to NATS: a given URL with user/password, token or nkey credentials and TLS options,
 // taken from flags or TROUPE_NATS_* environment variables.
 import { readFileSync } from 'node:fs';
+import './transport-guard.ts';
 import { connect as natsConnect, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 
 export interface NatsSettings {
