@@ -2,6 +2,9 @@
 // revise (`synth.task.revise`, at most `maxRevisions` rounds) or reject (`synth.item.dropped`, stage
 // "critic"). Deterministic checks come first; the model reviews only what passed them.
 // Blame attribution: `synth.dialogue.failed` → `synth.failure.reported`.
+// Per item, `params.critic` may set sampling, `votes` (odd number of model reviews; the verdict most
+// of them gave wins, a tie goes to the stricter verdict) and `maxRevisions` (else the run's value).
+// Items of a validation run are checked against the accepted signatures but never added to them.
 import type { KV } from '@nats-io/kv';
 import {
   DialogueFailed,
@@ -21,7 +24,7 @@ import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { renderUserScenario } from '../../domains/tasks/scenario.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
 import { deterministicChecks } from './checks.ts';
 
 export interface CriticDeps {
@@ -76,28 +79,42 @@ async function review(deps: CriticDeps, input: RoleInput<TaskProposal>) {
     verdict = 'accept';
     reasons = ['deterministic checks passed (model review switched off)'];
   } else {
-    const ans = await askJson<{ verdict: Verdict; reasons: string[] }>(deps.llm, {
-      system: input.instructions?.text ?? '',
-      user: `Domain policy (excerpt):\n${domain.policy().slice(0, 1500)}\n\nTask:\n${describeTask(p)}\n\nYour verdict?`,
-      name: 'critic_review',
-      schema: reviewSchema,
-      maxTokens: 160,
-      temperature: 0,
-    });
-    prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
-    if (ans.value) {
-      rev = { verdict: ans.value.verdict, reasons: ans.value.reasons };
-      verdict = ans.value.verdict;
-      reasons = ans.value.reasons.map((r) => `review: ${r}`);
+    const params = roleParams(input);
+    const votes = params.votes ?? 1;
+    const answers: { verdict: Verdict; reasons: string[] }[] = [];
+    const errors: string[] = [];
+    for (let k = 0; k < votes; k++) {
+      const ans = await askJson<{ verdict: Verdict; reasons: string[] }>(deps.llm, {
+        system: input.instructions?.text ?? '',
+        user: `Domain policy (excerpt):\n${domain.policy().slice(0, 1500)}\n\nTask:\n${describeTask(p)}\n\nYour verdict?`,
+        name: 'critic_review',
+        schema: reviewSchema,
+        maxTokens: params.maxTokens ?? 160,
+        temperature: params.temperature ?? 0,
+        // Each vote its own seed (only matters with a temperature above 0).
+        seed: itemSeed(prov, p.round * 16 + k, votes > 1 ? k : undefined),
+      });
+      prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
+      if (ans.value) answers.push({ verdict: ans.value.verdict, reasons: ans.value.reasons });
+      else errors.push(ans.error ?? 'no answer');
+    }
+    if (answers.length) {
+      const v = majorityVerdict(answers.map((a) => a.verdict));
+      const winners = answers.filter((a) => a.verdict === v);
+      rev = { verdict: v, reasons: winners.flatMap((a) => a.reasons) };
+      verdict = v;
+      reasons = rev.reasons.map((r) => `review: ${r}`);
+      if (votes > 1) reasons.push(`votes: ${(['accept', 'revise', 'reject'] as const).map((x) => `${x} ${answers.filter((a) => a.verdict === x).length}`).join(', ')}${errors.length ? `, no answer ${errors.length}` : ''}`);
     } else {
       // No usable review: the deterministic checks passed, so the task goes on, and the record says so.
       verdict = 'accept';
-      reasons = [`review unavailable (${ans.error}); accepted on the deterministic checks`];
+      reasons = [`review unavailable (${errors.join('; ')}); accepted on the deterministic checks`];
     }
   }
-  if (verdict === 'revise' && p.round >= p.plan.maxRevisions) {
+  const maxRevisions = roleParams(input).maxRevisions ?? p.plan.maxRevisions;
+  if (verdict === 'revise' && p.round >= maxRevisions) {
     verdict = 'reject';
-    reasons = [...reasons, `no revision rounds left (${p.plan.maxRevisions} allowed)`];
+    reasons = [...reasons, `no revision rounds left (${maxRevisions} allowed)`];
   }
   prov = stamp(prov, input, prov.roles.critic?.model ?? null);
   const v: CriticVerdict = { round: p.round, verdict, checks: det.checks, review: rev, reasons };
@@ -118,13 +135,23 @@ export function criticRole(deps: CriticDeps) {
       const r = await review(deps, input as never);
       const next = { ...p, provenance: r.prov, verdicts: r.verdicts };
       if (r.verdict === 'accept') {
-        await deps.accepted.put(`${p.domain}.${p.task.id}`, JSON.stringify({ id: p.task.id, signature: r.det.signature }));
+        // A validation run measures; it must not make later tasks look like duplicates of its own.
+        if (!p.provenance.validation) await deps.accepted.put(`${p.domain}.${p.task.id}`, JSON.stringify({ id: p.task.id, signature: r.det.signature }));
         return [output(TaskAccepted, next)];
       }
       if (r.verdict === 'revise') return [output(TaskReviseRequested, next)];
       return [output(ItemDropped, { runId: p.runId, planId: p.planId, itemId: p.itemId, stage: 'critic', reasons: r.v.reasons, detail: { task: p.task, verdicts: r.verdicts }, provenance: r.prov })];
     },
   });
+}
+
+const STRICTNESS: Record<Verdict, number> = { accept: 0, revise: 1, reject: 2 };
+
+/** The verdict most votes gave; among equally many, the stricter one. */
+export function majorityVerdict(votes: readonly Verdict[]): Verdict {
+  if (!votes.length) throw new Error('majorityVerdict: no votes');
+  const n = (v: Verdict) => votes.filter((x) => x === v).length;
+  return (['accept', 'revise', 'reject'] as const).reduce((best, v) => (n(v) > n(best) || (n(v) === n(best) && STRICTNESS[v] > STRICTNESS[best]) ? v : best));
 }
 
 const blameSchema = (taxonomy: string[]) => ({
@@ -157,8 +184,9 @@ async function attributeBlame(deps: CriticDeps, f: FailedData, input: RoleInput<
     user: `Task:\n${describeTask(f)}\n\nDialogue (ended: ${f.dialogue.terminationReason}):\n${transcript(f)}\n\nChecker reasons: ${f.checkerRun.reasons.join('; ')}\n\nWho is to blame?`,
     name: 'blame',
     schema: blameSchema(taxonomy),
-    maxTokens: 160,
-    temperature: 0,
+    maxTokens: roleParams(input).maxTokens ?? 160,
+    temperature: roleParams(input).temperature ?? 0,
+    seed: itemSeed(f.provenance, 1000),
   });
   let prov = stamp(addTokens(f.provenance, ans.tokens), input, ans.model);
   prov = stamp(prov, input, ans.model, 'critic-blame');

@@ -36,13 +36,14 @@ export interface PlanAnswer {
   failureTaxonomy: string[];
 }
 
-export function planAnswerSchema(patterns: readonly string[]): Record<string, unknown> {
+/** `tier`: the tier this slot must have (a quota); the answer's tier is then fixed to it. */
+export function planAnswerSchema(patterns: readonly string[], tier?: SynthesisPlan['tier']): Record<string, unknown> {
   return {
     type: 'object',
     additionalProperties: false,
     required: ['tier', 'toolPatterns', 'userStyle', 'persona', 'goal', 'rubric', 'failureTaxonomy'],
     properties: {
-      tier: { type: 'string', enum: ['easy', 'medium', 'hard'] },
+      tier: { type: 'string', enum: tier ? [tier] : ['easy', 'medium', 'hard'] },
       toolPatterns: { type: 'array', items: { type: 'string', enum: [...patterns] }, minItems: 1, maxItems: 3 },
       userStyle: { type: 'string', enum: [...USER_STYLES] },
       persona: { type: 'string', maxLength: 100 },
@@ -86,4 +87,27 @@ export function planSimilarity(a: SynthesisPlan, b: SynthesisPlan): number {
 
 export function maxSimilarity(p: SynthesisPlan, earlier: readonly SynthesisPlan[]): number {
   return earlier.reduce((m, e) => Math.max(m, planSimilarity(p, e)), 0);
+}
+
+const TIERS = ['easy', 'medium', 'hard'] as const;
+
+/**
+ * Tier per plan slot from quota shares (`params.meta-planner.tierQuotas`): each tier gets
+ * floor(share × n) slots, the slots left go to the largest remainders (ties: easy first); slots are
+ * laid out easy → medium → hard. Without quotas every slot is free (undefined).
+ */
+export function tierSlots(n: number, quotas?: Partial<Record<SynthesisPlan['tier'], number>>): (SynthesisPlan['tier'] | undefined)[] {
+  if (!quotas) return Array.from({ length: n }, () => undefined);
+  const total = TIERS.reduce((a, t) => a + (quotas[t] ?? 0), 0);
+  if (!(total > 0)) throw new Error('tierQuotas: the shares must add up to more than 0');
+  const exact = TIERS.map((t) => ((quotas[t] ?? 0) / total) * n);
+  const counts = exact.map(Math.floor);
+  let left = n - counts.reduce((a, b) => a + b, 0);
+  const order = TIERS.map((_, i) => i).sort((a, b) => exact[b] - counts[b] - (exact[a] - counts[a]) || a - b);
+  for (const i of order) {
+    if (left <= 0) break;
+    counts[i]++;
+    left--;
+  }
+  return TIERS.flatMap((t, i) => Array.from({ length: counts[i] }, () => t));
 }

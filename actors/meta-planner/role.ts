@@ -1,13 +1,15 @@
 // The meta-planner role: `synth.run.requested` → N `synth.plan.issued` (always N, so redelivery
 // republishes the same slots; a slot with no acceptable plan carries `rejected` and its items are
-// dropped at stage "plan" downstream).
+// dropped at stage "plan" downstream). A run with `fixedPlans` issues exactly those (no model call);
+// `params.meta-planner` sets sampling and per-tier quotas; the run's overrides/seed/validation are
+// copied into every item's provenance so each downstream role can resolve them.
 import { PlanIssued, SynthRunRequested, type PlanIssued as PlanIssuedData, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
 import { output, type PublishEvent } from '../../runtime/host/role.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
-import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
+import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, tierSlots, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
 
 export interface MetaPlannerDeps {
   domain: (name: string) => DomainSpec;
@@ -29,14 +31,44 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
     concurrency: 1,
     async run(input) {
       const req = input.data;
+      const params = roleParams(input);
+      const runCopy = {
+        ...(req.overrides ? { overrides: req.overrides } : {}),
+        ...(req.seed !== undefined ? { seed: req.seed } : {}),
+        ...(req.validation ? { validation: true } : {}),
+      };
+      if (req.fixedPlans) {
+        if (req.fixedPlans.length !== req.plans) throw new Error(`run ${req.runId}: plans (${req.plans}) must equal the number of fixedPlans (${req.fixedPlans.length})`);
+        return req.fixedPlans.map((fp, index) => {
+          const id = planId(req.runId, index);
+          const prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, null);
+          // Given plans are issued as they are: the overlap is measured and recorded, never a reason to reject.
+          const sim = maxSimilarity(fp.synthesis, req.fixedPlans!.slice(0, index).map((p) => p.synthesis));
+          const data: PlanIssuedData = {
+            runId: req.runId,
+            domain: req.domain,
+            planId: id,
+            index,
+            tasksPerPlan: req.tasksPerPlan,
+            maxRevisions: req.maxRevisions,
+            synthesis: fp.synthesis,
+            evaluation: fp.evaluation,
+            overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: sim, threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
+            provenance: prov,
+          };
+          return output(PlanIssued, data);
+        });
+      }
       const domain = deps.domain(req.domain);
       const patterns = toolPatterns(domain);
       const accepted: SynthesisPlan[] = [];
       const out: PublishEvent[] = [];
       const policy = domain.policy().slice(0, 1500);
+      const tiers = tierSlots(req.plans, params.tierQuotas);
       for (let index = 0; index < req.plans; index++) {
         const id = planId(req.runId, index);
-        let prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 } }, input, deps.llm.config.model);
+        const tier = tiers[index];
+        let prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, deps.llm.config.model);
         let best: { plans: ReturnType<typeof toPlans>; sim: number } | null = null;
         const problems: string[] = [];
         const attempts = deps.attempts ?? 3;
@@ -45,12 +77,12 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
           const earlier = accepted.map((p, i) => `${i + 1}. tier=${p.tier}; patterns=${p.toolPatterns.join(', ')}; style=${p.userStyle}; goal=${p.goal}`).join('\n');
           const ans = await askJson<PlanAnswer>(deps.llm, {
             system: input.instructions?.text ?? '',
-            user: `Domain: ${req.domain}\nPolicy (excerpt):\n${policy}\n\nTool-use patterns available: ${patterns.join(', ')}\n\nEarlier plans:\n${earlier || '(none)'}\n\nWrite plan number ${index + 1}.`,
+            user: `Domain: ${req.domain}\nPolicy (excerpt):\n${policy}\n\nTool-use patterns available: ${patterns.join(', ')}\n\nEarlier plans:\n${earlier || '(none)'}\n\nWrite plan number ${index + 1}.${tier ? ` Its tier must be "${tier}".` : ''}`,
             name: 'plan',
-            schema: planAnswerSchema(patterns),
-            maxTokens: 320,
-            seed: index * 101 + tries,
-            temperature: 0.9,
+            schema: planAnswerSchema(patterns, tier),
+            maxTokens: params.maxTokens ?? 320,
+            seed: itemSeed(prov, tries, index * 101 + tries),
+            temperature: params.temperature ?? 0.9,
           });
           prov = addTokens(prov, ans.tokens);
           if (ans.model) prov = stamp(prov, input, ans.model);
@@ -69,7 +101,7 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
           break;
         }
         const ok = best !== null && best.sim < PLAN_OVERLAP_THRESHOLD;
-        const fallback = best?.plans ?? { synthesis: { tier: 'easy' as const, toolPatterns: [patterns[0]], userStyle: 'polite', persona: '', goal: '' }, evaluation: { rubric: ['-'], failureTaxonomy: ['-'] } };
+        const fallback = best?.plans ?? { synthesis: { tier: tier ?? ('easy' as const), toolPatterns: [patterns[0]], userStyle: 'polite', persona: '', goal: '' }, evaluation: { rubric: ['-'], failureTaxonomy: ['-'] } };
         if (ok) accepted.push(fallback.synthesis);
         const data: PlanIssuedData = {
           runId: req.runId,

@@ -14,7 +14,7 @@ import { output, type PublishEvent, type RoleInput } from '../../runtime/host/ro
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
 import { assembleTask, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
 import { explore } from './explore.ts';
 
@@ -35,14 +35,15 @@ async function draftOne(
 ): Promise<PublishEvent> {
   const domain = deps.domain(ctx.domainName);
   const steps = explore(domain.createEnvironment(), ctx.index * 2);
+  const params = roleParams(input);
   const ans = await askJson<DraftAnswer>(deps.llm, {
     system: input.instructions?.text ?? '',
     user: draftPrompt(ctx.domainName, ctx.plan.synthesis, steps, ctx.index, ctx.reasons),
     name: 'task_draft',
     schema: draftSchema(domain, ctx.plan.synthesis, steps),
-    maxTokens: 400,
-    seed: ctx.index * 7919 + ctx.round,
-    temperature: 0.7,
+    maxTokens: params.maxTokens ?? 400,
+    seed: itemSeed(prov, ctx.round, ctx.index * 7919 + ctx.round),
+    temperature: params.temperature ?? 0.7,
   });
   prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
   if (!ans.value) {

@@ -1,6 +1,6 @@
 // The dataset: a JetStream stream (`TROUPE_DATASET`) with one subject per record and at most one
 // message per subject, written by the `dataset` role from `synth.dataset.record`. Reading it back
-// for `troupe export`.
+// for `troupe export`. Records of validation runs (the evolver's trial batches) are not stored.
 import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DATASET_PREFIX, DATASET_STREAM, DatasetRecordMsg, DatasetRecordSchema, datasetSubject, type DatasetRecord } from '../../protocols/synthesis.ts';
@@ -42,6 +42,8 @@ export function datasetRole(nc: NatsConnection): RoleDefinition {
     produces: [],
     concurrency: 4,
     async run(input) {
+      // A validation run's records only count in its funnel: they never enter the dataset.
+      if (input.data.provenance.validation) return [];
       await storeRecord(nc, input.data);
       return [];
     },

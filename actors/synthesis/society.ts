@@ -1,18 +1,20 @@
 // The data society in one process over NATS: every synthesis role hosted on its JetStream subjects
 // (meta-planner, scriptwriter, critic, verifier, rollout, dataset), instructions read from the KV
-// bucket (seeded with the defaults), one run requested and followed to the end.
+// bucket (seeded with the defaults) and followed live — every item runs with the revisions of its
+// role's instructions and `params.<role>` current when it starts (or its run's override keys) — and
+// one run requested and followed to the end.
 import { readFileSync } from 'node:fs';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { decodeEnvelope } from '../../protocols/envelope.ts';
-import { ACCEPTED_TASKS_BUCKET, SynthRunRequested } from '../../protocols/synthesis.ts';
+import { ACCEPTED_TASKS_BUCKET, SynthRunRequested, type SynthRunRequest } from '../../protocols/synthesis.ts';
 import { MESSAGE_PREFIX } from '../../protocols/subjects.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
 import { RoleHost } from '../../runtime/host/host.ts';
 import type { RoleDefinition } from '../../runtime/host/role.ts';
-import { getInstructions, openInstructions, setInstructions } from '../../runtime/instructions/index.ts';
+import { getInstructions, LiveKeys, openInstructions, setInstructions, valueKey } from '../../runtime/instructions/index.ts';
 import { LlmClient, RoleModelConfigSchema, roleModelConfigFromEnv } from '../../runtime/llm/index.ts';
 import { withSpan } from '../../runtime/tracing/index.ts';
 import { getDomain } from '../../domains/registry.ts';
@@ -83,7 +85,10 @@ export interface SynthSocietyOptions {
 export interface SynthSociety {
   hosts: RoleHost[];
   models: Record<string, string>;
+  /** Instructions revision of each LLM role when the society started (items use the current one). */
   instructions: Record<string, number>;
+  /** The live view of the instructions bucket the hosts read per item. */
+  live: LiveKeys;
   stop(): Promise<void>;
 }
 
@@ -102,6 +107,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   const { nc, config } = o;
   await ensureDatasetStream(nc);
   const instr = await ensureInstructions(nc);
+  const live = new LiveKeys(await openInstructions(nc), o.log);
   const accepted = await new Kvm(nc).create(ACCEPTED_TASKS_BUCKET, { history: 1, storage: 'file' as any });
   const domain = (name: string): DomainSpec => getDomain(name);
   const clients = Object.fromEntries(['meta-planner', 'scriptwriter', 'critic', 'verifier', 'actor', 'user-simulator'].map((r) => [r, clientFor(config, r)]));
@@ -126,7 +132,9 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
     for (let i = 0; i < (config.replicas[r.def.name] ?? 1); i++) {
       const sender = defaultSender(r.def.name);
       const instance = `${sender.instance}-${i}`;
-      const host = new RoleHost({ bus: new Bus(nc, { ...sender, instance, impl: r.def.impl }), role: r.def, instance, instructions: r.instructions, model: r.model, log: o.log });
+      // LLM roles follow their keys live; rollout and dataset read no instructions.
+      const follow = r.instructions ? { source: live, instructionsKey: r.def.name, paramsKey: valueKey('params', r.def.name) } : undefined;
+      const host = new RoleHost({ bus: new Bus(nc, { ...sender, instance, impl: r.def.impl }), role: r.def, instance, instructions: r.instructions, live: follow, model: r.model, log: o.log });
       await host.start();
       hosts.push(host);
     }
@@ -135,8 +143,10 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
     hosts,
     models: Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, k === 'actor' && config.actor === 'oracle' ? 'oracle-harness' : c.config.model])),
     instructions: Object.fromEntries(Object.entries(instr).map(([k, v]) => [k, v.revision])),
+    live,
     async stop() {
       await Promise.all(hosts.map((h) => h.drain()));
+      live.close();
     },
   };
 }
@@ -151,6 +161,8 @@ export interface RunOptions {
   timeoutMs: number;
   onProgress?: (s: FunnelSummary, elapsedMs: number) => void;
   progressEveryMs?: number;
+  /** Run overrides, fixed plans, base seed, validation flag (see SynthRunRequestSchema). */
+  request?: Pick<SynthRunRequest, 'overrides' | 'fixedPlans' | 'seed' | 'validation'>;
 }
 
 /** Publish the run request and follow the run's messages until every item ended (or the timeout). */
@@ -168,7 +180,7 @@ export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary
   })();
   const bus = new Bus(o.nc, defaultSender('synth-cli'));
   await withSpan(`synth run ${o.runId}`, { attributes: { 'troupe.synth.run': o.runId, 'troupe.synth.domain': o.domain } }, () =>
-    bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions }, { key: `synth-run-${o.runId}` }),
+    bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions, ...o.request }, { key: `synth-run-${o.runId}` }),
   );
   const ticker = setInterval(() => o.onProgress?.(counter.summary(), Date.now() - startedAt), o.progressEveryMs ?? 10_000);
   let timer: NodeJS.Timeout | undefined;

@@ -18,7 +18,7 @@ import type { DomainSpec } from '../../domains/core/domain.ts';
 import { runChecker, type SandboxLimits } from '../../runtime/sandbox/checker-sandbox.ts';
 import { buildAgentSystemPrompt } from '../actor/prompt.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
 import { observedValues } from '../scriptwriter/explore.ts';
 import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
 import { buildCriteria } from './criteria.ts';
@@ -54,6 +54,7 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
   const actionsText = (t.task.evaluation_criteria?.actions ?? []).map((a) => `${a.name}(${JSON.stringify(a.arguments)})`).join('; ');
   const changesText = d.changes.map((c) => `- ${changePath(c)}: ${JSON.stringify(c.before ?? null)} -> ${JSON.stringify(c.after ?? null)}`).join('\n');
   const rejectedCandidates: Checker['rejectedCandidates'] = [];
+  const params = roleParams(input);
   let checker: Checker | null = null;
   let candidate: string | null = null;
   if (deps.checkerMode === 'code') {
@@ -65,8 +66,9 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
         `No imports, no globals: plain computation only.\n\nTask goal: ${t.plan.synthesis.goal}\nGold actions: ${actionsText}\nState changes made by the gold actions:\n${changesText}`,
       name: 'checker_code',
       schema: { type: 'object', additionalProperties: false, required: ['source'], properties: { source: { type: 'string', maxLength: 4000 } } },
-      maxTokens: 1200,
-      temperature: 0,
+      maxTokens: params.maxTokens ?? 1200,
+      temperature: params.temperature ?? 0,
+      seed: itemSeed(prov, 0),
     });
     prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
     if (ans.value) candidate = ans.value.source;
@@ -85,8 +87,9 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
           requiredCalls: { type: 'array', items: { type: 'string', enum: full.requiredCalls.length ? full.requiredCalls : ['none'] }, maxItems: Math.max(1, full.requiredCalls.length) },
         },
       },
-      maxTokens: 200,
-      temperature: 0,
+      maxTokens: params.maxTokens ?? 200,
+      temperature: params.temperature ?? 0,
+      seed: itemSeed(prov, 0),
     });
     prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
     if (ans.value) candidate = compileChecker(t.task.id, selectSpec(full, ans.value.checks, ans.value.requiredCalls));

@@ -9,6 +9,19 @@ import { Bus, derivedId, headersToRecord, InvalidMessageError } from '../nats/bu
 import { nanos } from '../nats/streams.ts';
 import { withConsumeSpan, withHandlerSpan, context } from '../tracing/index.ts';
 import type { PublishEvent, RoleDefinition, RoleInput } from './role.ts';
+import { z } from 'zod';
+import type { LiveSource } from '../instructions/live.ts';
+
+/**
+ * Where a host reads its role's instructions and workflow parameters per item: the current revision
+ * of `instructionsKey` (default: the role's name) and `paramsKey` (default `params.<role>`; null: none)
+ * when the item starts. A key with no entry falls back to `HostOptions.instructions` (none for params).
+ */
+export interface HostLiveOptions {
+  source: LiveSource;
+  instructionsKey?: string;
+  paramsKey?: string | null;
+}
 
 export type HostState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -22,7 +35,10 @@ export interface HostOptions {
   /** Deliveries before a message is dead-lettered (default 10). */
   maxDeliver?: number;
   model?: string;
+  /** Fixed instructions; with `live`, only the fallback while the role's key has no entry. */
   instructions?: { text: string; revision: number };
+  /** Follow the instructions bucket: each item runs with the revisions current when it started. */
+  live?: HostLiveOptions;
   log?: (line: string) => void;
 }
 
@@ -56,6 +72,8 @@ export class RoleHost {
   private readonly ackWaitMs: number;
   private readonly maxDeliver: number;
   private readonly log: (line: string) => void;
+  /** Revisions the latest item started with (for the log line on a change, and for registries). */
+  lastRevisions: { instructions: number | null; params: number | null } = { instructions: null, params: null };
 
   constructor(readonly opts: HostOptions) {
     this.concurrency = opts.concurrency ?? opts.role.concurrency ?? 16;
@@ -244,8 +262,9 @@ export class RoleHost {
     }).catch(() => {});
   }
 
-  private runMachine(env: Envelope, delivery: number): Promise<PublishEvent[]> {
-    const { role, instance, model, instructions } = this.opts;
+  private async runMachine(env: Envelope, delivery: number): Promise<PublishEvent[]> {
+    const { role, instance, model } = this.opts;
+    const { instructions, params } = await this.currentSettings();
     return runRoleMachine(role, {
       message: env,
       data: env.data,
@@ -253,7 +272,32 @@ export class RoleHost {
       role: { name: role.name, impl: role.impl, instance },
       model,
       instructions,
+      ...(params ? { params } : {}),
+      ...(this.opts.live ? { live: this.opts.live.source } : {}),
     });
+  }
+
+  /** Instructions and parameters for an item starting now (a bad KV entry throws: the item fails, naming it). */
+  async currentSettings(): Promise<Pick<RoleInput, 'instructions' | 'params'>> {
+    const { role, instance, live } = this.opts;
+    let instructions: RoleInput['instructions'] = this.opts.instructions;
+    let params: RoleInput['params'];
+    if (live) {
+      const key = live.instructionsKey ?? role.name;
+      const cur = await live.source.instructions(key);
+      if (cur) instructions = { text: cur.text, revision: cur.revision, key };
+      const pkey = live.paramsKey === undefined ? `params.${role.name}` : live.paramsKey;
+      if (pkey) {
+        const p = await live.source.value(pkey, z.unknown());
+        if (p) params = { value: p.value, revision: p.revision, key: pkey };
+      }
+    }
+    const revs = { instructions: instructions?.revision ?? null, params: params?.revision ?? null };
+    if (live && (revs.instructions !== this.lastRevisions.instructions || revs.params !== this.lastRevisions.params) && this.handled + this.failed > 0) {
+      this.log(`[${instance}] ${role.name} now on instructions r${revs.instructions ?? '-'}, params r${revs.params ?? '-'}`);
+    }
+    this.lastRevisions = revs;
+    return { instructions, params };
   }
 
   private async deadLetter(m: JsMsg, reason: string, kind: string | undefined): Promise<void> {

@@ -4,6 +4,7 @@
 import type { AnyStateMachine } from 'xstate';
 import type { Envelope, MessageDef } from '../../protocols/envelope.ts';
 import { isRoleName } from '../../protocols/envelope.ts';
+import type { LiveSource } from '../instructions/live.ts';
 
 /** Event a role machine emits (XState `emit`) to publish a message. Build it with `output()`. */
 export interface PublishEvent {
@@ -27,6 +28,8 @@ export interface RoleInput<T = unknown> {
   instructions?: { text: string; revision: number; key?: string };
   /** The role's workflow parameters (`params.<role>`), same rules; absent when none are set. */
   params?: { value: unknown; revision: number; key?: string };
+  /** The host's live view of the instructions bucket, for roles that resolve other keys per item (run overrides). */
+  live?: LiveSource;
 }
 
 export interface RoleDefinition {

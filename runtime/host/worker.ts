@@ -7,7 +7,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { InstanceControlSchema, type InstanceRecord } from '../../protocols/runtime-messages.ts';
 import { instanceControlSubject } from '../../protocols/subjects.ts';
 import { Bus } from '../nats/bus.ts';
-import { getInstructions, openInstructions, watchInstructions } from '../instructions/instructions.ts';
+import { getInstructions, openInstructions } from '../instructions/instructions.ts';
+import { LiveKeys } from '../instructions/live.ts';
 import { HEARTBEAT_MS, openRegistry, putInstance, removeInstance } from '../registry/registry.ts';
 import { loadRole } from './catalog.ts';
 import { RoleHost } from './host.ts';
@@ -21,8 +22,9 @@ export interface WorkerRoleSpec {
   instance?: string;
   concurrency?: number;
   /**
-   * Instructions revision to pin. Without one the instance starts on the latest revision and follows
-   * new ones as they are written (each item runs with the revision current when it started).
+   * Instructions revision to pin. Without one the instance follows its key live: each item runs with
+   * the revisions of `<role>` and `params.<role>` current when it started (and a synthesis role
+   * resolves its items' run override keys through the same live view).
    */
   instructionsRevision?: number;
 }
@@ -47,6 +49,7 @@ export function newInstanceId(role: string): string {
 export class Worker {
   readonly instances = new Map<string, { host: RoleHost; spec: WorkerRoleSpec; startedAt: number; instructionsRevision?: number }>();
   private unwatch: (() => void)[] = [];
+  private live?: LiveKeys;
   private registry!: KV;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -66,6 +69,7 @@ export class Worker {
     const { nc } = this.opts;
     this.registry = await openRegistry(nc);
     const instructionsKv = await openInstructions(nc);
+    const live = (this.live = new LiveKeys(instructionsKv, (l) => this.log(l)));
     for (const spec of this.opts.roles) {
       const { def } = await loadRole(spec.impl ?? spec.role, spec.role);
       const instance = spec.instance ?? newInstanceId(spec.role);
@@ -80,6 +84,7 @@ export class Worker {
         maxDeliver: this.opts.maxDeliver,
         model: spec.model,
         instructions: instr ? { text: instr.text, revision: instr.revision } : undefined,
+        live: spec.instructionsRevision === undefined ? { source: live, instructionsKey: spec.role } : undefined,
         log: (l) => this.log(l),
       });
       this.instances.set(instance, { host, spec, startedAt: Date.now(), instructionsRevision: instr?.revision });
@@ -98,13 +103,14 @@ export class Worker {
         },
       });
       if (spec.instructionsRevision === undefined) {
+        // The registry shows the revision the next item will start with.
+        await live.current(spec.role);
         this.unwatch.push(
-          await watchInstructions(instructionsKv, spec.role, (i) => {
+          live.onUpdate((key, revision) => {
             const e = this.instances.get(instance);
-            if (!e || e.host.state === 'stopped') return;
-            e.host.opts.instructions = { text: i.text, revision: i.revision };
-            e.instructionsRevision = i.revision;
-            this.log(`[${instance}] now on instructions r${i.revision}`);
+            if (key !== spec.role || !e || e.host.state === 'stopped') return;
+            e.instructionsRevision = revision;
+            this.log(`[${instance}] now on instructions r${revision}`);
             void this.beat(instance);
           }),
         );
@@ -173,6 +179,7 @@ export class Worker {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unwatch) u();
+    this.live?.close();
     this.resolveDone();
   }
 }
