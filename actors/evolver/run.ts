@@ -1,0 +1,110 @@
+// One synthesis run as the evolver drives it: publish a run request (with overrides, fixed plans,
+// seed, validation flag), follow its messages until every item ended, and read its terminal
+// messages back from the JetStream work stream. Several runs can be in flight in one society at
+// once (the validation arms): each follower keeps only its own run's messages.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeEnvelope, type Envelope } from '../../protocols/envelope.ts';
+import { MESSAGE_PREFIX, MESSAGE_STREAM } from '../../protocols/subjects.ts';
+import { SynthRunRequestSchema, SynthRunRequested, type EvaluationPlan, type PlanIssued, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
+import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
+import { subjectReader } from '../../runtime/nats/read.ts';
+import { FunnelCounter, type FunnelSummary } from '../synthesis/funnel.ts';
+import { checkerDiscrimination } from './failures.ts';
+import type { BatchOutcome } from './promotion.ts';
+
+export type FixedPlan = { synthesis: SynthesisPlan; evaluation: EvaluationPlan };
+
+export interface RunResult {
+  runId: string;
+  summary: FunnelSummary;
+  complete: boolean;
+  startedAt: number;
+  endedAt: number;
+  /** Every message of the run seen while following it (deduplicated by envelope id). */
+  envelopes: Envelope<unknown>[];
+  /** The plans the run issued (not rejected), in slot order: what validation arms replay. */
+  plans: FixedPlan[];
+}
+
+export interface FollowOptions {
+  timeoutMs: number;
+  onProgress?: (s: FunnelSummary, elapsedMs: number) => void;
+  progressEveryMs?: number;
+}
+
+/** Publish `req` and follow the run until every item ended (or the timeout). */
+export async function runSynthesis(nc: NatsConnection, request: SynthRunRequest, o: FollowOptions): Promise<RunResult> {
+  const req = SynthRunRequestSchema.parse(request);
+  const counter = new FunnelCounter(req.runId, req.plans * req.tasksPerPlan);
+  const envelopes = new Map<string, Envelope<unknown>>();
+  const sub = nc.subscribe(`${MESSAGE_PREFIX}.synth.>`);
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  void (async () => {
+    for await (const m of sub) {
+      const v = decodeEnvelope(m.data);
+      if (!v.ok || (v.envelope.data as { runId?: string })?.runId !== req.runId) continue;
+      envelopes.set(v.envelope.id, v.envelope);
+      if (counter.add(v.envelope) && counter.done) resolveDone();
+    }
+  })();
+  const startedAt = Date.now();
+  await new Bus(nc, defaultSender('evolver')).publish(SynthRunRequested, req, { key: `synth-run-${req.runId}` });
+  const ticker = setInterval(() => o.onProgress?.(counter.summary(), Date.now() - startedAt), o.progressEveryMs ?? 10_000);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.timeoutMs)));
+  const how = await Promise.race([done.then(() => 'done' as const), timedOut]);
+  clearInterval(ticker);
+  clearTimeout(timer);
+  sub.unsubscribe();
+  const all = [...envelopes.values()];
+  return { runId: req.runId, summary: counter.summary(), complete: how === 'done', startedAt, endedAt: Date.now(), envelopes: all, plans: issuedPlans(all) };
+}
+
+export function issuedPlans(envelopes: Envelope<unknown>[]): FixedPlan[] {
+  return envelopes
+    .filter((e) => e.kind === 'synth.plan.issued' && !(e.data as PlanIssued).rejected)
+    .map((e) => e.data as PlanIssued)
+    .sort((a, b) => a.index - b.index)
+    .filter((p, i, xs) => i === 0 || xs[i - 1].index !== p.index)
+    .map((p) => ({ synthesis: p.synthesis, evaluation: p.evaluation }));
+}
+
+/** Kinds the evolver reads back from the stream: the terminal ones (and the checkers they carry). */
+export const FAILURE_SOURCE_KINDS = ['synth.item.dropped', 'synth.failure.reported', 'synth.dataset.record'] as const;
+
+/**
+ * Read a run's terminal messages from the JetStream work stream (not from a live subscription: the
+ * stream holds them whether or not anyone was listening). One ephemeral consumer per subject.
+ */
+export async function readRunFromStream(nc: NatsConnection, runId: string, kinds: readonly string[] = FAILURE_SOURCE_KINDS): Promise<Envelope<unknown>[]> {
+  const out = new Map<string, Envelope<unknown>>();
+  for (const kind of kinds) {
+    const consumer = await subjectReader(nc, `${MESSAGE_PREFIX}.${kind}`, { stream: MESSAGE_STREAM });
+    let pending = (await consumer.info()).num_pending;
+    while (pending > 0) {
+      const batch = await consumer.fetch({ max_messages: Math.min(pending, 256), expires: 2000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        const v = decodeEnvelope(m.data);
+        if (v.ok && (v.envelope.data as { runId?: string })?.runId === runId) out.set(v.envelope.id, v.envelope);
+      }
+      if (!got) break;
+      pending -= got;
+    }
+    await consumer.delete().catch(() => {});
+  }
+  return [...out.values()];
+}
+
+/**
+ * One arm's counts for `decidePromotion`. proposed = items the run asked for (an item lost at the
+ * draft is a loss of the arm too); accepted = dialogues that passed their checker (dataset records,
+ * published even by validation runs); checkers = those the verifier's model wrote, discriminating
+ * when they validated (see `checkerDiscrimination`).
+ */
+export function batchOutcome(r: Pick<RunResult, 'summary' | 'envelopes' | 'runId'>): BatchOutcome {
+  const d = checkerDiscrimination(r.envelopes, r.runId);
+  return { proposed: r.summary.items, accepted: r.summary.dialoguePassed, checkersTested: d.tested, checkersDiscriminating: d.discriminating };
+}

@@ -1,0 +1,280 @@
+// The evolver's effects, one function per state of a round (machine.ts sequences them):
+// produce (a production synthesis run) → collect failures (from the JetStream stream) → reflect
+// (candidate revision from the evolver's model) → validate (candidate arm beside current arm, same
+// plans and seed, concurrently in the same society) → decide (promotion rule, archive) → record
+// (promote or discard with lineage, restore the archive's best when the live one fell behind, publish
+// the round on the bus).
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EVOLVER_ARCHIVE_KEY, EvolverRoundCompleted, type ArmOutcome, type EvolverRound } from '../../protocols/evolver.ts';
+import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
+import { candidateKey, getEntry, getInstructions, getValue, promoteCandidate, putValue, rollbackEntry, setEntry, unifiedDiff } from '../../runtime/instructions/index.ts';
+import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { FunnelSummary } from '../synthesis/funnel.ts';
+import { chooseTarget, EVOLVABLE_ROLES, failureRecords, failuresByRole, groupFailures, type EvolvableRole, type FailureGroup } from './failures.ts';
+import { ArchiveSchema, archiveMeasurement, bestArchived, decidePromotion, diffStandardError, type Archive, type BatchOutcome, type PromotionDecision } from './promotion.ts';
+import { reflect, writeCandidate } from './reflect.ts';
+import { batchOutcome, readRunFromStream, runSynthesis, type FixedPlan, type RunResult } from './run.ts';
+
+export interface EvolveConfig {
+  sessionId: string;
+  domain: string;
+  rounds: number;
+  plans: number;
+  tasksPerPlan: number;
+  /** Items per validation arm. */
+  validationSize: number;
+  maxRevisions: number;
+  seed: number;
+  /** Per synthesis run. */
+  timeoutMs: number;
+  /** false: production runs only (the baseline without the evolver). */
+  evolve: boolean;
+  /** Plans for every production run (else round 1's plans are kept when `samePlans`, or new ones are written each round). */
+  fixedPlans?: FixedPlan[];
+  samePlans: boolean;
+  roles: readonly EvolvableRole[];
+  /** Promotion rule: forgive drops up to z standard errors. */
+  z: number;
+  archiveSize: number;
+  /** Reflection answers tried per round. */
+  reflectAttempts: number;
+  /** `evolver/<instance>` is the author of candidates, promotions and rollbacks. */
+  instance: string;
+}
+
+export interface EvolverEnv {
+  nc: NatsConnection;
+  kv: KV;
+  llm: LlmClient;
+  log: (line: string) => void;
+  onProgress?: (what: string, s: FunnelSummary, elapsedMs: number) => void;
+}
+
+/** What the report needs from a run (its summary without the bulky per-item lists). */
+export interface RunDigest {
+  runId: string;
+  summary: Omit<FunnelSummary, 'dropReasons' | 'failures'>;
+  outcome: BatchOutcome;
+  complete: boolean;
+  seconds: number;
+}
+
+export interface RoundRecord {
+  round: number;
+  production: RunDigest;
+  failures: { total: number; byRole: Record<string, number>; groups: { kind: string; role: string | null; count: number }[] };
+  target: EvolvableRole | null;
+  candidate?: { revision: number; parent: number; rationale: string; addresses: string[]; attempts: number; problems: string[] };
+  reflectProblems?: string[];
+  validation?: { current: RunDigest & { revision: number }; candidate: RunDigest & { revision: number } };
+  decision?: PromotionDecision;
+  outcome: EvolverRound['outcome'];
+  reason: string;
+  /** Unified diff of the promoted revision against the one it replaced. */
+  promotedDiff?: string;
+  liveRevision: number | null;
+  restored?: { from: number; revision: number };
+  evolverTokens: { prompt: number; completion: number };
+}
+
+export function digest(r: RunResult): RunDigest {
+  const { dropReasons, failures, ...summary } = r.summary;
+  return { runId: r.runId, summary, outcome: batchOutcome(r), complete: r.complete, seconds: Math.round((r.endedAt - r.startedAt) / 1000) };
+}
+
+const author = (cfg: EvolveConfig) => `evolver/${cfg.instance}`;
+
+// ---------------------------------------------------------------------------------------------
+// produce
+
+export async function produce(env: EvolverEnv, cfg: EvolveConfig, round: number, plans: FixedPlan[] | undefined): Promise<RunResult> {
+  const runId = `${cfg.sessionId}-r${round}`;
+  const fixed = plans ?? cfg.fixedPlans;
+  env.log(`[evolve] round ${round}/${cfg.rounds}: production run ${runId} (${fixed?.length ?? cfg.plans} plan(s) × ${cfg.tasksPerPlan})`);
+  const r = await runSynthesis(
+    env.nc,
+    {
+      runId,
+      domain: cfg.domain,
+      plans: fixed?.length ?? cfg.plans,
+      tasksPerPlan: cfg.tasksPerPlan,
+      maxRevisions: cfg.maxRevisions,
+      seed: cfg.seed + 1000 * round,
+      ...(fixed ? { fixedPlans: fixed } : {}),
+    },
+    { timeoutMs: cfg.timeoutMs, onProgress: (s, ms) => env.onProgress?.(`round ${round} production`, s, ms), progressEveryMs: 10_000 },
+  );
+  if (!r.complete) env.log(`[evolve] round ${round}: production run ${runId} timed out with ${r.summary.items - r.summary.terminal} item(s) unfinished`);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// collect failures
+
+export interface Collected {
+  total: number;
+  byRole: Record<string, number>;
+  groups: FailureGroup[];
+  target: { role: EvolvableRole; groups: FailureGroup[] } | null;
+}
+
+export async function collectFailures(env: EvolverEnv, cfg: EvolveConfig, runId: string): Promise<Collected> {
+  const msgs = await readRunFromStream(env.nc, runId);
+  const records = failureRecords(msgs, runId);
+  const groups = groupFailures(records);
+  const target = chooseTarget(groups, cfg.roles);
+  env.log(
+    `[evolve] ${runId}: ${records.length} failure(s) in ${groups.length} kind(s)` +
+      (groups.length ? ` (${groups.map((g) => `${g.kind}→${g.role ?? '-'}:${g.ids.length}`).join(', ')})` : '') +
+      (target ? `; target ${target.role}` : '; no role to rewrite'),
+  );
+  return { total: records.length, byRole: failuresByRole(records), groups, target };
+}
+
+// ---------------------------------------------------------------------------------------------
+// reflect
+
+export interface Candidate {
+  role: EvolvableRole;
+  revision: number;
+  parent: number;
+  currentText: string;
+  text: string;
+  rationale: string;
+  addresses: string[];
+  attempts: number;
+  problems: string[];
+  tokens: { prompt: number; completion: number };
+}
+
+export async function reflectStep(env: EvolverEnv, cfg: EvolveConfig, round: number, target: { role: EvolvableRole; groups: FailureGroup[] }): Promise<{ candidate: Candidate | null; problems: string[]; tokens: { prompt: number; completion: number } }> {
+  const cur = await getInstructions(env.kv, target.role);
+  if (!cur) throw new Error(`evolver: role ${target.role} has no instructions in the bucket to rewrite`);
+  env.log(`[evolve] round ${round}: asking the evolver's model (${env.llm.config.model}) to rewrite ${target.role}@${cur.revision}`);
+  const r = await reflect({ llm: env.llm, role: target.role, current: cur.text, groups: target.groups, attempts: cfg.reflectAttempts, seed: cfg.seed + round });
+  if (!r.rewrite) {
+    env.log(`[evolve] round ${round}: no usable rewrite after ${r.attempts} attempt(s): ${r.problems.join(' | ').slice(0, 300)}`);
+    return { candidate: null, problems: r.problems, tokens: r.tokens };
+  }
+  const e = await writeCandidate(env.kv, target.role, r.rewrite, { author: author(cfg), parent: cur.revision });
+  env.log(`[evolve] round ${round}: candidate ${e.key}@${e.revision} (addresses ${r.rewrite.addresses.length} failure(s))`);
+  return {
+    candidate: { role: target.role, revision: e.revision, parent: cur.revision, currentText: cur.text, text: r.rewrite.text, rationale: r.rewrite.rationale, addresses: r.rewrite.addresses, attempts: r.attempts, problems: r.problems, tokens: r.tokens },
+    problems: r.problems,
+    tokens: r.tokens,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// validate
+
+/** How a validation batch of `size` items is laid out over the production plans. */
+export function validationLayout(plans: number, size: number): { plans: number; tasksPerPlan: number } {
+  if (plans < 1) throw new Error('validation needs at least one plan');
+  const p = Math.min(plans, size);
+  return { plans: p, tasksPerPlan: Math.ceil(size / p) };
+}
+
+export async function validate(env: EvolverEnv, cfg: EvolveConfig, round: number, cand: Candidate, plans: FixedPlan[]): Promise<{ current: RunResult; candidate: RunResult; currentRevision: number }> {
+  const layout = validationLayout(plans.length, cfg.validationSize);
+  const fixedPlans = plans.slice(0, layout.plans);
+  const seed = cfg.seed + 1000 * round + 500;
+  const live = await getInstructions(env.kv, cand.role);
+  const currentRevision = live?.revision ?? cand.parent;
+  const base = { domain: cfg.domain, plans: layout.plans, tasksPerPlan: layout.tasksPerPlan, maxRevisions: cfg.maxRevisions, fixedPlans, seed, validation: true };
+  env.log(`[evolve] round ${round}: validating ${cand.role}: current @${currentRevision} vs candidate @${cand.revision}, ${layout.plans} plan(s) × ${layout.tasksPerPlan} per arm, seed ${seed}`);
+  const progress = (arm: string) => (s: FunnelSummary, ms: number) => env.onProgress?.(`round ${round} ${arm} arm`, s, ms);
+  const [current, candidate] = await Promise.all([
+    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-current` }, { timeoutMs: cfg.timeoutMs, onProgress: progress('current'), progressEveryMs: 15_000 }),
+    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-candidate`, overrides: { instructions: { [cand.role]: candidateKey(cand.role) } } }, { timeoutMs: cfg.timeoutMs, onProgress: progress('candidate'), progressEveryMs: 15_000 }),
+  ]);
+  return { current, candidate, currentRevision };
+}
+
+// ---------------------------------------------------------------------------------------------
+// decide
+
+export async function loadArchive(kv: KV): Promise<Archive> {
+  return (await getValue(kv, EVOLVER_ARCHIVE_KEY, ArchiveSchema))?.value ?? {};
+}
+
+export function decide(cfg: EvolveConfig, current: BatchOutcome, candidate: BatchOutcome): PromotionDecision {
+  return decidePromotion(current, candidate, { z: cfg.z });
+}
+
+// ---------------------------------------------------------------------------------------------
+// record
+
+/**
+ * Apply the decision. Promote: the candidate's text becomes a new revision of the role's key
+ * (`action: promote`, the candidate's failures and rationale plus the decision). Roll back: the
+ * candidate key gets a revision holding the live text again (`action: rollback`, the rationale saying
+ * why), so a discarded candidate is never left waiting there. Then both measured revisions go into
+ * the archive (a rolled-back candidate is not archived: it measured worse), and when the live
+ * revision is now clearly behind the archive's best (by more than z standard errors), the best is
+ * restored.
+ */
+export async function recordDecision(
+  env: EvolverEnv,
+  cfg: EvolveConfig,
+  round: number,
+  cand: Candidate,
+  v: { current: RunResult; candidate: RunResult; currentRevision: number },
+  decision: PromotionDecision,
+): Promise<{ liveRevision: number; promotedDiff?: string; restored?: { from: number; revision: number }; archive: Archive }> {
+  let archive = await loadArchive(env.kv);
+  const cur = batchOutcome(v.current);
+  const cnd = batchOutcome(v.candidate);
+  archive = archiveMeasurement(archive, cand.role, { revision: v.currentRevision, proposed: cur.proposed, accepted: cur.accepted, round }, cfg.archiveSize);
+  let liveRevision = v.currentRevision;
+  let promotedDiff: string | undefined;
+  if (decision.promote) {
+    const before = await getInstructions(env.kv, cand.role);
+    const e = await promoteCandidate(env.kv, cand.role, cand.revision, { author: author(cfg), reason: `round ${round}: ${decision.reason}` });
+    liveRevision = e.revision;
+    promotedDiff = unifiedDiff(before?.text ?? '', cand.text, { fromLabel: `${cand.role}@${before?.revision ?? '-'}`, toLabel: `${cand.role}@${e.revision}` });
+    archive = archiveMeasurement(archive, cand.role, { revision: e.revision, proposed: cnd.proposed, accepted: cnd.accepted, round }, cfg.archiveSize);
+    env.log(`[evolve] round ${round}: PROMOTED ${cand.role}@${e.revision} (from candidate @${cand.revision}): ${decision.reason}`);
+  } else {
+    const live = await getInstructions(env.kv, cand.role);
+    await setEntry(env.kv, candidateKey(cand.role), live?.text ?? cand.currentText, {
+      author: author(cfg),
+      rationale: `discarded candidate @${cand.revision} in round ${round}: ${decision.reason}`,
+      failures: cand.addresses,
+      parent: cand.revision,
+      action: 'rollback',
+    });
+    env.log(`[evolve] round ${round}: ROLLED BACK candidate ${cand.role}@${cand.revision}: ${decision.reason}`);
+  }
+  const restored = await restoreIfBehind(env, cfg, round, cand.role, liveRevision, archive);
+  if (restored) liveRevision = restored.revision;
+  await putValue(env.kv, EVOLVER_ARCHIVE_KEY, ArchiveSchema, archive, { author: author(cfg), rationale: `round ${round} of ${cfg.sessionId}: measured ${cand.role}` });
+  return { liveRevision, promotedDiff, restored, archive };
+}
+
+/** Restore the archive's best revision of `role` when the live one measured clearly worse. */
+export async function restoreIfBehind(env: EvolverEnv, cfg: EvolveConfig, round: number, role: string, live: number, archive: Archive): Promise<{ from: number; revision: number } | undefined> {
+  const best = bestArchived(archive, role);
+  const mine = archive[role]?.find((e) => e.revision === live);
+  if (!best || !mine || best.revision === live) return undefined;
+  const se = diffStandardError({ successes: best.accepted, trials: best.proposed, p: best.yield }, { successes: mine.accepted, trials: mine.proposed, p: mine.yield });
+  if (!(best.yield - mine.yield > cfg.z * se)) return undefined;
+  if (!(await getEntry(env.kv, role, best.revision))) return undefined; // older than the bucket's history
+  const e = await rollbackEntry(env.kv, role, best.revision, {
+    author: author(cfg),
+    rationale: `round ${round}: restored the archive's best (${best.accepted}/${best.proposed}) over live @${live} (${mine.accepted}/${mine.proposed}); Δ > ${cfg.z}·SE=${(cfg.z * se).toFixed(3)}`,
+  });
+  env.log(`[evolve] round ${round}: RESTORED ${role}@${best.revision} from the archive as @${e.revision}`);
+  return { from: best.revision, revision: e.revision };
+}
+
+export function armOutcome(r: RunResult, revision: number | null): ArmOutcome {
+  return { runId: r.runId, revision, ...batchOutcome(r) };
+}
+
+export async function publishRound(env: EvolverEnv, rec: EvolverRound): Promise<void> {
+  await new Bus(env.nc, defaultSender('evolver')).publish(EvolverRoundCompleted, rec, { key: `evolver-round-${rec.sessionId}-${rec.round}` });
+}
+
+export { EVOLVABLE_ROLES };
