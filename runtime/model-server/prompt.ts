@@ -23,7 +23,8 @@ const chatMlTemplate =
 
 export class PromptRenderer {
   private readonly template: Template;
-  private readonly knowsToolRole: boolean;
+  /** Whether the template has a `tool` role (else tool results become `<tool_response>` user turns). */
+  readonly knowsToolRole: boolean;
 
   constructor(
     source: string | undefined,
@@ -34,6 +35,25 @@ export class PromptRenderer {
   }
 
   render(req: Pick<ChatCompletionRequest, 'messages' | 'tools' | 'tool_choice' | 'response_format' | 'parallel_tool_calls'>): string {
+    return this.renderMessages(this.templateMessages(req), true);
+  }
+
+  /** The template with plain role/content messages (the learner renders prefixes of a chat with it). */
+  renderMessages(messages: readonly { role: string; content: string }[], addGenerationPrompt: boolean): string {
+    return this.template.render({
+      messages: messages.map((m) => ({ ...m })),
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: this.tokens.bos,
+      eos_token: this.tokens.eos,
+    });
+  }
+
+  /**
+   * The request as the plain role/content messages handed to the template: tool calls and results
+   * folded into text, the tools block (and JSON instructions) in the system message. The learner
+   * trains on exactly these messages (runtime/nn/chat-format.ts).
+   */
+  templateMessages(req: Pick<ChatCompletionRequest, 'messages' | 'tools' | 'tool_choice' | 'response_format' | 'parallel_tool_calls'>): { role: string; content: string }[] {
     const messages = req.messages.map((m) => this.toTemplateMessage(m));
     const extra: string[] = [];
     const toolsActive = req.tools?.length && req.tool_choice !== 'none';
@@ -50,12 +70,7 @@ export class PromptRenderer {
       if (first?.role === 'system') first.content = first.content ? `${first.content}\n\n${block}` : block;
       else messages.unshift({ role: 'system', content: block });
     }
-    return this.template.render({
-      messages,
-      add_generation_prompt: true,
-      bos_token: this.tokens.bos,
-      eos_token: this.tokens.eos,
-    });
+    return messages;
   }
 
   private toTemplateMessage(m: RequestMessage): { role: string; content: string } {

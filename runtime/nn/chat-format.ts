@@ -1,14 +1,14 @@
 // Rendering OpenAI-format chats (with tools) into model text through the GGUF's own chat template
 // (`tokenizer.chat_template`, Jinja), so the learner trains on exactly the text the model server
-// prompts with. Templates without tool support (SmolLM2's ChatML) get tool calls and results
-// rendered into message content in one fixed way, defined here and nowhere else:
+// prompts with. One function folds tool calls, tool results and the tool list into plain
+// role/content messages, and it is the model server's (`PromptRenderer.templateMessages` in
+// runtime/model-server/prompt.ts); the learner only converts its message shape to the server's:
 //   assistant tool call  → content + "\n<tool_call>{"name": …, "arguments": {…}}</tool_call>"
-//   tool result          → role "tool", content = the result text
-//   tool definitions     → appended to the system message, as the model server describes them
-// The call text and the tools block come from the model server's prompt code, so the policy is
-// trained on the exact format the server prompts with and its grammar enforces.
-import { Template } from '@huggingface/jinja';
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, describeTools, formatCall } from '../model-server/prompt.ts';
+//   tool result          → role "tool" when the template knows that role, else a user turn
+//                          "<tool_response>\n…\n</tool_response>" (SmolLM2's ChatML has no tool role)
+//   tool definitions     → appended to the system message, as the server describes them
+import { PromptRenderer } from '../model-server/prompt.ts';
+import type { RequestMessage } from '../model-server/request.ts';
 
 export interface OpenAiToolCall {
   id?: string;
@@ -46,42 +46,54 @@ function argsObject(a: string | Record<string, unknown>): unknown {
   }
 }
 
-export function renderToolCall(c: OpenAiToolCall): string {
-  const args = c.function.arguments;
-  const text = typeof args === 'string' ? (argsObject(args), args) : JSON.stringify(args);
-  return `${TOOL_CALL_OPEN}${formatCall(c.function.name, text)}${TOOL_CALL_CLOSE}`;
+/** Our message shape → the model server's request message (arguments as JSON text, no null content). */
+export function toRequestMessage(m: ChatMessage, i: number): RequestMessage {
+  const content = m.content ?? '';
+  switch (m.role) {
+    case 'system':
+    case 'user':
+      return { role: m.role, content };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content,
+        ...(m.tool_calls?.length
+          ? { tool_calls: m.tool_calls.map((c, j) => ({ id: c.id ?? `call_${i}_${j}`, type: 'function' as const, function: { name: c.function.name, arguments: argsText(c.function.arguments) } })) }
+          : {}),
+      };
+    case 'tool':
+      return { role: 'tool', content, tool_call_id: m.tool_call_id ?? `call_${i}` };
+    default:
+      throw new Error(`message ${i}: unknown role "${(m as { role: string }).role}"`);
+  }
 }
 
-export function renderToolsBlock(tools: readonly ToolSpec[]): string {
-  if (!tools.length) return '';
-  return describeTools(
-    tools.map((t) => ({ type: 'function' as const, function: { ...t.function, parameters: t.function.parameters as Record<string, unknown> | undefined } })),
-    'auto',
-    false,
-  );
+function argsText(a: string | Record<string, unknown>): string {
+  if (typeof a !== 'string') return JSON.stringify(a);
+  argsObject(a); // bad JSON is an error in training data
+  return a;
 }
 
-/** OpenAI chat + tools → plain role/content messages (tool calls and tool list folded into text). */
-export function normalizeChat(messages: readonly ChatMessage[], tools: readonly ToolSpec[] = []): TemplateMessage[] {
-  const out: TemplateMessage[] = [];
-  const block = renderToolsBlock(tools);
-  messages.forEach((m, i) => {
-    if (!['system', 'user', 'assistant', 'tool'].includes(m.role)) throw new Error(`message ${i}: unknown role "${m.role}"`);
-    let content = m.content ?? '';
-    if (m.tool_calls?.length) content = [content, ...m.tool_calls.map(renderToolCall)].filter((s) => s.length > 0).join('\n');
-    if (m.role === 'system' && block && i === 0) content = content ? `${content}\n\n${block}` : block;
-    out.push({ role: m.role, content });
+/**
+ * OpenAI chat + tools → plain role/content messages, by the model server's own code for the given
+ * template (whether tool results are `tool` turns or `<tool_response>` user turns depends on it).
+ */
+export function normalizeChat(template: ChatTemplate, messages: readonly ChatMessage[], tools: readonly ToolSpec[] = []): TemplateMessage[] {
+  return template.renderer.templateMessages({
+    messages: messages.map(toRequestMessage),
+    tools: tools.length ? tools.map((t) => ({ type: 'function' as const, function: { name: t.function.name, description: t.function.description, parameters: t.function.parameters as Record<string, unknown> | undefined } })) : undefined,
+    tool_choice: tools.length ? 'auto' : undefined,
+    parallel_tool_calls: false,
   });
-  if (block && messages[0]?.role !== 'system') out.unshift({ role: 'system', content: block });
-  return out;
 }
 
+/** The GGUF's chat template, rendered by the model server's renderer. */
 export class ChatTemplate {
-  private tpl: Template;
-  constructor(readonly source: string, private specials: { bos_token?: string; eos_token?: string } = {}) {
-    this.tpl = new Template(source);
+  readonly renderer: PromptRenderer;
+  constructor(readonly source: string, specials: { bos_token?: string; eos_token?: string } = {}) {
+    this.renderer = new PromptRenderer(source, { bos: specials.bos_token ?? '', eos: specials.eos_token ?? '' });
   }
   render(messages: readonly TemplateMessage[], addGenerationPrompt = false): string {
-    return this.tpl.render({ messages, add_generation_prompt: addGenerationPrompt, ...this.specials });
+    return this.renderer.renderMessages(messages, addGenerationPrompt);
   }
 }

@@ -50,7 +50,7 @@ export interface TokenizedChat {
  * template must render prefixes as prefixes (ChatML-style templates do), which is checked.
  */
 export function tokenizeChat(tok: ChatTokenizer, messages: readonly ChatMessage[], tools: readonly ToolSpec[], trainRoles: ReadonlySet<string>): TokenizedChat {
-  const msgs: TemplateMessage[] = normalizeChat(messages, tools);
+  const msgs: TemplateMessage[] = normalizeChat(tok.template, messages, tools);
   const tokens: number[] = [];
   const mask: number[] = [];
   let prev = '';
@@ -95,4 +95,49 @@ export function flipRoles(messages: readonly ChatMessage[], userSystem?: string)
     }
   }
   return out;
+}
+
+export interface TokenizedRollout {
+  tokens: number[];
+  /** 1 for tokens the policy generated: a generated assistant turn's text/tool-call text and its end-of-turn token. */
+  agentMask: number[];
+}
+
+/**
+ * A dialogue as the agent saw it (system prompt, tools, its view of the turns) → learner tokens, with
+ * the same rendering the model server prompts with. `generated[i]` says whether message i came from
+ * the policy (a fixed greeting or a task's message history did not): of those, the content (text and
+ * `<tool_call>` JSON) and the end-of-turn token right after it are marked — what the model sampled —
+ * but not the role header or what the template writes after the end-of-turn token.
+ */
+export function tokenizeRollout(tok: ChatTokenizer, messages: readonly ChatMessage[], tools: readonly ToolSpec[], generated: readonly boolean[]): TokenizedRollout {
+  if (generated.length !== messages.length) throw new Error(`tokenizeRollout: ${generated.length} generated flags for ${messages.length} messages`);
+  const msgs = normalizeChat(tok.template, messages, tools);
+  const offset = msgs.length - messages.length; // a system message holding the tools block may lead
+  const tokens: number[] = [];
+  const agentMask: number[] = [];
+  let prev = '';
+  for (let i = 0; i < msgs.length; i++) {
+    const text = tok.template.render(msgs.slice(0, i + 1));
+    if (!text.startsWith(prev)) throw new Error(`chat template does not render message ${i} as an extension of the previous ones`);
+    const delta = text.slice(prev.length);
+    prev = text;
+    const gen = i >= offset && generated[i - offset];
+    if (gen && msgs[i].role !== 'assistant') throw new Error(`message ${i - offset} is marked generated but its role is ${msgs[i].role}`);
+    const content = msgs[i].content;
+    const at = gen && content ? delta.lastIndexOf(content) : -1;
+    if (at < 0) {
+      const t = tok.tokenize(delta);
+      tokens.push(...t);
+      agentMask.push(...t.map(() => 0));
+      continue;
+    }
+    const h = at > 0 ? tok.tokenize(delta.slice(0, at)) : [];
+    const b = tok.tokenize(content);
+    const tail = delta.slice(at + content.length);
+    const t = tail ? tok.tokenize(tail) : [];
+    tokens.push(...h, ...b, ...t);
+    agentMask.push(...h.map(() => 0), ...b.map(() => 1), ...t.map((id, j) => (j === 0 && id === tok.eosId ? 1 : 0)));
+  }
+  return { tokens, agentMask };
 }

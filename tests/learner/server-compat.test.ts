@@ -34,7 +34,7 @@ describe('tokenizer and chat template', () => {
 
   it('tokenizes message by message exactly like the whole rendered chat', () => {
     const { tokens, mask } = tokenizeChat(tok, chat, tools, new Set(['assistant']));
-    const whole = tok.tokenize(tok.template.render(normalizeChat(chat, tools)));
+    const whole = tok.tokenize(tok.template.render(normalizeChat(tok.template, chat, tools)));
     expect(tokens).toEqual(whole);
     // The trained tokens are exactly the two assistant turns (content + tool call + end of turn).
     const trained = tok.detokenize(tokens.filter((_, i) => mask[i] === 1));

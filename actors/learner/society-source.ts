@@ -1,0 +1,210 @@
+// GRPO rollouts through the society: for each task of an RL export, G dialogues played over NATS —
+// the actor (agent service) answering from a model server that serves the current policy, the user
+// simulator and the environment as services — each rewarded by the task's checker (sandboxed) on the
+// state the dialogue leaves behind, and turned into learner tokens with the model server's own
+// rendering (agent-generated tokens marked).
+//
+// Decisions where the brief is silent:
+// - the policy version of a rollout is the version the model server reports loaded (its /health path,
+//   `…_v<N>-step<S>.<dtype>.gguf` from publish.ts) when the dialogue starts; before any publish reached
+//   it, `baseVersion`. With several servers, the oldest one counts (the agent may hit any of them);
+// - no behaviour log-probs come back from the server: rollouts count as on-policy (grpo.ts);
+// - a dialogue that ends in `infrastructure_error` (a service unreachable) is replayed up to
+//   `infraAttempts` times, then the group fails loudly: broken plumbing is not a reward of 0. Any other
+//   ending (user stop, max steps, agent error) is the policy's and gets the checker's verdict;
+// - a checker that cannot run (error, timeout) gives 0 and is counted in `stats.checkerErrors`;
+// - the agent's system prompt and tools are rebuilt here the way the actor builds them
+//   (actors/actor/for-domain.ts), since the dialogue result carries only the messages.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Sender } from '../../protocols/envelope.ts';
+import type { DialogueLimits, DialogueResult, Message } from '../../protocols/dialogue.ts';
+import { getDomain } from '../../domains/registry.ts';
+import type { DomainSpec } from '../../domains/core/domain.ts';
+import { runChecker } from '../../runtime/sandbox/checker-sandbox.ts';
+import { tokenizeRollout, type ChatTokenizer } from '../../runtime/nn/tokenizer.ts';
+import type { ChatMessage, ToolSpec } from '../../runtime/nn/chat-format.ts';
+import { playRemoteScene } from '../scene/remote.ts';
+import { historyFromTask } from '../scene/task-env.ts';
+import { agentView } from '../scene/views.ts';
+import { toAgentChat } from '../actor/agent.ts';
+import { buildAgentSystemPrompt } from '../actor/prompt.ts';
+import { dialogueFinalState, initialEnvironment, stateOf } from '../verifier/states.ts';
+import { makeRng } from '../../runtime/nn/sample.ts';
+import type { Rollout, RolloutGroup, RolloutSource } from './grpo.ts';
+import type { RlTask } from './rl-tasks.ts';
+
+export interface SocietySourceOptions {
+  nc: NatsConnection;
+  tasks: readonly RlTask[];
+  groupSize: number;
+  /** Dialogues of a group played at once. */
+  concurrency: number;
+  /** τ² max_steps of a dialogue (agent, user and environment turns). */
+  maxSteps: number;
+  maxErrors?: number;
+  tokenizer: ChatTokenizer;
+  /** Model servers serving the policy (http://host:port); their loaded version is read from /health. */
+  modelServers: readonly string[];
+  /** Version of whatever a server runs before a publish reached it. */
+  baseVersion?: number;
+  /** Longer rollouts are cut to this many tokens (counted in stats.truncated). */
+  maxSeqLen: number;
+  seed?: number;
+  rpcTimeoutMs?: number;
+  infraAttempts?: number;
+  from?: Sender;
+  /** Called after each finished rollout (progress lines). */
+  onRollout?: (r: SocietyRolloutInfo) => void;
+}
+
+export interface SocietyRolloutInfo {
+  taskId: string;
+  dialogueId: string;
+  reward: number;
+  termination: string;
+  checker: string;
+  policyVersion: number;
+  tokens: number;
+  agentTokens: number;
+  seconds: number;
+}
+
+export interface SocietySourceStats {
+  groups: number;
+  dialogues: number;
+  infraRetries: number;
+  checkerErrors: number;
+  truncated: number;
+  terminations: Record<string, number>;
+}
+
+const VERSION_IN_PATH = /v(\d+)-step\d+\.[A-Za-z0-9]+\.gguf$/;
+
+/** The policy version a model server has loaded, from its /health path; `base` when it is not a published policy. */
+export async function servedPolicyVersion(url: string, base = 0): Promise<number> {
+  const u = url.replace(/\/+$/, '').replace(/\/v1$/, '');
+  let res: Response;
+  try {
+    res = await fetch(`${u}/health`, { signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message;
+    throw new Error(`model server ${u} is unreachable: ${cause ?? (e as Error).message}`);
+  }
+  if (!res.ok) throw new Error(`model server ${u}/health answered HTTP ${res.status}`);
+  const body = (await res.json()) as { path?: unknown };
+  const m = typeof body.path === 'string' ? VERSION_IN_PATH.exec(body.path) : null;
+  return m ? Number(m[1]) : base;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results in input order. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** The agent's chat of a finished dialogue and which of its messages the policy generated. */
+export function agentChatOf(result: Pick<DialogueResult, 'messages'>, openingLength: number): { messages: ChatMessage[]; generated: boolean[] } {
+  const indexed = result.messages.map((m, i) => ({ m, i })).filter(({ m }) => agentView([m]).length === 1);
+  const chat = toAgentChat(indexed.map(({ m }) => m));
+  return {
+    messages: chat.map((c): ChatMessage => (c.role === 'assistant' ? { role: 'assistant', content: c.content, tool_calls: c.tool_calls } : c)),
+    generated: indexed.map(({ m, i }) => m.role === 'assistant' && i >= openingLength),
+  };
+}
+
+export class SocietyRolloutSource implements RolloutSource {
+  readonly stats: SocietySourceStats = { groups: 0, dialogues: 0, infraRetries: 0, checkerErrors: 0, truncated: 0, terminations: {} };
+  private readonly rng: () => number;
+  private order: number[] = [];
+  private readonly agentPrompt = new Map<string, { system: string; tools: ToolSpec[]; domain: DomainSpec }>();
+
+  constructor(private readonly o: SocietySourceOptions) {
+    if (!o.tasks.length) throw new Error('society rollouts: no tasks');
+    if (!o.modelServers.length) throw new Error('society rollouts: no model server to read the policy version from');
+    if (o.groupSize < 2) throw new Error('society rollouts: groupSize must be at least 2');
+    this.rng = makeRng(o.seed ?? 1);
+  }
+
+  /** Tasks in a fresh shuffled order each pass, so every task is drawn once per pass. */
+  private nextTask(): RlTask {
+    if (!this.order.length) {
+      this.order = [...this.o.tasks.keys()];
+      for (let i = this.order.length - 1; i > 0; i--) {
+        const j = Math.floor(this.rng() * (i + 1));
+        [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
+      }
+    }
+    return this.o.tasks[this.order.shift()!];
+  }
+
+  private agentSide(domainName: string) {
+    let a = this.agentPrompt.get(domainName);
+    if (!a) {
+      const domain = getDomain(domainName);
+      const tools = domain.createEnvironment().agentToolSchemas() as unknown as ToolSpec[];
+      this.agentPrompt.set(domainName, (a = { system: buildAgentSystemPrompt(domain.policy()), tools, domain }));
+    }
+    return a;
+  }
+
+  /** The oldest policy version among the model servers. */
+  async servedVersion(): Promise<number> {
+    const vs = await Promise.all(this.o.modelServers.map((u) => servedPolicyVersion(u, this.o.baseVersion ?? 0)));
+    return Math.min(...vs);
+  }
+
+  async nextGroup(_policyVersion: number): Promise<RolloutGroup> {
+    const t = this.nextTask();
+    const draw = this.stats.groups++;
+    const side = this.agentSide(t.domain);
+    const history = historyFromTask(t.task);
+    const opening = history.length || 1; // the scene opens with the task's history, else the greeting
+    const limits: Partial<DialogueLimits> = { maxSteps: this.o.maxSteps, ...(this.o.maxErrors ? { maxErrors: this.o.maxErrors } : {}) };
+    const initialState = stateOf(initialEnvironment(side.domain, t.task));
+    const from = this.o.from ?? { role: 'learner', instance: `learner-${process.pid}` };
+    const rollouts = await pool(Array.from({ length: this.o.groupSize }, (_, i) => i), this.o.concurrency, async (i): Promise<Rollout> => {
+      const seed = ((this.o.seed ?? 1) * 1_000_003 + draw * this.o.groupSize + i) % 2 ** 31;
+      const t0 = performance.now();
+      let result: DialogueResult | undefined;
+      let version = 0;
+      for (let attempt = 1; ; attempt++) {
+        version = await this.servedVersion();
+        const dialogueId = `grpo-${process.pid}-${draw}-${i}-${t.task.id}${attempt > 1 ? `-a${attempt}` : ''}`;
+        result = await playRemoteScene(
+          this.o.nc,
+          { dialogueId, domain: t.domain, taskId: t.task.id, seed, messageHistory: history.length ? history : undefined, limits },
+          { from, timeoutMs: this.o.rpcTimeoutMs },
+        );
+        if (result.terminationReason !== 'infrastructure_error') break;
+        if (attempt >= (this.o.infraAttempts ?? 3)) throw new Error(`society rollout ${dialogueId} (task ${t.task.id}) hit an infrastructure error ${attempt} times; last: ${result.error ?? '(no detail)'}`);
+        this.stats.infraRetries++;
+      }
+      const verdict = await runChecker(t.checkerSource, { initialState, finalState: dialogueFinalState(side.domain, t.task, result.messages as Message[]), trajectory: result.messages });
+      if (verdict.status !== 'pass' && verdict.status !== 'fail') this.stats.checkerErrors++;
+      const chat = agentChatOf(result, opening);
+      let { tokens, agentMask } = tokenizeRollout(this.o.tokenizer, [{ role: 'system', content: side.system }, ...chat.messages], side.tools, [false, ...chat.generated]);
+      if (tokens.length > this.o.maxSeqLen) {
+        this.stats.truncated++;
+        tokens = tokens.slice(0, this.o.maxSeqLen);
+        agentMask = agentMask.slice(0, this.o.maxSeqLen);
+      }
+      const reward = verdict.pass ? 1 : 0;
+      this.stats.dialogues++;
+      this.stats.terminations[result.terminationReason] = (this.stats.terminations[result.terminationReason] ?? 0) + 1;
+      this.o.onRollout?.({
+        taskId: t.task.id, dialogueId: result.dialogueId, reward, termination: result.terminationReason, checker: verdict.status, policyVersion: version,
+        tokens: tokens.length, agentTokens: agentMask.reduce((a, b) => a + b, 0), seconds: (performance.now() - t0) / 1000,
+      });
+      return { tokens, agentMask, reward, policyVersion: version };
+    });
+    return { taskId: t.task.id, rollouts };
+  }
+}
