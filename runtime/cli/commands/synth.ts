@@ -11,6 +11,7 @@ import { stopLocalModelServer } from '../../model-server/embedded.ts';
 
 const HELP = `usage: troupe synth --domain D [--plans N] [--tasks-per-plan M] [--roles-config FILE]
                     [--max-revisions R] [--timeout-min T] [--run-id ID] [--out DIR] [--nats URL ...]
+       troupe synth --evolve --domain D [--rounds K] [--validation-size V] [same options]
 
 Runs the synthesis roles over NATS (an embedded nats-server under the run directory unless --nats is
 given): N plan pairs, M tasks per plan; each task is proposed, reviewed by the critic, given a
@@ -21,7 +22,11 @@ funnel.svg) goes to --out (default: <run dir>/synth).
 --roles-config FILE (JSON or TOML): {"models": {"default"|"<role>": {"model", "baseURL", "apiKeyEnv",
 "temperature", "maxTokens"}}, "actor": "llm"|"oracle", "criticReview": "llm"|"off",
 "checkerMode": "spec"|"code", "maxRevisions": 1, "maxSteps": 30, "dialogueTimeoutMs": N,
-"replicas": {"<role>": N}}. Without it every role uses the local default model.`;
+"replicas": {"<role>": N}}. Without it every role uses the local default model.
+
+--evolve runs K rounds with the evolver instead of one run (the same as "troupe evolve", which has
+more options): each round's failures drive a rewrite of one role's instructions, validated on V
+items per arm before it is promoted.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -35,6 +40,9 @@ export async function main(argv: string[]): Promise<number> {
       'timeout-min': { type: 'string', default: '60' },
       'run-id': { type: 'string' },
       out: { type: 'string' },
+      evolve: { type: 'boolean' },
+      rounds: { type: 'string' },
+      'validation-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...natsCliOptions,
     },
@@ -45,6 +53,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!values.domain) {
     console.error(`troupe synth: --domain is required\n\n${HELP}`);
+    return 2;
+  }
+  if (values.evolve) {
+    // A mode of synth: the same society and options, K rounds with the evolver (troupe evolve).
+    const { main: evolve } = await import('./evolve.ts');
+    const rest = argv.filter((a) => a !== '--evolve');
+    // Keep synth's own default of tasks per plan (evolve's is smaller).
+    if (!argv.some((a) => a.startsWith('--tasks-per-plan'))) rest.push('--tasks-per-plan', values['tasks-per-plan']!);
+    return evolve(rest);
+  }
+  if (values.rounds !== undefined || values['validation-size'] !== undefined) {
+    console.error('troupe synth: --rounds and --validation-size need --evolve');
     return 2;
   }
   const int = (name: string, v: string | undefined, min: number) => {
