@@ -46,7 +46,7 @@ export const TrainConfig = z.object({
     workers: z.number().int().min(1).default(1),
   }).strict().prefault({}),
   grpo: z.object({
-    /** Where rollouts come from. Only the in-process toy task exists so far; the society source comes with the society. */
+    /** Where rollouts come from when there is no [rollouts] section: the in-process toy task. */
     source: z.enum(['toy']).default('toy'),
     groupSize: z.number().int().min(2).default(8),
     groupsPerStep: z.number().int().positive().default(16),
@@ -58,6 +58,33 @@ export const TrainConfig = z.object({
     dropAllFailure: z.boolean().default(true),
     toy: z.object({ K: z.number().int().min(2).default(4), shift: z.number().int().default(1) }).strict().prefault({}),
   }).strict().prefault({}),
+  /** Where GRPO rollouts come from: the in-process toy task (default) or dialogues through the society. */
+  rollouts: z.object({
+    source: z.enum(['toy', 'society']).default('toy'),
+    /** NATS URL of the society (credentials in the URL or TROUPE_NATS_USER/_PASS/_TOKEN), or "embedded" to start one. */
+    nats: z.string().default('embedded'),
+    /** RL export (`troupe export rl`: rl_tasks.jsonl) — tasks with their checkers. */
+    tasks: z.string().optional(),
+    /** Dialogues per task (default: grpo.groupSize). */
+    groupSize: z.number().int().min(2).optional(),
+    /** Dialogues played at once. */
+    concurrency: z.number().int().positive().default(4),
+    /** τ² max_steps of one dialogue (agent, user and environment turns). */
+    maxSteps: z.number().int().positive().default(30),
+    maxErrors: z.number().int().positive().optional(),
+    /** Model servers (http://host:port) serving the policy; the agent calls the first. None: one is started in this process. */
+    modelServers: z.array(z.string().url()).default([]),
+    /** "local": start the environment, agent and user services in this process; "external": the society runs them. */
+    services: z.enum(['local', 'external']).default('local'),
+    /** The agent's sampling temperature and reply budget (local services). */
+    temperature: z.number().min(0).max(2).default(1),
+    agentMaxTokens: z.number().int().positive().default(256),
+    /** The user simulator of local services: "llm" (user.model) or "scripted" (TEST HARNESS: never ends the dialogue). */
+    user: z.enum(['llm', 'scripted']).default('llm'),
+    userModel: z.record(z.string(), z.unknown()).default({ model: 'local', temperature: 0 }),
+    /** Wait for one agent/user/env call before it counts as an infrastructure error. */
+    rpcTimeoutMs: z.number().int().positive().default(120_000),
+  }).strict().optional(),
   output: z.object({
     dir: z.string().optional(),
     /** Export weights every N steps (0 = only at the end). */

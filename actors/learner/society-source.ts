@@ -67,6 +67,8 @@ export interface SocietyRolloutInfo {
   tokens: number;
   agentTokens: number;
   seconds: number;
+  /** The whole dialogue (for logs and tests). */
+  result: DialogueResult;
 }
 
 export interface SocietySourceStats {
@@ -201,7 +203,7 @@ export class SocietyRolloutSource implements RolloutSource {
       this.stats.terminations[result.terminationReason] = (this.stats.terminations[result.terminationReason] ?? 0) + 1;
       this.o.onRollout?.({
         taskId: t.task.id, dialogueId: result.dialogueId, reward, termination: result.terminationReason, checker: verdict.status, policyVersion: version,
-        tokens: tokens.length, agentTokens: agentMask.reduce((a, b) => a + b, 0), seconds: (performance.now() - t0) / 1000,
+        tokens: tokens.length, agentTokens: agentMask.reduce((a, b) => a + b, 0), seconds: (performance.now() - t0) / 1000, result,
       });
       return { tokens, agentMask, reward, policyVersion: version };
     });

@@ -21,6 +21,7 @@ import { runSft } from './sft-trainer.ts';
 import { runGrpo } from './grpo-trainer.ts';
 import { ToyRolloutSource, toyConfig, toyPassRate, toyTasks } from './toy-task.ts';
 import { PolicyPublisher } from './publish.ts';
+import { learnStepMessage, openSocietyRun, policyPublishedMessage } from './society-run.ts';
 
 export type TrainMode = SftMode | 'grpo';
 
@@ -37,9 +38,10 @@ export interface RunResult {
 }
 
 function buildModel(cfg: TrainConfig, mode: TrainMode, source: GgufFile | undefined): LlamaModel {
-  if (cfg.model.random || (mode === 'grpo' && cfg.grpo.source === 'toy' && !source)) {
+  const toy = mode === 'grpo' && cfg.rollouts?.source !== 'society';
+  if (cfg.model.random || (toy && !source)) {
     const r = cfg.model.random;
-    const vocab = r?.vocabSize ?? (mode === 'grpo' && cfg.grpo.source === 'toy' ? toyConfig(cfg.grpo.toy.K).vocabSize : source ? configFromGguf(source).vocabSize : undefined);
+    const vocab = r?.vocabSize ?? (toy ? toyConfig(cfg.grpo.toy.K).vocabSize : source ? configFromGguf(source).vocabSize : undefined);
     if (!vocab) throw new Error('model.random needs vocabSize when there is no GGUF to take the tokenizer from');
     const c: LlamaConfig = r ? { vocabSize: vocab, dim: r.dim, nLayers: r.nLayers, nHeads: r.nHeads, nKvHeads: r.nKvHeads, headDim: r.headDim, ffnDim: r.ffnDim, ropeBase: r.ropeBase, normEps: r.normEps, tiedEmbeddings: true, contextLength: r.contextLength } : toyConfig(cfg.grpo.toy.K);
     if (c.nHeads % c.nKvHeads) throw new Error('model.random: nHeads must be a multiple of nKvHeads');
@@ -50,13 +52,15 @@ function buildModel(cfg: TrainConfig, mode: TrainMode, source: GgufFile | undefi
 }
 
 export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
+  if (mode === 'grpo' && cfg.rollouts?.source === 'society' && cfg.model.random?.vocabSize) throw new Error('rollouts.source = "society" needs the GGUF\'s tokenizer: leave model.random.vocabSize unset');
   const backend = await initBackend();
   const dir = cfg.output.dir ?? join(runsDir(), `train-${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
   const log = new RunLog(dir, opts.quiet);
   const say = (s: string) => { if (!opts.quiet) console.log(s); };
 
-  const toyGrpo = mode === 'grpo' && cfg.grpo.source === 'toy';
+  const society = mode === 'grpo' && cfg.rollouts?.source === 'society';
+  const toyGrpo = mode === 'grpo' && !society;
   const needGguf = !toyGrpo; // the toy task has its own vocabulary
   if (needGguf && !existsSync(cfg.model.gguf)) throw new Error(`model GGUF not found: ${cfg.model.gguf} (run "troupe model pull" or set model.gguf)`);
   const source = needGguf ? readGguf(cfg.model.gguf) : undefined;
@@ -87,8 +91,18 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
       exports.push(p);
     }
   };
+  // Society rollouts: bus, model servers, services, rollout source; the policy must reach the servers.
+  const soc = society ? await openSocietyRun({ cfg, model, source: source!, dir, startVersion, say }) : undefined;
+  if (soc) cfg = { ...cfg, publish: soc.publish };
+  const runId = dir.split('/').filter(Boolean).pop() ?? 'train';
   // Publishing to NATS + model server reload (publish section); a failure is logged, training goes on.
-  const publisher = cfg.publish ? await PolicyPublisher.open(cfg.publish, cfg.publish.name ?? mode, source) : undefined;
+  let publisher: PolicyPublisher | undefined;
+  try {
+    publisher = cfg.publish ? await PolicyPublisher.open(cfg.publish, cfg.publish.name ?? mode, source) : undefined;
+  } catch (e) {
+    await soc?.close();
+    throw e;
+  }
   let lastPublished = -1;
   const published: { version: number; ok: boolean }[] = [];
   const publishNow = async (step: number, version: number) => {
@@ -96,6 +110,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
     lastPublished = step;
     const r = await publisher.publish(model, step, version);
     published.push({ version, ok: r.ok && !r.error && r.servers.every((x) => x.ok) });
+    await soc?.reportPublish(policyPublishedMessage(runId, r));
     const servers = r.servers.map((x) => `${x.url} ${x.ok ? 'reloaded' : `FAILED (${x.error})`}`).join('; ');
     log.record({ step, event: 'publish', publishedVersion: version, publish: { ...r, servers: r.servers.map(({ url, ok, status, error, ms }) => ({ url, ok, status, error, ms })) } },
       r.ok ? `[train ${mode}] published v${version} (step ${step}, ${((r.bytes ?? 0) / 1e6).toFixed(1)} MB) as ${r.ref}${servers ? `; ${servers}` : ''}${r.error ? `; ${r.error}` : ''}` : `[train ${mode}] publishing v${version} (step ${step}) FAILED: ${r.error}`);
@@ -137,8 +152,13 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
       if (metrics.length) Object.assign(summary, { firstLoss: metrics[0].loss, finalLoss: metrics[metrics.length - 1].loss });
     } else {
       const tasks = toyTasks(cfg.grpo.toy.K, cfg.grpo.toy.shift);
-      const before = toyPassRate(model, tasks);
-      const src = new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
+      const before = soc ? undefined : toyPassRate(model, tasks);
+      if (soc && !soc.serversCurrent) {
+        // The servers must run the learner's starting weights before the first rollout.
+        await publishNow(startStep, startVersion);
+        if (!published[published.length - 1]?.ok) throw new Error(`the model servers could not load the starting policy v${startVersion} (see ${join(dir, 'metrics.jsonl')})`);
+      }
+      const src = soc ? soc.source : new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
     // KL reference: a frozen copy of the starting weights (only built when the KL term is on).
     const refModel = cfg.grpo.klCoef > 0 ? buildModel(cfg, mode, source) : undefined;
       const { metrics } = await runGrpo(model, src, {
@@ -153,15 +173,19 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
             `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ' (skipped: no informative group)' : ''}`);
           lastStep = step; lastVersion = m.policyVersion;
           await periodic(step, m.policyVersion);
+          await soc?.reportStep(learnStepMessage(runId, cfg.train.steps, step, m));
         },
+        onState: soc ? (state, step) => say(`[train grpo] learner: ${state} (step ${startStep + step})`) : undefined,
       });
-      const after = toyPassRate(model, tasks);
-      Object.assign(summary, { passRateBefore: before, passRateAfter: after, stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
+      if (soc) Object.assign(summary, { rollouts: soc.source.stats.dialogues, rewardFirst: metrics[0]?.reward, rewardLast: metrics[metrics.length - 1]?.reward, terminations: JSON.stringify(soc.source.stats.terminations), checkerErrors: soc.source.stats.checkerErrors, truncated: soc.source.stats.truncated });
+      else Object.assign(summary, { passRateBefore: before, passRateAfter: toyPassRate(model, tasks) });
+      Object.assign(summary, { stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
     }
     if (publisher) await publishNow(lastStep, mode === 'grpo' ? lastVersion : lastStep); // the final policy, unless just published
   } finally {
     await dataParallel?.close();
     await publisher?.close();
+    await soc?.close();
   }
   if (publisher) summary.published = published.map((p) => `v${p.version}${p.ok ? '' : ' (failed)'}`).join(', ');
   summary.steps = lastStep;
