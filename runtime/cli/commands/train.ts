@@ -7,7 +7,10 @@ const USAGE = `usage: troupe train <sft|user-sft|grpo> [--config FILE] [--out DI
 
   sft        the agent on exported SFT dialogues (loss on assistant turns and tool calls)
   user-sft   the user simulator on the role-flipped dialogues (loss on user turns)
-  grpo       GRPO with verifier rewards (rollout source: the in-process toy task for now)
+  grpo       GRPO with verifier rewards; rollouts from the in-process toy task (default) or, with
+             [rollouts] source = "society", dialogues through the society on the tasks of an RL
+             export (troupe export rl), rewarded by their checkers; the learner reports each step
+             on NATS as learn.step.completed (follow it with troupe watch --kind learn.step.completed)
 
   --config FILE   TOML or JSON run configuration (see docs/learner.md); defaults apply without one
   --out DIR       run directory (metrics.jsonl, report.md, curves, checkpoint/, exported weights)
