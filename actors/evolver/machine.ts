@@ -55,6 +55,7 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
   const rec: RoundRecord = {
     round,
     production: digest(prod),
+    plans: prod.plans,
     failures: { total: col.total, byRole: col.byRole, groups: col.groups.map((g) => ({ kind: g.kind, role: g.role, count: g.ids.length })) },
     target: cfg.evolve ? (col.target?.role ?? null) : null,
     outcome: 'baseline',

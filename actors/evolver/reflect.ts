@@ -10,7 +10,8 @@ import { candidateKey, setEntry, type Entry } from '../../runtime/instructions/i
 import type { FailureGroup } from './failures.ts';
 
 export const MIN_TEXT = 40;
-export const MAX_TEXT = 2400;
+// llama.cpp refuses grammars with more than ~2000 repetitions of one rule, so the bound stays below it.
+export const MAX_TEXT = 1500;
 export const MAX_RATIONALE = 400;
 /** Failure ids shown per group (the prompt stays small for small models). */
 const IDS_PER_GROUP = 4;

@@ -63,6 +63,8 @@ export interface RunDigest {
 export interface RoundRecord {
   round: number;
   production: RunDigest;
+  /** The plans the production run issued (what validation replayed; `--plans-file` can replay them). */
+  plans: FixedPlan[];
   failures: { total: number; byRole: Record<string, number>; groups: { kind: string; role: string | null; count: number }[] };
   target: EvolvableRole | null;
   candidate?: { revision: number; parent: number; rationale: string; addresses: string[]; attempts: number; problems: string[] };
@@ -152,7 +154,8 @@ export async function reflectStep(env: EvolverEnv, cfg: EvolveConfig, round: num
   const cur = await getInstructions(env.kv, target.role);
   if (!cur) throw new Error(`evolver: role ${target.role} has no instructions in the bucket to rewrite`);
   env.log(`[evolve] round ${round}: asking the evolver's model (${env.llm.config.model}) to rewrite ${target.role}@${cur.revision}`);
-  const r = await reflect({ llm: env.llm, role: target.role, current: cur.text, groups: target.groups, attempts: cfg.reflectAttempts, seed: cfg.seed + round });
+  // The evolver's model config (models.evolver) may bound the answer; reflect's own default otherwise.
+  const r = await reflect({ llm: env.llm, role: target.role, current: cur.text, groups: target.groups, attempts: cfg.reflectAttempts, seed: cfg.seed + round, maxTokens: env.llm.config.maxTokens, temperature: env.llm.config.temperature });
   if (!r.rewrite) {
     env.log(`[evolve] round ${round}: no usable rewrite after ${r.attempts} attempt(s): ${r.problems.join(' | ').slice(0, 300)}`);
     return { candidate: null, problems: r.problems, tokens: r.tokens };

@@ -3,9 +3,11 @@
 // of the most-failing role's instructions by the evolver's model, a validation batch (candidate arm
 // beside current arm, same plans and seed) and the promotion decision. Writes the run report
 // (report.md + per-round SVG curves + rounds.json) into the run directory.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { EvaluationPlanSchema, SynthesisPlanSchema, type EvaluationPlan, type SynthesisPlan } from '../../../protocols/synthesis.ts';
 import { natsCliOptions, natsSettingsFromFlags } from '../../nats/connect.ts';
 import { newRunId, openNatsSession, runDir as makeRunDir } from '../../nats/session.ts';
 import { initTracing } from '../../tracing/index.ts';
@@ -13,6 +15,7 @@ import { stopLocalModelServer } from '../../model-server/embedded.ts';
 
 const HELP = `usage: troupe evolve --domain D [--rounds K] [--validation-size V] [--plans P] [--tasks-per-plan T]
                      [--roles-config FILE] [--roles R,R] [--z Z] [--seed S] [--no-evolve] [--same-plans]
+                     [--plans-file F]
                      [--max-revisions R] [--timeout-min T] [--run-id ID] [--out DIR] [--nats URL ...]
 
 Runs the synthesis society with the evolver for K rounds (default 2). Per round: a production run
@@ -23,7 +26,8 @@ config, else the local default model) to candidate.<role>, a validation batch of
 decision: promote iff yield and checker discrimination did not drop by more than z standard errors
 (default z = 1). --roles limits which roles may be rewritten (default all four LLM roles).
 --no-evolve runs production rounds only (the baseline); --same-plans replays round 1's plans in
-every later round. The report (report.md, yield.svg, funnel.svg, blame.svg, tokens.svg,
+every later round; --plans-file F (JSON: [{"synthesis", "evaluation"}], e.g. the "plans" of a round
+in an earlier run's rounds.json) gives the plans of every production run. The report (report.md, yield.svg, funnel.svg, blame.svg, tokens.svg,
 rounds.json) goes to --out (default: <run dir>/evolve).`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '1' },
       'no-evolve': { type: 'boolean' },
       'same-plans': { type: 'boolean' },
+      'plans-file': { type: 'string' },
       'max-revisions': { type: 'string' },
       'timeout-min': { type: 'string', default: '60' },
       'run-id': { type: 'string' },
@@ -67,13 +72,20 @@ export async function main(argv: string[]): Promise<number> {
   const plans = int('plans', values.plans, 1);
   const tasksPerPlan = int('tasks-per-plan', values['tasks-per-plan'], 1);
   const seed = int('seed', values.seed, 0);
-  const z = Number(values.z);
-  if (!(z >= 0) || !Number.isFinite(z)) throw new Error(`--z must be a number ≥ 0 (got "${values.z}")`);
+  const zScore = Number(values.z);
+  if (!(zScore >= 0) || !Number.isFinite(zScore)) throw new Error(`--z must be a number ≥ 0 (got "${values.z}")`);
   const timeoutMin = Number(values['timeout-min']);
   if (!(timeoutMin > 0)) throw new Error(`--timeout-min must be a positive number (got "${values['timeout-min']}")`);
   const { EVOLVABLE_ROLES } = await import('../../../actors/evolver/failures.ts');
   const roles = values.roles ? values.roles.split(',').map((r) => r.trim()) : [...EVOLVABLE_ROLES];
   for (const r of roles) if (!(EVOLVABLE_ROLES as readonly string[]).includes(r)) throw new Error(`--roles: "${r}" is not a role the evolver rewrites (${EVOLVABLE_ROLES.join(', ')})`);
+
+  let fixedPlans: { synthesis: SynthesisPlan; evaluation: EvaluationPlan }[] | undefined;
+  if (values['plans-file']) {
+    const parsed = z.array(z.object({ synthesis: SynthesisPlanSchema, evaluation: EvaluationPlanSchema })).min(1).safeParse(JSON.parse(readFileSync(values['plans-file'], 'utf8')));
+    if (!parsed.success) throw new Error(`--plans-file ${values['plans-file']}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    fixedPlans = parsed.data;
+  }
 
   const { getDomain, domainNames } = await import('../../../domains/registry.ts');
   if (!domainNames().includes(values.domain)) throw new Error(`unknown domain "${values.domain}" (known: ${domainNames().join(', ')})`);
@@ -113,8 +125,9 @@ export async function main(argv: string[]): Promise<number> {
         timeoutMs: timeoutMin * 60_000,
         evolve,
         samePlans: !!values['same-plans'],
+        fixedPlans,
         roles: roles as never,
-        z,
+        z: zScore,
         archiveSize: 5,
         reflectAttempts: 3,
         instance: `${process.pid}`,
@@ -134,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
       sessionId: runId,
       domain: values.domain,
       rounds,
-      plans,
+      plans: fixedPlans?.length ?? plans,
       tasksPerPlan,
       validationSize,
       evolve,
