@@ -5,8 +5,10 @@
 // Per item, `params.critic` may set sampling, `votes` (odd number of model reviews; the verdict most
 // of them gave wins, a tie goes to the stricter verdict) and `maxRevisions` (else the run's value).
 // Items of a validation run are checked against the accepted signatures but never added to them.
-import type { KV } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  ACCEPTED_TASKS_BUCKET,
   DialogueFailed,
   FailureReported,
   ItemDropped,
@@ -22,9 +24,11 @@ import {
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
+import { getDomain } from '../../domains/registry.ts';
+import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { renderUserScenario } from '../../domains/tasks/scenario.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { deterministicChecks } from './checks.ts';
 
 export interface CriticDeps {
@@ -46,6 +50,11 @@ const reviewSchema = {
     verdict: { type: 'string', enum: ['accept', 'revise', 'reject'] },
   },
 };
+
+/** The KV bucket of accepted-task signatures, shared by every critic replica (created if missing). */
+export function openAcceptedTasks(nc: NatsConnection): Promise<KV> {
+  return new Kvm(nc).create(ACCEPTED_TASKS_BUCKET, { history: 1, storage: 'file' as never });
+}
 
 async function acceptedSignatures(kv: KV, domain: string): Promise<{ id: string; signature: string[] }[]> {
   const out: { id: string; signature: string[] }[] = [];
@@ -194,4 +203,9 @@ async function attributeBlame(deps: CriticDeps, f: FailedData, input: RoleInput<
   // the default culprit; the reason says the attribution was not the model's.
   const blame: Blame = ans.value ?? { blame: 'trajectory', kind: 'unattributed', reason: `blame model gave no usable answer (${ans.error})` };
   return output(FailureReported, { ...f, blame, provenance: prov });
+}
+
+/** For `troupe worker --roles critic`: the model from the environment (see workerLlm); TROUPE_CRITIC_REVIEW=off for checks only. */
+export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
+  return criticRole({ domain: getDomain, llm: workerLlm('critic', ctx), accepted: await openAcceptedTasks(ctx.nc), review: process.env.TROUPE_CRITIC_REVIEW !== 'off' });
 }

@@ -7,8 +7,10 @@ import { PlanIssued, SynthRunRequested, type PlanIssued as PlanIssuedData, type 
 import { output, type PublishEvent } from '../../runtime/host/role.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
+import { getDomain } from '../../domains/registry.ts';
+import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, tierSlots, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
 
 export interface MetaPlannerDeps {
@@ -121,4 +123,9 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
       return out;
     },
   });
+}
+
+/** For `troupe worker --roles meta-planner`: the model from the environment (see workerLlm). */
+export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
+  return metaPlannerRole({ domain: getDomain, llm: workerLlm('meta-planner', ctx) });
 }

@@ -13,8 +13,10 @@ import {
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
+import { getDomain } from '../../domains/registry.ts';
+import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { assembleTask, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
 import { explore } from './explore.ts';
 
@@ -96,4 +98,9 @@ export function scriptwriterRole(deps: ScriptwriterDeps) {
       return out;
     },
   });
+}
+
+/** For `troupe worker --roles scriptwriter`: the model from the environment (see workerLlm). */
+export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
+  return scriptwriterRole({ domain: getDomain, llm: workerLlm('scriptwriter', ctx) });
 }

@@ -4,12 +4,11 @@
 // role's instructions and `params.<role>` current when it starts (or its run's override keys) — and
 // one run requested and followed to the end.
 import { readFileSync } from 'node:fs';
-import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { decodeEnvelope } from '../../protocols/envelope.ts';
-import { ACCEPTED_TASKS_BUCKET, SynthRunRequested, type SynthRunRequest } from '../../protocols/synthesis.ts';
+import { SynthRunRequested, type SynthRunRequest } from '../../protocols/synthesis.ts';
 import { MESSAGE_PREFIX } from '../../protocols/subjects.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
 import { RoleHost } from '../../runtime/host/host.ts';
@@ -26,7 +25,7 @@ import { createOracleAgent } from '../oracle/oracle-agent.ts';
 import { llmClientChatModel } from '../scene/llm-chat-model.ts';
 import { metaPlannerRole } from '../meta-planner/role.ts';
 import { scriptwriterRole } from '../scriptwriter/role.ts';
-import { criticRole } from '../critic/role.ts';
+import { criticRole, openAcceptedTasks } from '../critic/role.ts';
 import { verifierRole } from '../verifier/role.ts';
 import { rolloutRole, type RolloutPlayers } from './rollout.ts';
 import { datasetRole, ensureDatasetStream } from './dataset.ts';
@@ -108,7 +107,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   await ensureDatasetStream(nc);
   const instr = await ensureInstructions(nc);
   const live = new LiveKeys(await openInstructions(nc), o.log);
-  const accepted = await new Kvm(nc).create(ACCEPTED_TASKS_BUCKET, { history: 1, storage: 'file' as any });
+  const accepted = await openAcceptedTasks(nc);
   const domain = (name: string): DomainSpec => getDomain(name);
   const clients = Object.fromEntries(['meta-planner', 'scriptwriter', 'critic', 'verifier', 'actor', 'user-simulator'].map((r) => [r, clientFor(config, r)]));
   const agentModel = llmClientChatModel(clients.actor);

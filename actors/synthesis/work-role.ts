@@ -8,6 +8,18 @@ import type { MessageDef } from '../../protocols/envelope.ts';
 import { SynthRoleParamsSchema, type Provenance, type RunOverrides, type SynthRoleParams } from '../../protocols/synthesis.ts';
 import { defineRole, type PublishEvent, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
 import { LiveValueError } from '../../runtime/instructions/live.ts';
+import { LlmClient, parseRoleModelConfig, roleModelConfigFromEnv } from '../../runtime/llm/index.ts';
+import type { RoleContext } from '../../runtime/host/role.ts';
+
+/**
+ * The model client of a synthesis role hosted by `troupe worker` (`createRole`): the worker's
+ * `--model ROLE=MODEL` if given (it wins over the environment's model), with the `TROUPE_<ROLE>_MODEL` / `_BASE_URL` / `_API_KEY_ENV`
+ * environment; nothing set means the embedded local model, as in `troupe synth`.
+ */
+export function workerLlm(role: string, ctx: RoleContext): LlmClient {
+  const env = roleModelConfigFromEnv(role);
+  return new LlmClient({ role, config: ctx.model ? parseRoleModelConfig(role, { ...env, model: ctx.model }) : env });
+}
 
 export interface WorkRoleSpec<T> {
   name: string;

@@ -15,10 +15,12 @@ import {
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
+import { getDomain } from '../../domains/registry.ts';
+import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { runChecker, type SandboxLimits } from '../../runtime/sandbox/checker-sandbox.ts';
 import { buildAgentSystemPrompt } from '../actor/prompt.ts';
 import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole } from '../synthesis/work-role.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { observedValues } from '../scriptwriter/explore.ts';
 import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
 import { buildCriteria } from './criteria.ts';
@@ -152,4 +154,9 @@ export function verifierRole(deps: VerifierDeps) {
       return [await writeChecker(deps, input as RoleInput<TaskReviewed>)];
     },
   });
+}
+
+/** For `troupe worker --roles verifier`: the model from the environment (see workerLlm); TROUPE_VERIFIER_CHECKER_MODE=code for code mode. */
+export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
+  return verifierRole({ domain: getDomain, llm: workerLlm('verifier', ctx), checkerMode: process.env.TROUPE_VERIFIER_CHECKER_MODE === 'code' ? 'code' : 'spec' });
 }

@@ -1,10 +1,12 @@
-// Role name → module path. A role module's default export is a RoleDefinition. By convention role
+// Role name → module path. A role module's default export is a RoleDefinition, or — for a role that
+// needs live dependencies (a KV bucket, a model client) — it exports `createRole(ctx)` that builds
+// one from the worker's NATS connection (the synthesis roles). By convention role
 // `x` lives in `actors/x/role.ts` and needs no entry here; the table below names the exceptions
 // (the runtime's own test roles in tests/fixtures/roles).
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RoleDefinition } from './role.ts';
+import type { RoleContext, RoleDefinition } from './role.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -26,17 +28,25 @@ export function resolveRoleModule(roleOrPath: string): string {
   throw new Error(`unknown role "${roleOrPath}": no actors/${roleOrPath}/role.ts and not in the catalog (${Object.keys(roleCatalog).join(', ')}); pass a module path instead`);
 }
 
-export async function loadRole(roleOrPath: string, expectRole?: string): Promise<{ def: RoleDefinition; module: string }> {
+export async function loadRole(roleOrPath: string, expectRole?: string, ctx?: RoleContext): Promise<{ def: RoleDefinition; module: string }> {
   const module = resolveRoleModule(roleOrPath);
-  let mod: { default?: RoleDefinition; role?: RoleDefinition };
+  let mod: { default?: RoleDefinition; role?: RoleDefinition; createRole?: (ctx: RoleContext) => Promise<RoleDefinition> };
   try {
     mod = await import(pathToFileURL(module).href);
   } catch (err) {
     throw new Error(`cannot load role module ${module}: ${(err as Error).message}`);
   }
-  const def = mod.default ?? mod.role;
+  let def = mod.default ?? mod.role;
+  if (!def && typeof mod.createRole === 'function') {
+    if (!ctx) throw new Error(`role module ${module} builds its role from a NATS connection (createRole): host it with troupe worker`);
+    try {
+      def = await mod.createRole(ctx);
+    } catch (err) {
+      throw new Error(`role module ${module}: createRole failed: ${(err as Error).message}`);
+    }
+  }
   if (!def || typeof def !== 'object' || !def.machine || !def.name) {
-    throw new Error(`role module ${module} must export a RoleDefinition (defineRole(...)) as default`);
+    throw new Error(`role module ${module} must export a RoleDefinition (defineRole(...)) as default, or createRole(ctx)`);
   }
   if (expectRole && def.name !== expectRole) {
     throw new Error(`role module ${module} implements role "${def.name}", not "${expectRole}"`);

@@ -2,6 +2,7 @@
 // item (input = the message), collects the messages it emits, publishes them when the actor reaches
 // a final state, and then acks the input. A role therefore holds no state between items.
 import type { AnyStateMachine } from 'xstate';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope, MessageDef } from '../../protocols/envelope.ts';
 import { isRoleName } from '../../protocols/envelope.ts';
 import type { LiveSource } from '../instructions/live.ts';
@@ -46,6 +47,13 @@ export interface RoleDefinition {
   concurrency?: number;
   /** Longest time one item may take before it counts as failed (default 10 min). */
   timeoutMs?: number;
+}
+
+/** What a worker gives a role module's `createRole(ctx)` (roles that need live dependencies). */
+export interface RoleContext {
+  nc: NatsConnection;
+  /** The model the worker was asked to use for this role (`--model ROLE=MODEL`), if any. */
+  model?: string;
 }
 
 export function defineRole(def: RoleDefinition): RoleDefinition {

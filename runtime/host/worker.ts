@@ -71,7 +71,7 @@ export class Worker {
     const instructionsKv = await openInstructions(nc);
     const live = (this.live = new LiveKeys(instructionsKv, (l) => this.log(l)));
     for (const spec of this.opts.roles) {
-      const { def } = await loadRole(spec.impl ?? spec.role, spec.role);
+      const { def } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model });
       const instance = spec.instance ?? newInstanceId(spec.role);
       const instr = await getInstructions(instructionsKv, spec.role, spec.instructionsRevision);
       const bus = new Bus(nc, { role: def.name, instance, impl: def.impl });

@@ -12,7 +12,14 @@ const HELP = `usage: troupe worker --roles ROLE[,ROLE...] [--impl ROLE=MODULE] [
 Hosts the given roles in this process and joins the society on that NATS server (without --nats: the
 embedded server of the society running on this machine, latest or --run-id). Credentials:
 --nats-user/--nats-pass, --nats-token, --nats-nkey-seed; TLS: --nats-tls-ca/-cert/-key (or the
-TROUPE_NATS_* environment variables). SIGTERM/SIGINT drain in-flight work before exiting.`;
+TROUPE_NATS_* environment variables). SIGTERM/SIGINT drain in-flight work before exiting.
+
+Instructions are followed live: unless a revision is pinned, every item runs with the revisions of
+the role's key and of params.<ROLE> in the instructions bucket that are current when it starts (a
+synthesis role also honours its items' run override keys). The synthesis roles (meta-planner,
+scriptwriter, critic, verifier) take their model from --model or TROUPE_<ROLE>_MODEL / _BASE_URL /
+_API_KEY_ENV (default: the embedded local model); TROUPE_CRITIC_REVIEW=off and
+TROUPE_VERIFIER_CHECKER_MODE=code select the critic's checks-only mode and the verifier's code mode.`;
 
 const SpecSchema = z.array(
   z.object({
