@@ -62,6 +62,18 @@ function answer(call: Call, name: string | null, body: { messages: { role: strin
         actions: [{ name: 'create_task', arguments: { user_id: users?.find((u) => /^user_\d/.test(u)) ?? 'user_1', title } }],
       });
     }
+    case 'plan': {
+      const p = schema?.properties ?? {};
+      return JSON.stringify({
+        tier: p.tier?.enum?.[0] ?? 'easy',
+        toolPatterns: ['write:create_task'],
+        userStyle: p.userStyle?.enum?.[0] ?? 'terse',
+        persona: 'a planner',
+        goal: 'add a task',
+        rubric: ['the task exists'],
+        failureTaxonomy: (p.failureTaxonomy?.items?.enum ?? []).slice(0, 2),
+      });
+    }
     case 'critic_review':
       return JSON.stringify({ reasons: ['feasible and grounded'], verdict: 'accept' });
     case 'checker_spec': {
@@ -126,6 +138,8 @@ let kv: KV;
 let accepted: KV;
 let sub: Subscription;
 const logs: string[] = [];
+/** Every `synth.plan.issued` seen, by run id. */
+const plansByRun = new Map<string, { synthesis: { tier: string }; overlap: { attempts: number }; provenance: TaskReviewed['provenance'] }[]>();
 /** Every `synth.task.accepted` seen, by run id. */
 const acceptedByRun = new Map<string, TaskReviewed>();
 const recordRuns = new Set<string>();
@@ -169,6 +183,7 @@ beforeAll(async () => {
       if (!v.ok) continue;
       const d = v.envelope.data as TaskReviewed & { runId: string };
       if (v.envelope.kind === 'synth.task.accepted') acceptedByRun.set(d.runId, d);
+      if (v.envelope.kind === 'synth.plan.issued') plansByRun.set(d.runId, [...(plansByRun.get(d.runId) ?? []), d as never]);
       if (v.envelope.kind === 'synth.dataset.record') recordRuns.add(d.runId);
       if (v.envelope.kind === 'synth.item.dropped') drops.push(`${d.runId} ${(d as unknown as { stage: string }).stage}: ${(d as unknown as { reasons: string[] }).reasons.join('; ')}`);
     }
@@ -272,5 +287,21 @@ describe('live instructions in the synthesis society', () => {
     expect(recordRuns.has('override-e')).toBe(true);
     expect(await stored('normal-f')).toBe(1);
     expect(await stored('override-e')).toBe(0);
+  }, 40_000);
+
+  it('lets params.meta-planner set tier quotas and sampling when the model writes the plans; fixed plans skip the model', async () => {
+    const q = await putValue(kv, 'params.meta-planner', SynthRoleParamsSchema, { tierQuotas: { hard: 1 }, temperature: 0.2 }, { author: 'test' });
+    const before = calls.filter((c) => c.name === 'plan').length;
+    const g = await followRun({ nc: nats.nc, runId: 'quota-g', domain: 'mock', plans: 2, tasksPerPlan: 1, maxRevisions: 0, timeoutMs: 30_000, progressEveryMs: 60_000 });
+    expect(g.complete).toBe(true);
+    const plans = plansByRun.get('quota-g') ?? [];
+    expect(plans.map((p) => p.synthesis.tier)).toEqual(['hard', 'hard']);
+    expect(plans.every((p) => p.provenance.roles['meta-planner'].paramsRevision === q.revision)).toBe(true);
+    const asked = calls.filter((c) => c.name === 'plan').slice(before);
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked.every((c) => c.temperature === 0.2)).toBe(true);
+    // Every earlier run used fixed plans: the model was never asked for one, and each says so.
+    expect(before).toBe(0);
+    expect(plansByRun.get('live-a')?.[0].overlap.attempts).toBe(0);
   }, 40_000);
 });
