@@ -89,7 +89,7 @@ export const TrainConfig = z.object({
     dir: z.string().optional(),
     /** Export weights every N steps (0 = only at the end). */
     exportEvery: z.number().int().min(0).default(0),
-    export: z.array(z.enum(['safetensors', 'gguf-f16', 'gguf-f32'])).default(['safetensors', 'gguf-f16']),
+    export: z.array(z.enum(['safetensors', 'gguf-f16', 'gguf-f32', 'gguf-q8_0'])).default(['safetensors', 'gguf-f16']),
     checkpointEvery: z.number().int().min(0).default(50),
   }).strict().prefault({}),
   /** Publish the policy to the NATS object store every N steps and have model servers reload it. */
@@ -100,7 +100,7 @@ export const TrainConfig = z.object({
     /** Object name prefix; objects are PREFIX/vVERSION-stepSTEP.f16.gguf. Default: the mode (sft, user-sft, grpo). */
     name: z.string().optional(),
     every: z.number().int().positive().default(10),
-    dtype: z.enum(['F16', 'F32']).default('F16'),
+    dtype: z.enum(['F16', 'F32', 'Q8_0']).default('F16'),
     /** Model server base URLs (http://host:port) to POST /admin/reload to after each publish. */
     modelServers: z.array(z.string().url()).default([]),
     /** Published objects kept under the prefix (older ones are deleted); 0 keeps all. */

@@ -33,7 +33,7 @@ export interface PublishOptions {
   model?: LlamaModel;
   /** GGUF whose tokenizer and chat template go into the export (the model server needs them). */
   source?: GgufFile;
-  dtype?: 'F16' | 'F32';
+  dtype?: 'F16' | 'F32' | 'Q8_0';
   step?: number;
   policyVersion?: number;
 }
@@ -161,7 +161,7 @@ export interface PublishConfig {
   bucket: string;
   name?: string;
   every: number;
-  dtype: 'F16' | 'F32';
+  dtype: 'F16' | 'F32' | 'Q8_0';
   modelServers: string[];
   keep: number;
 }

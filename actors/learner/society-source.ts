@@ -80,7 +80,7 @@ export interface SocietySourceStats {
   terminations: Record<string, number>;
 }
 
-const VERSION_IN_PATH = /v(\d+)-step\d+\.[A-Za-z0-9]+\.gguf$/;
+const VERSION_IN_PATH = /v(\d+)-step\d+\.[A-Za-z0-9_]+\.gguf$/;
 
 /** The policy version a model server has loaded, from its /health path; `base` when it is not a published policy. */
 export async function servedPolicyVersion(url: string, base = 0): Promise<number> {

@@ -85,9 +85,9 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   const exports: string[] = [];
   const exportWeights = (tag: string) => {
     for (const f of cfg.output.export) {
-      const p = join(dir, `weights-${tag}.${f === 'safetensors' ? 'safetensors' : f === 'gguf-f16' ? 'f16.gguf' : 'f32.gguf'}`);
+      const p = join(dir, `weights-${tag}.${f === 'safetensors' ? 'safetensors' : `${f.slice(5)}.gguf`}`);
       if (f === 'safetensors') saveModelSafetensors(model, p);
-      else exportGguf(model, p, { dtype: f === 'gguf-f16' ? 'F16' : 'F32', source, name: `troupe-${mode}` });
+      else exportGguf(model, p, { dtype: f === 'gguf-f16' ? 'F16' : f === 'gguf-q8_0' ? 'Q8_0' : 'F32', source, name: `troupe-${mode}` });
       exports.push(p);
     }
   };

@@ -1,11 +1,11 @@
-// Writing weights out: safetensors (F32) and GGUF (F32 or F16 weights; norms stay F32 as ggml
+// Writing weights out: safetensors (F32) and GGUF (F32, F16 or Q8_0 weights; norms stay F32 as ggml
 // expects), plus reading our own safetensors back for checkpoints. GGUF metadata is copied from the
 // source GGUF when there is one (tokenizer and chat template included, so node-llama-cpp can load
 // the file), else synthesized from the config.
 import { closeSync, openSync, readFileSync, writeSync, renameSync } from 'node:fs';
 import { tf } from '../tf/backend.ts';
 import { GGUF_VALUE, type GgufFile, type GgufValue } from './gguf-read.ts';
-import { f32ToF16, GGML_TYPE } from './ggml-quants.ts';
+import { f32ToF16, GGML_TYPE, quantizeQ8_0 } from './ggml-quants.ts';
 import { mergeLora, type LlamaConfig, type LlamaModel } from './llama.ts';
 
 // ---------------------------------------------------------------- safetensors
@@ -139,8 +139,11 @@ function synthesizedMetadata(c: LlamaConfig, name: string): Kv[] {
 }
 
 export interface GgufExportOptions {
-  /** Weight type for 2-D tensors. */
-  dtype: 'F32' | 'F16';
+  /**
+   * Weight type for 2-D tensors. Q8_0 (as llama.cpp's quantizer writes it) applies to matrices whose
+   * rows hold a multiple of 32 values; others are written F16.
+   */
+  dtype: 'F32' | 'F16' | 'Q8_0';
   /** Copy metadata (tokenizer, chat template, …) from this GGUF. */
   source?: GgufFile;
   name?: string;
@@ -159,7 +162,7 @@ export function exportGguf(model: LlamaModel, path: string, opts: GgufExportOpti
   } else {
     kvs = synthesizedMetadata(c, opts.name ?? 'troupe-learner');
   }
-  const fileType = opts.dtype === 'F16' ? 1 : 0; // LLAMA_FTYPE_MOSTLY_F16 / ALL_F32
+  const fileType = opts.dtype === 'Q8_0' ? 7 : opts.dtype === 'F16' ? 1 : 0; // LLAMA_FTYPE_MOSTLY_Q8_0 / MOSTLY_F16 / ALL_F32
   kvs = kvs.filter((k) => k.key !== 'general.file_type' && k.key !== 'general.alignment');
   kvs.push({ key: 'general.file_type', type: GGUF_VALUE.UINT32, value: fileType });
   const alignment = 32;
@@ -178,14 +181,18 @@ export function exportGguf(model: LlamaModel, path: string, opts: GgufExportOpti
       data = tr;
       ne = [din, dout];
     }
-    const half = opts.dtype === 'F16' && ne.length === 2;
+    const q8 = opts.dtype === 'Q8_0' && ne.length === 2 && ne[0] % 32 === 0;
+    const half = !q8 && opts.dtype !== 'F32' && ne.length === 2;
     let bytes: Buffer;
-    if (half) {
+    if (q8) {
+      const q = quantizeQ8_0(data);
+      bytes = Buffer.from(q.buffer, q.byteOffset, q.byteLength);
+    } else if (half) {
       const h = new Uint16Array(data.length);
       for (let i = 0; i < data.length; i++) h[i] = f32ToF16(data[i]);
       bytes = Buffer.from(h.buffer, h.byteOffset, h.byteLength);
     } else bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    entries.push({ name, ne, type: half ? GGML_TYPE.F16 : GGML_TYPE.F32, bytes });
+    entries.push({ name, ne, type: q8 ? GGML_TYPE.Q8_0 : half ? GGML_TYPE.F16 : GGML_TYPE.F32, bytes });
   }
 
   const w = new Writer();

@@ -162,3 +162,23 @@ export function dequantize(type: number, src: Uint8Array, n: number): Float32Arr
       throw new Error(`dequantize: no dequantizer for ${layout.name}`);
   }
 }
+
+/**
+ * float32 → Q8_0 blocks (ggml's reference quantizer): per 32 values d = max|x| / 127 stored as f16,
+ * q[i] = round(x[i] / d) as int8. `n` must be a multiple of 32.
+ */
+export function quantizeQ8_0(x: Float32Array): Uint8Array {
+  if (x.length % 32) throw new Error(`Q8_0 needs a multiple of 32 values, got ${x.length}`);
+  const nb = x.length / 32;
+  const out = new Uint8Array(nb * 34);
+  const dv = new DataView(out.buffer);
+  for (let b = 0; b < nb; b++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[b * 32 + i]));
+    const d = amax / 127;
+    const id = d ? 1 / d : 0;
+    dv.setUint16(b * 34, f32ToF16(d), true);
+    for (let i = 0; i < 32; i++) dv.setInt8(b * 34 + 2 + i, Math.round(x[b * 32 + i] * id));
+  }
+  return out;
+}
