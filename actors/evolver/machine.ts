@@ -110,10 +110,8 @@ export const evolverMachine = setup({
     record: fromPromise(async ({ input: c }: { input: Ctx }) => recordRound(c)),
   },
   guards: {
-    nothingToRewrite: ({ context }) => !context.cfg.evolve || !context.collected?.target,
-    noCandidate: ({ context }) => !context.candidate,
-    noPlans: ({ context }) => !context.production?.plans.length,
     moreRounds: ({ context }) => context.round < context.cfg.rounds,
+    noPlans: ({ context }) => !context.production?.plans.length,
   },
 }).createMachine({
   id: 'evolver',
@@ -156,7 +154,7 @@ export const evolverMachine = setup({
             actions: assign({ candidate: null, reflectProblems: ({ event }) => event.output.problems, evolverTokens: ({ event }) => event.output.tokens }),
           },
           {
-            guard: ({ context }) => !context.production?.plans.length,
+            guard: 'noPlans',
             target: 'record',
             actions: assign({ candidate: ({ event }) => event.output.candidate, reflectProblems: ({ event }) => event.output.problems, evolverTokens: ({ event }) => event.output.tokens, error: 'the production run issued no plan to validate on' }),
           },
