@@ -34,7 +34,8 @@ export interface FailureGroup {
 
 const clip = (s: string, n = 220) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** Termination reasons that mean the user simulator broke the rules of the scenario it was given. */
+/** Termination reasons that mean the user simulator broke the rules of the scenario it was given
+ * (so does a failure the critic blamed on the user deviating, kind `trajectory:user-deviated`). */
 const USER_VIOLATIONS = new Set(['user_error']);
 /** Terminations no instruction can fix (the machinery failed). */
 const INFRASTRUCTURE = new Set(['infrastructure_error', 'timeout']);
@@ -76,18 +77,23 @@ function fromDrop(d: ItemDropped): FailureRecord[] {
   }
 }
 
+/** `task:<kind>` / `trajectory:<kind>`, without doubling a prefix the taxonomy already carries. */
+function blameKind(b: FailureReport['blame']): string {
+  return b.kind.startsWith(`${b.blame}:`) ? b.kind : `${b.blame}:${b.kind}`;
+}
+
 function fromFailure(f: FailureReport): FailureRecord[] {
   const t = f.dialogue.terminationReason;
   const checker = f.checkerRun.reasons.join('; ');
   if (INFRASTRUCTURE.has(t)) return [record(f.runId, f.itemId, `dialogue:${t}`, null, `dialogue ended with ${t}: ${checker}`)];
-  if (USER_VIOLATIONS.has(t)) {
+  if (USER_VIOLATIONS.has(t) || /user-deviated/.test(f.blame.kind)) {
     // The simulator plays the scenario the scriptwriter wrote: clearer task instructions are the fix.
     return [record(f.runId, f.itemId, 'dialogue:user-violation', 'scriptwriter', `user simulator broke the scenario (${t}); checker: ${checker}`)];
   }
   if (f.blame.blame === 'task') {
-    return [record(f.runId, f.itemId, `dialogue:task:${f.blame.kind}`, 'scriptwriter', `dialogue failed, task to blame (${f.blame.kind}): ${f.blame.reason}; checker: ${checker}`)];
+    return [record(f.runId, f.itemId, `dialogue:${blameKind(f.blame)}`, 'scriptwriter', `dialogue failed, task to blame (${f.blame.kind}): ${f.blame.reason}; checker: ${checker}`)];
   }
-  return [record(f.runId, f.itemId, `dialogue:trajectory:${f.blame.kind}`, null, `dialogue failed, trajectory to blame (${f.blame.kind}), ended ${t}: ${f.blame.reason}`)];
+  return [record(f.runId, f.itemId, `dialogue:${blameKind(f.blame)}`, null, `dialogue failed, trajectory to blame (${f.blame.kind}), ended ${t}: ${f.blame.reason}`)];
 }
 
 /** The verifier's model wrote a checker that did not validate (the item may still have gone on with the full-diff checker). */

@@ -1,11 +1,13 @@
 // bench/evolve: yield per round over K rounds, with and without the evolver, on the same plans and
 // the same production budget (rounds × plans × tasks per plan items). Two `troupe evolve` runs, each
-// in its own fresh society (default instructions at the start):
-//   1. baseline: `--no-evolve --same-plans` (production rounds only; round 1's plans replayed);
-//   2. evolver:  `--plans-file <baseline's round-1 plans>` (the same plans every round).
+// in its own fresh society (default instructions at the start), both with `--plans-file`:
+//   1. baseline: `--no-evolve` (production rounds only);
+//   2. evolver:  the full loop (its validation runs are extra, reported as tokens).
+// Plans: --plans-file F (default for mock: bench/evolve/plans-mock.json); with none, the baseline runs
+// with `--same-plans` and its round-1 plans are handed to the evolver arm.
 // Prints a markdown table and writes an SVG plot (bench/evolve/yield.svg by default).
 //
-//   npx tsx bench/evolve/run.ts [--domain mock] [--rounds 3] [--plans 2] [--tasks-per-plan 2]
+//   npx tsx bench/evolve/run.ts [--domain mock] [--rounds 3] [--tasks-per-plan 2] [--plans-file F]
 //                              [--validation-size 2] [--roles-config FILE] [--svg FILE]
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     'tasks-per-plan': { type: 'string', default: '2' },
     'validation-size': { type: 'string', default: '2' },
     'roles-config': { type: 'string' },
+    'plans-file': { type: 'string' },
     svg: { type: 'string', default: 'bench/evolve/yield.svg' },
   },
 });
@@ -54,11 +57,14 @@ function evolve(name: string, extra: string[]): Arm {
   return { name, runId, wallS, rounds };
 }
 
-const baseline = evolve('baseline', ['--no-evolve', '--same-plans']);
-const plans = baseline.rounds[0]?.plans ?? [];
-if (!plans.length) throw new Error('the baseline run issued no plans in round 1');
-const plansFile = join(runsDir(), baseline.runId, 'evolve', 'plans.json');
-writeFileSync(plansFile, JSON.stringify(plans, null, 2));
+let plansFile = values['plans-file'] ?? (values.domain === 'mock' ? 'bench/evolve/plans-mock.json' : undefined);
+const baseline = evolve('baseline', ['--no-evolve', ...(plansFile ? ['--plans-file', plansFile] : ['--same-plans'])]);
+if (!plansFile) {
+  const plans = baseline.rounds[0]?.plans ?? [];
+  if (!plans.length) throw new Error('the baseline run issued no plans in round 1');
+  plansFile = join(runsDir(), baseline.runId, 'evolve', 'plans.json');
+  writeFileSync(plansFile, JSON.stringify(plans, null, 2));
+}
 const evolver = evolve('evolver', ['--plans-file', plansFile]);
 
 const y = (r: RoundRecord) => r.production.summary.dialoguePassed / Math.max(1, r.production.summary.items);

@@ -26,6 +26,8 @@ const messages = [
   dropped('i5', 'draft', ['scriptwriter: malformed answer']),
   dropped('i6', 'checker', ['the full-diff checker failed validation on: undo#0']),
   failed('i7', 'user_stop', 'task', 'ambiguous_goal'),
+  failed('i12', 'user_stop', 'task', 'task:missing-information'),
+  failed('i13', 'user_stop', 'trajectory', 'trajectory:user-deviated'),
   failed('i8', 'max_steps', 'trajectory', 'wrong_tool', checker('diff', [{ origin: 'llm', validation: [{ case: 'initial', expectPass: false, status: 'pass', pass: true, reasons: [], ok: false }] }])),
   failed('i9', 'user_error', 'trajectory', 'unattributed'),
   failed('i10', 'infrastructure_error', 'trajectory', 'unattributed'),
@@ -44,12 +46,14 @@ describe('failure intake', () => {
     expect(byItem('i5')).toMatchObject([{ kind: 'draft:unusable', role: 'scriptwriter' }]);
     expect(byItem('i6')).toMatchObject([{ kind: 'checker:uncheckable-task', role: 'scriptwriter' }]);
     expect(byItem('i7')).toMatchObject([{ kind: 'dialogue:task:ambiguous_goal', role: 'scriptwriter' }]);
+    expect(byItem('i12')).toMatchObject([{ kind: 'dialogue:task:missing-information', role: 'scriptwriter' }]); // no doubled prefix
     // A trajectory failure is the agent's (not rewritten here); its rejected checker candidate is the verifier's.
     expect(byItem('i8').map((r) => [r.kind, r.role])).toEqual([
       ['dialogue:trajectory:wrong_tool', null],
       ['checker:candidate-rejected', 'verifier'],
     ]);
     expect(byItem('i9')).toMatchObject([{ kind: 'dialogue:user-violation', role: 'scriptwriter' }]);
+    expect(byItem('i13')).toMatchObject([{ kind: 'dialogue:user-violation', role: 'scriptwriter' }]);
     expect(byItem('i10')).toMatchObject([{ kind: 'dialogue:infrastructure_error', role: null }]);
     expect(byItem('i11')).toEqual([]); // a record with a validated model checker is no failure
     expect(records.every((r) => r.runId === 'r1')).toBe(true);
@@ -65,7 +69,7 @@ describe('failure intake', () => {
   it('groups by kind, largest first, and picks the role with most failures', () => {
     const groups = groupFailures(records);
     expect(groups[0]).toMatchObject({ kind: 'critic:review-rejected', role: 'critic', ids: ['r1/i2#critic:review-rejected', 'r1/i3#critic:review-rejected'] });
-    expect(failuresByRole(records)).toEqual({ scriptwriter: 5, critic: 2, 'meta-planner': 1, verifier: 1, none: 2 });
+    expect(failuresByRole(records)).toEqual({ scriptwriter: 7, critic: 2, 'meta-planner': 1, verifier: 1, none: 2 });
     expect(chooseTarget(groups)!.role).toBe('scriptwriter');
     expect(chooseTarget(groups)!.groups.every((g) => g.role === 'scriptwriter')).toBe(true);
     expect(chooseTarget(groups, ['critic', 'verifier'])!.role).toBe('critic');
