@@ -32,6 +32,8 @@ describe('troupe evolve (real local model)', () => {
     expect((await troupe(['evolve', '--domain', 'mock', '--rounds', '0'], 30_000)).out).toMatch(/--rounds must be an integer ≥ 1/);
     expect((await troupe(['evolve', '--domain', 'mock', '--roles', 'actor'], 30_000)).out).toMatch(/"actor" is not a role the evolver rewrites/);
     expect((await troupe(['synth', '--domain', 'mock', '--rounds', '2'], 30_000)).out).toMatch(/need --evolve/);
+    // synth --evolve is the evolve command (its checks answer).
+    expect((await troupe(['synth', '--evolve', '--domain', 'mock', '--rounds', '0'], 30_000)).out).toMatch(/--rounds must be an integer ≥ 1/);
   }, 120_000);
 
   it('runs 2 rounds end to end and writes the per-round curves', async () => {
