@@ -30,6 +30,7 @@ import { renderUserScenario } from '../../domains/tasks/scenario.ts';
 import { askJson } from '../synthesis/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { deterministicChecks } from './checks.ts';
+import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
 
 export interface CriticDeps {
   domain: (name: string) => DomainSpec;
@@ -206,6 +207,9 @@ async function attributeBlame(deps: CriticDeps, f: FailedData, input: RoleInput<
 }
 
 /** For `troupe worker --roles critic`: the model from the environment (see workerLlm); TROUPE_CRITIC_REVIEW=off for checks only. */
+/** Seeded into the instructions bucket by a worker when the role's key is unset. */
+export const defaultInstructions = DEFAULT_INSTRUCTIONS.critic;
+
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
   return criticRole({ domain: getDomain, llm: workerLlm('critic', ctx), accepted: await openAcceptedTasks(ctx.nc), review: process.env.TROUPE_CRITIC_REVIEW !== 'off' });
 }

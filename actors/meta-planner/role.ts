@@ -12,6 +12,7 @@ import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { askJson } from '../synthesis/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, tierSlots, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
+import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
 
 export interface MetaPlannerDeps {
   domain: (name: string) => DomainSpec;
@@ -126,6 +127,9 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
 }
 
 /** For `troupe worker --roles meta-planner`: the model from the environment (see workerLlm). */
+/** Seeded into the instructions bucket by a worker when the role's key is unset. */
+export const defaultInstructions = DEFAULT_INSTRUCTIONS['meta-planner'];
+
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
   return metaPlannerRole({ domain: getDomain, llm: workerLlm('meta-planner', ctx) });
 }

@@ -19,6 +19,7 @@ import { askJson } from '../synthesis/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
 import { assembleTask, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
 import { explore } from './explore.ts';
+import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
 
 export interface ScriptwriterDeps {
   domain: (name: string) => DomainSpec;
@@ -101,6 +102,9 @@ export function scriptwriterRole(deps: ScriptwriterDeps) {
 }
 
 /** For `troupe worker --roles scriptwriter`: the model from the environment (see workerLlm). */
+/** Seeded into the instructions bucket by a worker when the role's key is unset. */
+export const defaultInstructions = DEFAULT_INSTRUCTIONS.scriptwriter;
+
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
   return scriptwriterRole({ domain: getDomain, llm: workerLlm('scriptwriter', ctx) });
 }

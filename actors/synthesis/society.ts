@@ -13,7 +13,7 @@ import { MESSAGE_PREFIX } from '../../protocols/subjects.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
 import { RoleHost } from '../../runtime/host/host.ts';
 import type { RoleDefinition } from '../../runtime/host/role.ts';
-import { getInstructions, LiveKeys, openInstructions, setInstructions, valueKey } from '../../runtime/instructions/index.ts';
+import { LiveKeys, openInstructions, seedInstructions, valueKey } from '../../runtime/instructions/index.ts';
 import { LlmClient, RoleModelConfigSchema, roleModelConfigFromEnv } from '../../runtime/llm/index.ts';
 import { withSpan } from '../../runtime/tracing/index.ts';
 import { getDomain } from '../../domains/registry.ts';
@@ -96,7 +96,7 @@ export async function ensureInstructions(nc: NatsConnection): Promise<Record<str
   const kv = await openInstructions(nc);
   const out: Record<string, { text: string; revision: number }> = {};
   for (const role of SYNTH_LLM_ROLES) {
-    const cur = (await getInstructions(kv, role)) ?? (await setInstructions(kv, role, DEFAULT_INSTRUCTIONS[role], { author: 'troupe-synth-defaults', note: 'default instructions' }));
+    const cur = await seedInstructions(kv, role, DEFAULT_INSTRUCTIONS[role], { author: 'troupe-synth-defaults', note: 'default instructions' });
     out[role] = { text: cur.text, revision: cur.revision };
   }
   return out;

@@ -25,6 +25,7 @@ import { observedValues } from '../scriptwriter/explore.ts';
 import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
 import { buildCriteria } from './criteria.ts';
 import { changePath, dialogueFinalState, initialEnvironment, stateOf } from './states.ts';
+import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
 
 export interface VerifierDeps {
   domain: (name: string) => DomainSpec;
@@ -157,6 +158,9 @@ export function verifierRole(deps: VerifierDeps) {
 }
 
 /** For `troupe worker --roles verifier`: the model from the environment (see workerLlm); TROUPE_VERIFIER_CHECKER_MODE=code for code mode. */
+/** Seeded into the instructions bucket by a worker when the role's key is unset. */
+export const defaultInstructions = DEFAULT_INSTRUCTIONS.verifier;
+
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
   return verifierRole({ domain: getDomain, llm: workerLlm('verifier', ctx), checkerMode: process.env.TROUPE_VERIFIER_CHECKER_MODE === 'code' ? 'code' : 'spec' });
 }

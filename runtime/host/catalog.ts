@@ -28,9 +28,13 @@ export function resolveRoleModule(roleOrPath: string): string {
   throw new Error(`unknown role "${roleOrPath}": no actors/${roleOrPath}/role.ts and not in the catalog (${Object.keys(roleCatalog).join(', ')}); pass a module path instead`);
 }
 
-export async function loadRole(roleOrPath: string, expectRole?: string, ctx?: RoleContext): Promise<{ def: RoleDefinition; module: string }> {
+/**
+ * Load a role module. Besides the role, a module may export `defaultInstructions` (a string): the
+ * text a host seeds into the instructions bucket when the role's key has never been written.
+ */
+export async function loadRole(roleOrPath: string, expectRole?: string, ctx?: RoleContext): Promise<{ def: RoleDefinition; module: string; defaultInstructions?: string }> {
   const module = resolveRoleModule(roleOrPath);
-  let mod: { default?: RoleDefinition; role?: RoleDefinition; createRole?: (ctx: RoleContext) => Promise<RoleDefinition> };
+  let mod: { default?: RoleDefinition; role?: RoleDefinition; createRole?: (ctx: RoleContext) => Promise<RoleDefinition>; defaultInstructions?: unknown };
   try {
     mod = await import(pathToFileURL(module).href);
   } catch (err) {
@@ -51,5 +55,6 @@ export async function loadRole(roleOrPath: string, expectRole?: string, ctx?: Ro
   if (expectRole && def.name !== expectRole) {
     throw new Error(`role module ${module} implements role "${def.name}", not "${expectRole}"`);
   }
-  return { def, module };
+  const defaultInstructions = typeof mod.defaultInstructions === 'string' && mod.defaultInstructions.trim() ? mod.defaultInstructions : undefined;
+  return { def, module, defaultInstructions };
 }

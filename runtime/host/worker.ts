@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { InstanceControlSchema, type InstanceRecord } from '../../protocols/runtime-messages.ts';
 import { instanceControlSubject } from '../../protocols/subjects.ts';
 import { Bus } from '../nats/bus.ts';
-import { getInstructions, openInstructions } from '../instructions/instructions.ts';
+import { getInstructions, openInstructions, seedInstructions } from '../instructions/instructions.ts';
 import { LiveKeys } from '../instructions/live.ts';
 import { HEARTBEAT_MS, openRegistry, putInstance, removeInstance } from '../registry/registry.ts';
 import { loadRole } from './catalog.ts';
@@ -71,8 +71,12 @@ export class Worker {
     const instructionsKv = await openInstructions(nc);
     const live = (this.live = new LiveKeys(instructionsKv, (l) => this.log(l)));
     for (const spec of this.opts.roles) {
-      const { def } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model });
+      const { def, defaultInstructions } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model });
       const instance = spec.instance ?? newInstanceId(spec.role);
+      // A role that ships default instructions starts from them when nobody has written its key yet.
+      if (defaultInstructions && spec.instructionsRevision === undefined) {
+        await seedInstructions(instructionsKv, spec.role, defaultInstructions, { author: 'troupe worker (role default)', note: 'default instructions' });
+      }
       const instr = await getInstructions(instructionsKv, spec.role, spec.instructionsRevision);
       const bus = new Bus(nc, { role: def.name, instance, impl: def.impl });
       const host = new RoleHost({

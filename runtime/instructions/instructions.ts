@@ -64,6 +64,25 @@ export async function setInstructions(
   return { role, revision, ...value };
 }
 
+/**
+ * Write the first revision of a key that has none (never written, or deleted); leave an existing one
+ * alone. Safe when several hosts start at once: the bucket's create is atomic, so one wins and the
+ * others read its revision. Returns the current instructions either way.
+ */
+export async function seedInstructions(kv: KV, role: string, text: string, meta: { author: string; note?: string }): Promise<Instructions> {
+  const existing = await getInstructions(kv, role);
+  if (existing) return existing;
+  const value: InstructionsValue = { text, author: meta.author, note: meta.note, at: Date.now() };
+  try {
+    const revision = await kv.create(role, JSON.stringify(value));
+    return { role, revision, ...value };
+  } catch {
+    const now = await getInstructions(kv, role);
+    if (!now) throw new Error(`instructions: cannot seed ${role}, and it has no value`);
+    return now;
+  }
+}
+
 /** All stored revisions of a role's instructions, oldest first. */
 export async function instructionsHistory(kv: KV, role: string): Promise<Instructions[]> {
   const out: Instructions[] = [];

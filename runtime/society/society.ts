@@ -78,7 +78,7 @@ export class Society {
     if (this.session.embedded) this.log(`embedded nats-server at ${this.session.settings.url} (store ${this.session.embedded.storeDir})`);
     const cfg = this.opts.config;
     for (const [role, rc] of Object.entries(cfg.roles)) {
-      await loadRole(rc.impl ?? role, role); // fail fast on a bad module, before any process starts
+      await loadRole(rc.impl ?? role, role, { nc: this.nc, model: rc.model }); // fail fast on a bad module, before any process starts
       let instructionsRevision: number | undefined;
       if (rc.instructions) {
         const text = readFileSync(resolve(rc.instructions), 'utf8');
@@ -213,7 +213,7 @@ export class Society {
       const spec = { ...cur.spec };
       let nowServing: string;
       if (req.implModule !== undefined) {
-        const { def, module } = await loadRole(req.implModule, role).catch((e) => {
+        const { def, module } = await loadRole(req.implModule, role, { nc: this.nc, model: cur.spec.model }).catch((e) => {
           throw new ControlError('INVALID_ARGUMENT', e.message);
         });
         spec.impl = module;

@@ -11,7 +11,8 @@ import type { Subscription } from '@nats-io/transport-node';
 import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
 import { Worker } from '../../runtime/host/worker.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
-import { openInstructions, putValue, setInstructions } from '../../runtime/instructions/index.ts';
+import { getInstructions, instructionsHistory, openInstructions, putValue, setInstructions } from '../../runtime/instructions/index.ts';
+import { DEFAULT_INSTRUCTIONS } from '../../actors/synthesis/instructions.ts';
 import { decodeEnvelope } from '../../protocols/envelope.ts';
 import { SynthRoleParamsSchema, TaskAccepted, TaskProposed, type RunOverrides, type TaskProposal, type TaskReviewed } from '../../protocols/synthesis.ts';
 import { getDomain } from '../../domains/registry.ts';
@@ -116,5 +117,22 @@ describe('troupe worker hosting a synthesis role', () => {
     const c = await review('w-p0-t2', { instructions: { critic: 'candidate.critic' } });
     expect(c.provenance.roles.critic).toMatchObject({ instructionsKey: 'candidate.critic', instructionsRevision: cand.revision, paramsRevision: p1.revision });
     expect(reviews.at(-1)!.system).toBe('CANDIDATE');
+  }, 30_000);
+
+  it('seeds a role\'s default instructions once when its key was never written, and never overwrites one', async () => {
+    const criticBefore = (await instructionsHistory(kv, 'critic')).length;
+    const workers = [0, 1].map((i) => new Worker({ nc: nats.nc, roles: [{ role: 'verifier', instance: `verifier-w${i}` }, { role: 'critic', instance: `critic-s${i}` }], log: () => {} }));
+    try {
+      await Promise.all(workers.map((w) => w.start()));
+      const seeded = await getInstructions(kv, 'verifier');
+      expect(seeded).toMatchObject({ text: DEFAULT_INSTRUCTIONS.verifier, author: 'troupe worker (role default)' });
+      // Two workers started at once wrote one revision between them.
+      expect(await instructionsHistory(kv, 'verifier')).toHaveLength(1);
+      expect(workers.map((w) => [...w.instances.values()].find((e) => e.spec.role === 'verifier')!.instructionsRevision)).toEqual([seeded!.revision, seeded!.revision]);
+      // The critic already had instructions: left alone.
+      expect(await instructionsHistory(kv, 'critic')).toHaveLength(criticBefore);
+    } finally {
+      await Promise.all(workers.map((w) => w.drainAll()));
+    }
   }, 30_000);
 });
