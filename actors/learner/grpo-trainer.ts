@@ -82,7 +82,18 @@ export function grpoPhases(model: LlamaModel, source: RolloutSource, cfg: GrpoCo
       if (groups.length === 0) {
         return { ...base, policyVersion: state.version, loss: NaN, clipFrac: 0, gradNorm: 0, trainTokens: 0, tokensPerSec: 0, seconds: (performance.now() - t0) / 1000, skipped: true };
       }
-      const { loss, clipFrac, gradNorm, trainTokens, seconds } = await grpoUpdate(model, groups, cfg, optimizer, opts);
+      let u: Awaited<ReturnType<typeof grpoUpdate>>;
+      try {
+        u = await grpoUpdate(model, groups, cfg, optimizer, opts);
+      } catch (e) {
+        // The wasm backend aborts (heap limit 4 GB) with a bare "Aborted()": name the likely cause.
+        if (e instanceof Error && /^Aborted\(/.test(e.message)) {
+          const T = Math.max(...groups.flatMap((g) => g.rollouts.map((r) => r.tokens.length)));
+          throw new Error(`the TF backend aborted during the update (most likely out of memory: wasm has a 4 GB heap) on micro-batches of ${cfg.microBatch} sequence(s) of up to ${T} tokens; lower train.microBatch or train.maxSeqLen, or train fewer parameters (model.lora)`, { cause: e });
+        }
+        throw e;
+      }
+      const { loss, clipFrac, gradNorm, trainTokens, seconds } = u;
       state.version++;
       return { ...base, policyVersion: state.version, loss, clipFrac, gradNorm, trainTokens, tokensPerSec: trainTokens / seconds, seconds: (performance.now() - t0) / 1000, skipped: false };
     },
