@@ -106,6 +106,15 @@ export async function main(argv: string[]): Promise<number> {
   const tracing = initTracing({ serviceName: 'evolve', runDir: dir });
   const session = await openNatsSession(natsSettingsFromFlags(values), { runDir: dir, name: `troupe-evolve-${runId}` });
   let society: Awaited<ReturnType<typeof startSynthSociety>> | undefined;
+  // An interrupted evolve (Ctrl-C, a bench killing it) still stops its embedded nats-server.
+  const interrupted = (sig: NodeJS.Signals) => {
+    console.error(`troupe evolve: ${sig}, stopping`);
+    // Draining waits for in-flight model calls: give it a few seconds, then go regardless.
+    setTimeout(() => process.exit(130), 5000).unref();
+    void Promise.allSettled([society?.stop(), session.close(), stopLocalModelServer()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     society = await startSynthSociety({ nc: session.nc, config, log: (l) => process.stderr.write(`${l}\n`) });
     const kv = await openInstructions(session.nc);
