@@ -6,8 +6,10 @@
 //
 // Run by hand:
 //   TAU2_DATA_DIR=… npx tsx bench/learn/society.ts [--steps 1] [--group 4] [--user llm|scripted]
-//       [--max-steps 8] [--agent-max-tokens 96] [--dtype F16|Q8_0] [--lora 0] [--max-seq-len 4096]
+//       [--max-steps 8] [--agent-max-tokens 96] [--dtype F16|Q8_0] [--lora 0] [--max-seq-len 4096] [--random 0]
 //       [--out bench/results/learn-society]
+// The default model (135M) does not fit an update on ~1k-token dialogues into the wasm backend's 4 GB
+// heap (even with LoRA); --random 64 times the loop with a small policy and the real user simulator.
 // Filtering is off (every group trains, also all-failure ones with zero advantages) so each step
 // times a full update; the run dir holds metrics.jsonl, rollouts.jsonl and the report.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,8 @@ const { values } = parseArgs({
     dtype: { type: 'string', default: 'F16' },
     lora: { type: 'string', default: '0' },
     'max-seq-len': { type: 'string', default: '4096' },
+    /** Policy: 0 = the default model (135M); N = a random 2-layer Llama of width N with the default tokenizer. */
+    random: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results/learn-society' },
   },
 });
@@ -51,7 +55,9 @@ writeFileSync(tasksPath, lines.join('\n') + '\n');
 
 const G = Number(values.group);
 const lora = Number(values.lora);
+const width = Number(values.random);
 const cfg = parseTrainConfig(`
+${width ? `[model.random]\ndim = ${width}\nnLayers = 2\nnHeads = 4\nnKvHeads = 2\nheadDim = ${width / 4}\nffnDim = ${2 * width}\ncontextLength = 4096\n` : ''}
 ${lora ? `[model.lora]\nrank = ${lora}\nalpha = ${2 * lora}\n` : ''}
 [train]
 steps = ${Number(values.steps)}
