@@ -32,8 +32,8 @@ export const EvolverRoundSchema = z.object({
   candidate: ArmOutcomeSchema.optional(),
   /** Revision of the role's key after the round (the promoted or restored one, or the kept one). */
   liveRevision: z.number().int().nullable(),
-  /** Set when the archive's best revision was restored after the decision. */
-  restored: z.object({ from: z.number().int(), revision: z.number().int() }).optional(),
+  /** Roles whose archived best revision was restored after the decision (`from` → new revision). */
+  restored: z.array(z.object({ role: z.string(), from: z.number().int(), revision: z.number().int() })).optional(),
 });
 export type EvolverRound = z.infer<typeof EvolverRoundSchema>;
 

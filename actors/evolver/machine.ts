@@ -17,13 +17,18 @@ import {
   digest,
   produce,
   publishRound,
+  creditProduction,
+  loadArchive,
   recordDecision,
   reflectStep,
+  restoreAll,
+  storeArchive,
   validate,
   type Candidate,
   type Collected,
   type EvolveConfig,
   type EvolverEnv,
+  type Production,
   type RoundRecord,
 } from './steps.ts';
 
@@ -34,7 +39,7 @@ interface Ctx {
   /** Plans of round 1, replayed by later production runs when `samePlans`. */
   plans?: FixedPlan[];
   records: RoundRecord[];
-  production?: RunResult;
+  production?: Production;
   collected?: Collected;
   candidate?: Candidate | null;
   reflectProblems: string[];
@@ -69,16 +74,26 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
   else if (!col.target) (rec.outcome = 'no-failures'), (rec.reason = `no failure attributable to ${cfg.roles.join('/')}`);
   else if (!c.candidate) (rec.outcome = 'no-candidate'), (rec.reason = `the evolver's model gave no usable rewrite: ${c.reflectProblems.join(' | ').slice(0, 300)}`);
   else if (!c.validation || !c.decision) (rec.outcome = 'no-validation'), (rec.reason = c.error ?? 'no plans to validate on');
-  else {
-    const v = c.validation;
-    const r = await recordDecision(env, cfg, round, c.candidate, v, c.decision);
-    rec.validation = { current: { ...digest(v.current), revision: v.currentRevision }, candidate: { ...digest(v.candidate), revision: c.candidate.revision } };
-    rec.decision = c.decision;
-    rec.outcome = c.decision.promote ? 'promote' : 'rollback';
-    rec.reason = c.decision.reason;
-    rec.liveRevision = r.liveRevision;
-    rec.promotedDiff = r.promotedDiff;
-    rec.restored = r.restored;
+  if (cfg.evolve) {
+    // The archive: the production run's yield for every live revision, the validation arms, and a
+    // restore for any role whose live revision fell clearly behind its archived best.
+    let archive = creditProduction(await loadArchive(env.kv), prod, round, cfg);
+    if (c.candidate && c.validation && c.decision) {
+      const v = c.validation;
+      const r = await recordDecision(env, cfg, round, c.candidate, v, c.decision, archive);
+      archive = r.archive;
+      rec.validation = { current: { ...digest(v.current), revision: v.currentRevision }, candidate: { ...digest(v.candidate), revision: c.candidate.revision } };
+      rec.decision = c.decision;
+      rec.outcome = c.decision.promote ? 'promote' : 'rollback';
+      rec.reason = c.decision.reason;
+      rec.liveRevision = r.liveRevision;
+      rec.promotedDiff = r.promotedDiff;
+    }
+    const restored = await restoreAll(env, cfg, round, archive);
+    if (restored.length) rec.restored = restored;
+    const mine = restored.find((x) => x.role === rec.target);
+    if (mine) rec.liveRevision = mine.revision;
+    await storeArchive(env, cfg, round, archive);
   }
   const msg: EvolverRound = {
     sessionId: cfg.sessionId,
@@ -102,7 +117,7 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
 export const evolverMachine = setup({
   types: { context: {} as Ctx, input: {} as Input },
   actors: {
-    produce: fromPromise(async ({ input: c }: { input: Ctx }) => produce(c.env, c.cfg, c.round, c.plans)),
+    produce: fromPromise(async ({ input: c }: { input: Ctx }): Promise<Production> => produce(c.env, c.cfg, c.round, c.plans)),
     collectFailures: fromPromise(async ({ input: c }: { input: Ctx }) => collectFailures(c.env, c.cfg, c.production!.runId)),
     reflect: fromPromise(async ({ input: c }: { input: Ctx }) => reflectStep(c.env, c.cfg, c.round, c.collected!.target!)),
     validate: fromPromise(async ({ input: c }: { input: Ctx }) => validate(c.env, c.cfg, c.round, c.candidate!, c.production!.plans)),

@@ -101,7 +101,7 @@ export function evolveReportMarkdown(info: EvolveInfo, rounds: RoundRecord[]): s
       L.push('');
     }
     L.push(`Decision: ${r.reason}`, '');
-    if (r.restored) L.push(`Restored the archive's best revision @${r.restored.from} as @${r.restored.revision}.`, '');
+    for (const x of r.restored ?? []) L.push(`Restored the archive's best ${x.role} revision @${x.from} as @${x.revision} (the live one had fallen clearly behind).`, '');
     if (r.promotedDiff) L.push('Promoted revision:', '', '```diff', r.promotedDiff.trimEnd(), '```', '');
   }
   L.push('## Models', '', '| role | model |', '|---|---|', ...Object.entries(info.models).map(([k, v]) => `| ${k} | ${v} |`), '');

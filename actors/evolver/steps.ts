@@ -76,7 +76,8 @@ export interface RoundRecord {
   /** Unified diff of the promoted revision against the one it replaced. */
   promotedDiff?: string;
   liveRevision: number | null;
-  restored?: { from: number; revision: number };
+  /** Roles whose archived best revision was restored after this round's decision. */
+  restored?: { role: string; from: number; revision: number }[];
   evolverTokens: { prompt: number; completion: number };
 }
 
@@ -90,8 +91,21 @@ const author = (cfg: EvolveConfig) => `evolver/${cfg.instance}`;
 // ---------------------------------------------------------------------------------------------
 // produce
 
-export async function produce(env: EvolverEnv, cfg: EvolveConfig, round: number, plans: FixedPlan[] | undefined): Promise<RunResult> {
+/** A production run with the revisions of the evolvable roles that were live when it started. */
+export type Production = RunResult & { live: Record<string, number> };
+
+export async function liveRevisions(kv: KV, roles: readonly string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const role of roles) {
+    const i = await getInstructions(kv, role);
+    if (i) out[role] = i.revision;
+  }
+  return out;
+}
+
+export async function produce(env: EvolverEnv, cfg: EvolveConfig, round: number, plans: FixedPlan[] | undefined): Promise<Production> {
   const runId = `${cfg.sessionId}-r${round}`;
+  const live = await liveRevisions(env.kv, cfg.roles);
   const fixed = plans ?? cfg.fixedPlans;
   env.log(`[evolve] round ${round}/${cfg.rounds}: production run ${runId} (${fixed?.length ?? cfg.plans} plan(s) × ${cfg.tasksPerPlan})`);
   const r = await runSynthesis(
@@ -108,7 +122,7 @@ export async function produce(env: EvolverEnv, cfg: EvolveConfig, round: number,
     { timeoutMs: cfg.timeoutMs, onProgress: (s, ms) => env.onProgress?.(`round ${round} production`, s, ms), progressEveryMs: 10_000 },
   );
   if (!r.complete) env.log(`[evolve] round ${round}: production run ${runId} timed out with ${r.summary.items - r.summary.terminal} item(s) unfinished`);
-  return r;
+  return { ...r, live };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,13 +224,23 @@ export function decide(cfg: EvolveConfig, current: BatchOutcome, candidate: Batc
 // record
 
 /**
+ * Credit a production run's yield to the revision of every evolvable role that was live during it.
+ * Production runs are bigger than validation batches, so a revision promoted on a lucky tie soon
+ * shows its real yield here, and `restoreAll` can bring the better one back.
+ */
+export function creditProduction(archive: Archive, prod: Production, round: number, cfg: EvolveConfig): Archive {
+  for (const [role, revision] of Object.entries(prod.live)) {
+    archive = archiveMeasurement(archive, role, { revision, proposed: prod.summary.items, accepted: prod.summary.dialoguePassed, round }, cfg.archiveSize);
+  }
+  return archive;
+}
+
+/**
  * Apply the decision. Promote: the candidate's text becomes a new revision of the role's key
  * (`action: promote`, the candidate's failures and rationale plus the decision). Roll back: the
  * candidate key gets a revision holding the live text again (`action: rollback`, the rationale saying
- * why), so a discarded candidate is never left waiting there. Then both measured revisions go into
- * the archive (a rolled-back candidate is not archived: it measured worse), and when the live
- * revision is now clearly behind the archive's best (by more than z standard errors), the best is
- * restored.
+ * why), so a discarded candidate is never left waiting there. Both measured arms go into the archive
+ * (a rolled-back candidate is not archived: it measured worse).
  */
 export async function recordDecision(
   env: EvolverEnv,
@@ -225,8 +249,8 @@ export async function recordDecision(
   cand: Candidate,
   v: { current: RunResult; candidate: RunResult; currentRevision: number },
   decision: PromotionDecision,
-): Promise<{ liveRevision: number; promotedDiff?: string; restored?: { from: number; revision: number }; archive: Archive }> {
-  let archive = await loadArchive(env.kv);
+  archive: Archive,
+): Promise<{ liveRevision: number; promotedDiff?: string; archive: Archive }> {
   const cur = batchOutcome(v.current);
   const cnd = batchOutcome(v.candidate);
   archive = archiveMeasurement(archive, cand.role, { revision: v.currentRevision, proposed: cur.proposed, accepted: cur.accepted, round }, cfg.archiveSize);
@@ -250,10 +274,23 @@ export async function recordDecision(
     });
     env.log(`[evolve] round ${round}: ROLLED BACK candidate ${cand.role}@${cand.revision}: ${decision.reason}`);
   }
-  const restored = await restoreIfBehind(env, cfg, round, cand.role, liveRevision, archive);
-  if (restored) liveRevision = restored.revision;
-  await putValue(env.kv, EVOLVER_ARCHIVE_KEY, ArchiveSchema, archive, { author: author(cfg), rationale: `round ${round} of ${cfg.sessionId}: measured ${cand.role}` });
-  return { liveRevision, promotedDiff, restored, archive };
+  return { liveRevision, promotedDiff, archive };
+}
+
+/** For every role: restore the archive's best revision when the live one is clearly behind it. */
+export async function restoreAll(env: EvolverEnv, cfg: EvolveConfig, round: number, archive: Archive): Promise<{ role: string; from: number; revision: number }[]> {
+  const out: { role: string; from: number; revision: number }[] = [];
+  for (const role of cfg.roles) {
+    const live = await getInstructions(env.kv, role);
+    if (!live) continue;
+    const r = await restoreIfBehind(env, cfg, round, role, live.revision, archive);
+    if (r) out.push({ role, ...r });
+  }
+  return out;
+}
+
+export async function storeArchive(env: EvolverEnv, cfg: EvolveConfig, round: number, archive: Archive): Promise<void> {
+  await putValue(env.kv, EVOLVER_ARCHIVE_KEY, ArchiveSchema, archive, { author: author(cfg), rationale: `round ${round} of ${cfg.sessionId}` });
 }
 
 /** Restore the archive's best revision of `role` when the live one measured clearly worse. */

@@ -122,11 +122,13 @@ describe('evolver: promotion and rollback on validation batches (scripted model,
 
   it('keeps the archive of measured revisions and publishes every round', async () => {
     const archive = (await getValue(env.kv, EVOLVER_ARCHIVE_KEY, ArchiveSchema))!.value;
+    // Validation arms plus every production run the revision was live in (r1: 0/3; r2: 2/3).
     expect(archive.critic.map((e) => [e.revision, e.accepted, e.proposed])).toEqual([
-      [result.records[0].liveRevision, 2, 3],
-      [initial.critic, 0, 3],
+      [result.records[0].liveRevision, 2 + 2, 3 + 3], // candidate arm r1 + production r2
+      [initial.critic, 0, 3 + 3], // production r1 + current arm r1
     ]);
-    expect(archive.scriptwriter.map((e) => [e.revision, e.accepted, e.proposed])).toEqual([[initial.scriptwriter, 2, 3]]);
+    expect(archive.scriptwriter.map((e) => [e.revision, e.accepted, e.proposed])).toEqual([[initial.scriptwriter, 0 + 2 + 2, 3 + 3 + 3]]); // r1, r2, current arm r2
+    expect(result.records.every((r) => !r.restored)).toBe(true); // nothing fell behind
     const { subjectReader } = await import('../../runtime/nats/read.ts');
     const c = await subjectReader(nats.nc, 'troupe.msg.evolver.round.completed');
     const got: EvolverRound[] = [];
