@@ -1,8 +1,8 @@
 // One optimisation step of the learner, shared by every trainer: losses over token batches,
 // gradients of the trainable variables, and the AdamW update applied through a float32 master copy.
 import { tf } from '../../runtime/tf/backend.ts';
-import { forward, trainableVariables, type LlamaModel } from '../../runtime/nn/llama.ts';
-import { stopGradient, tokenLogProbs } from '../../runtime/nn/ops.ts';
+import { forward, headWeight, hiddenStates, trainableVariables, type LlamaModel } from '../../runtime/nn/llama.ts';
+import { chunkedTargetLogProbs, embed, stopGradient, tokenLogProbs } from '../../runtime/nn/ops.ts';
 import { adamwStep, newAdamWState, type AdamWOptions, type AdamWState } from './adamw.ts';
 import { clippedSurrogateLoss, type SurrogateOptions, type TokenBatch } from './grpo.ts';
 
@@ -14,29 +14,65 @@ export interface SftBatch {
 
 const flat = (rows: number[][]) => rows.flat();
 
-/** Per-position log-probs of the targets under the model, [B·T]. */
+/** Rows of the loss head computed at once unless `model.train.logitChunk` says otherwise. */
+export const DEFAULT_LOGIT_CHUNK = 256;
+
+/** Per-position log-probs of the targets under the model, [B·T] (the whole logits at once). */
 export function targetLogProbs(model: LlamaModel, inputs: number[][], targets: number[][]): tf.Tensor1D {
   const B = inputs.length, T = inputs[0].length;
   const logits = forward(model, tf.tensor2d(flat(inputs), [B, T], 'int32'));
   return tokenLogProbs(logits, tf.tensor1d(flat(targets), 'int32')) as tf.Tensor1D;
 }
 
+/**
+ * Log-probs of the targets at the flat positions `positions` only, [positions.length]: the output
+ * head runs on those rows alone, in chunks of `model.train.logitChunk` rows (0: the whole logits
+ * of every position, then picked — the old, memory-hungry path kept for comparison).
+ */
+export function selectedTargetLogProbs(model: LlamaModel, inputs: number[][], targets: number[][], positions: number[]): tf.Tensor1D {
+  const B = inputs.length, T = inputs[0].length;
+  const chunk = model.train?.logitChunk ?? DEFAULT_LOGIT_CHUNK;
+  const tokens = tf.tensor2d(flat(inputs), [B, T], 'int32');
+  const tFlat = flat(targets);
+  const idx = tf.tensor1d(positions, 'int32');
+  if (chunk <= 0) return embed(targetLogProbs(model, inputs, targets).reshape([-1, 1]), idx).reshape([-1]) as tf.Tensor1D;
+  const h = hiddenStates(model, tokens);
+  // Only the selected rows reach the head; `embed` is a row gather whose gradient scatters back.
+  const hSel = positions.length === B * T ? h : embed(h, idx);
+  const { w, layout } = headWeight(model);
+  return chunkedTargetLogProbs(hSel, w, positions.map((i) => tFlat[i]), { wLayout: layout, trainW: !model.lora, chunk }) as tf.Tensor1D;
+}
+
+/** Flat positions where the mask is set (at least one, so a loss always has a graph). */
+function maskedPositions(mask: number[][]): number[] {
+  const pos: number[] = [];
+  flat(mask).forEach((m, i) => { if (m) pos.push(i); });
+  return pos.length ? pos : [0];
+}
+
+const pickAt = (rows: number[][], pos: number[]) => { const f = flat(rows); return pos.map((i) => f[i]); };
+
 /** Cross-entropy on masked positions, token-mean. */
 export function sftLoss(model: LlamaModel, b: SftBatch): tf.Scalar {
-  const lp = targetLogProbs(model, b.inputs, b.targets);
-  const m = tf.tensor1d(flat(b.mask));
+  const pos = maskedPositions(b.mask);
+  const lp = selectedTargetLogProbs(model, b.inputs, b.targets, pos);
+  const m = tf.tensor1d(pickAt(b.mask, pos));
   return tf.neg(tf.div(tf.sum(tf.mul(lp, m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar;
 }
 
-/** GRPO clipped-surrogate loss; unknown behaviour log-probs fall back to the current ones, detached. */
+/**
+ * GRPO clipped-surrogate loss; unknown behaviour log-probs fall back to the current ones, detached.
+ * Computed on the masked positions only (the others contribute nothing to either sum of the token mean).
+ */
 export function grpoLoss(model: LlamaModel, b: TokenBatch, opts: SurrogateOptions, refModel?: LlamaModel): { loss: tf.Scalar; clipFrac: tf.Scalar } {
-  const lp = targetLogProbs(model, b.inputs, b.targets);
-  const oldFlat = flat(b.oldLogProbs);
+  const pos = maskedPositions(b.mask);
+  const lp = selectedTargetLogProbs(model, b.inputs, b.targets, pos);
+  const oldFlat = pickAt(b.oldLogProbs, pos);
   const known = tf.tensor1d(oldFlat.map((x) => (Number.isNaN(x) ? 0 : 1)));
   const oldGiven = tf.tensor1d(oldFlat.map((x) => (Number.isNaN(x) ? 0 : x)));
   const old = tf.add(tf.mul(known, oldGiven), tf.mul(tf.sub(1, known), stopGradient(lp))) as tf.Tensor1D;
-  const ref = refModel ? stopGradient(targetLogProbs(refModel, b.inputs, b.targets)) as tf.Tensor1D : undefined;
-  return clippedSurrogateLoss(lp, old, tf.tensor1d(flat(b.advantages)), tf.tensor1d(flat(b.mask)), opts, ref);
+  const ref = refModel ? stopGradient(selectedTargetLogProbs(refModel, b.inputs, b.targets, pos)) as tf.Tensor1D : undefined;
+  return clippedSurrogateLoss(lp, old, tf.tensor1d(pickAt(b.advantages, pos)), tf.tensor1d(pickAt(b.mask, pos)), opts, ref);
 }
 
 export interface GradResult {

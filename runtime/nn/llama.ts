@@ -6,7 +6,7 @@
 // pass is x @ W with no transpose); GGUF stores them as rows of `out` vectors of length `in`, so the
 // loader and the exporter transpose. The embedding table is [vocab, dim] in both.
 import { tf } from '../tf/backend.ts';
-import { embed, matmul, matmulFrozenRight, matmulTransposedRight, matmulTransposedRightFrozen } from './ops.ts';
+import { checkpoint, embed, matmul, matmulFrozenRight, matmulTransposedRight, matmulTransposedRightFrozen } from './ops.ts';
 
 export interface LlamaConfig {
   vocabSize: number;
@@ -37,6 +37,8 @@ export interface LlamaModel {
   params: Params;
   /** When set, base params are frozen and only the adapters train. */
   lora?: LoraSet;
+  /** Memory options of training (recomputation, chunked loss); defaults when absent. */
+  train?: TrainMemoryOptions;
 }
 
 export const LINEAR_SUFFIXES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
@@ -164,64 +166,149 @@ function causalMask(T: number, g: number): tf.Tensor2D {
   return tf.tensor2d(m, [g * T, T]);
 }
 
+/**
+ * RoPE tables and causal mask for a sequence length, kept across calls (a few lengths at most):
+ * the recomputed blocks read them during the backward pass, after the forward's scope has ended.
+ */
+const tableCache = new Map<string, { rt: RopeTables; mask: tf.Tensor2D }>();
+const TABLE_CACHE_SIZE = 4;
+function positionTables(T: number, headDim: number, base: number, g: number): { rt: RopeTables; mask: tf.Tensor2D } {
+  const key = `${T}/${headDim}/${base}/${g}`;
+  let e = tableCache.get(key);
+  if (!e) {
+    const made = { rt: ropeTables(T, headDim, base), mask: causalMask(T, g) };
+    for (const t of [made.rt.cos, made.rt.sin, made.rt.rot, made.mask]) tf.keep(t);
+    e = made;
+    if (tableCache.size >= TABLE_CACHE_SIZE) {
+      const [oldKey, old] = tableCache.entries().next().value!;
+      tf.dispose([old.rt.cos, old.rt.sin, old.rt.rot, old.mask]);
+      tableCache.delete(oldKey);
+    }
+    tableCache.set(key, e);
+  }
+  return e;
+}
+
 export interface ForwardOptions {
   /** Skip the LM head and return final hidden states [B·T, dim]. */
   hiddenOnly?: boolean;
+  /**
+   * Recompute each transformer block's activations in the backward pass instead of keeping them
+   * (gradient checkpointing: ~1/3 more compute, activation memory of one block instead of all).
+   * Default: `model.train?.recompute`, else 'auto' = on when B·T ≥ RECOMPUTE_AUTO_TOKENS.
+   */
+  recompute?: boolean | 'auto';
+}
+
+/** Memory/compute trade-offs of training, set by the trainer (`[train]` config). */
+export interface TrainMemoryOptions {
+  recompute?: boolean | 'auto';
+  /** Rows of the output head computed at once in the loss (0 = the whole [B·T, vocab] logits). */
+  logitChunk?: number;
+}
+
+/** Tokens per micro-batch from which 'auto' recomputation turns on (see docs/learner.md, memory). */
+export const RECOMPUTE_AUTO_TOKENS = 512;
+
+export function useRecompute(model: LlamaModel, tokens: number, opt?: boolean | 'auto'): boolean {
+  const r = opt ?? model.train?.recompute ?? 'auto';
+  return r === 'auto' ? tokens >= RECOMPUTE_AUTO_TOKENS : r;
+}
+
+/** Tensor resolver for a block: parameter names, or `<name>#a` / `<name>#b` for LoRA adapters. */
+type Pick = (key: string) => tf.Tensor;
+
+/** The tensors of block i that receive gradients (keys as for Pick). */
+function blockTrainableKeys(model: LlamaModel, i: number): string[] {
+  const p = `blk.${i}.`;
+  if (model.lora) {
+    const keys: string[] = [];
+    for (const name of model.lora.keys()) if (name.startsWith(p)) keys.push(name + '#a', name + '#b');
+    return keys;
+  }
+  return [...paramShapes(model.config).keys()].filter((n) => n.startsWith(p));
 }
 
 /**
- * Logits [B·T, vocab] for tokens [B, T] (int32). Right-padding is harmless: attention is causal,
- * so padded positions never influence real ones; callers mask their loss.
+ * Final hidden states [B·T, dim] for tokens [B, T] (int32), before the output head. Right-padding is
+ * harmless: attention is causal, so padded positions never influence real ones; callers mask their loss.
  */
-export function forward(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+export function hiddenStates(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
   const c = model.config;
   const P = model.params;
   const lora = model.lora;
   const frozen = !!lora;
   const [B, T] = tokens.shape;
   const H = c.nHeads, Hk = c.nKvHeads, hd = c.headDim, g = H / Hk;
-  const get = (n: string) => {
-    const v = P.get(n);
-    if (!v) throw new Error(`model has no parameter ${n}`);
+  const pickDefault: Pick = (key) => {
+    const m = /^(.*)#([ab])$/.exec(key);
+    if (m) {
+      const ad = lora?.get(m[1]);
+      if (!ad) throw new Error(`model has no LoRA adapter ${m[1]}`);
+      return m[2] === 'a' ? ad.a : ad.b;
+    }
+    const v = P.get(key);
+    if (!v) throw new Error(`model has no parameter ${key}`);
     return v;
   };
-  const linear = (x: tf.Tensor, name: string): tf.Tensor => {
-    const w = get(name);
+  const linear = (x: tf.Tensor, name: string, pick: Pick): tf.Tensor => {
+    const w = pick(name);
     const base = frozen ? matmulFrozenRight(x, w) : matmul(x, w);
-    const ad = lora?.get(name);
-    if (!ad) return base;
-    return tf.add(base, tf.mul(matmul(matmul(x, ad.a), ad.b), ad.scale));
+    if (!lora?.get(name)) return base;
+    return tf.add(base, tf.mul(matmul(matmul(x, pick(name + '#a')), pick(name + '#b')), lora.get(name)!.scale));
   };
-  const rt = ropeTables(T, hd, c.ropeBase);
-  const mask = causalMask(T, g);
-  const embTable = get('token_embd.weight');
-  let x: tf.Tensor = frozen ? tf.gather(embTable, tokens.reshape([-1])) : embed(embTable, tokens.reshape([-1]));
   const scale = 1 / Math.sqrt(hd);
-  for (let i = 0; i < c.nLayers; i++) {
+  const block = (x: tf.Tensor, i: number, pick: Pick, rt: RopeTables, mask: tf.Tensor): tf.Tensor => {
     const p = `blk.${i}.`;
-    const h = rmsNorm(x, get(p + 'attn_norm.weight'), c.normEps);
-    const q = rope(linear(h, p + 'attn_q.weight').reshape([B, T, H, hd]), rt);
-    const k = rope(linear(h, p + 'attn_k.weight').reshape([B, T, Hk, hd]), rt);
-    const v = linear(h, p + 'attn_v.weight').reshape([B, T, Hk, hd]);
+    const h = rmsNorm(x, pick(p + 'attn_norm.weight'), c.normEps);
+    const q = rope(linear(h, p + 'attn_q.weight', pick).reshape([B, T, H, hd]), rt);
+    const k = rope(linear(h, p + 'attn_k.weight', pick).reshape([B, T, Hk, hd]), rt);
+    const v = linear(h, p + 'attn_v.weight', pick).reshape([B, T, Hk, hd]);
     const qg = q.reshape([B, T, Hk, g, hd]).transpose([0, 2, 3, 1, 4]).reshape([B * Hk, g * T, hd]);
     const kT = k.transpose([0, 2, 3, 1]).reshape([B * Hk, hd, T]);
     const vg = v.transpose([0, 2, 1, 3]).reshape([B * Hk, T, hd]);
     const scores = tf.add(tf.mul(matmul(qg, kT), scale), mask);
     const probs = tf.softmax(scores);
     const o = matmul(probs, vg).reshape([B, Hk, g, T, hd]).transpose([0, 3, 1, 2, 4]).reshape([B * T, H * hd]);
-    x = tf.add(x, linear(o, p + 'attn_output.weight'));
-    const h2 = rmsNorm(x, get(p + 'ffn_norm.weight'), c.normEps);
-    const gate = linear(h2, p + 'ffn_gate.weight');
-    const up = linear(h2, p + 'ffn_up.weight');
-    x = tf.add(x, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), p + 'ffn_down.weight'));
+    const x1 = tf.add(x, linear(o, p + 'attn_output.weight', pick));
+    const h2 = rmsNorm(x1, pick(p + 'ffn_norm.weight'), c.normEps);
+    const gate = linear(h2, p + 'ffn_gate.weight', pick);
+    const up = linear(h2, p + 'ffn_up.weight', pick);
+    return tf.add(x1, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), p + 'ffn_down.weight', pick));
+  };
+  const { rt, mask } = positionTables(T, hd, c.ropeBase, g);
+  const recompute = useRecompute(model, B * T, opts.recompute);
+  const embTable = pickDefault('token_embd.weight');
+  // Our embed also under LoRA: tf.gather would save (and on wasm copy) the whole table for a gradient
+  // nobody asks for; the tape skips embed's gradient when the table is not trained.
+  let x: tf.Tensor = embed(embTable, tokens.reshape([-1]));
+  for (let i = 0; i < c.nLayers; i++) {
+    if (!recompute) { x = block(x, i, pickDefault, rt, mask); continue; }
+    const keys = blockTrainableKeys(model, i);
+    x = checkpoint(([xi, ...ws]) => {
+      const mine = new Map(keys.map((k, j) => [k, ws[j]]));
+      return block(xi, i, (key) => mine.get(key) ?? pickDefault(key), rt, mask);
+    }, [x, ...keys.map(pickDefault)]);
   }
-  const hOut = rmsNorm(x, get('output_norm.weight'), c.normEps);
-  if (opts.hiddenOnly) return hOut as tf.Tensor2D;
-  if (c.tiedEmbeddings) {
-    return (frozen ? matmulTransposedRightFrozen(hOut, embTable) : matmulTransposedRight(hOut, embTable)) as tf.Tensor2D;
-  }
-  const out = get('output.weight');
-  return (frozen ? matmulFrozenRight(hOut, out) : matmul(hOut, out)) as tf.Tensor2D;
+  return rmsNorm(x, pickDefault('output_norm.weight'), c.normEps) as tf.Tensor2D;
+}
+
+/** The output head's weight and its layout: the embedding table [V, D] when tied, else [D, V]. */
+export function headWeight(model: LlamaModel): { w: tf.Variable; layout: 'VD' | 'DV' } {
+  const name = model.config.tiedEmbeddings ? 'token_embd.weight' : 'output.weight';
+  const w = model.params.get(name);
+  if (!w) throw new Error(`model has no parameter ${name}`);
+  return { w, layout: model.config.tiedEmbeddings ? 'VD' : 'DV' };
+}
+
+/** Logits [B·T, vocab] for tokens [B, T] (int32). */
+export function forward(model: LlamaModel, tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+  const hOut = hiddenStates(model, tokens, opts);
+  if (opts.hiddenOnly) return hOut;
+  const frozen = !!model.lora;
+  const { w, layout } = headWeight(model);
+  if (layout === 'VD') return (frozen ? matmulTransposedRightFrozen(hOut, w) : matmulTransposedRight(hOut, w)) as tf.Tensor2D;
+  return (frozen ? matmulFrozenRight(hOut, w) : matmul(hOut, w)) as tf.Tensor2D;
 }
 
 export function disposeModel(model: LlamaModel): void {
