@@ -118,7 +118,7 @@ export const evolverMachine = setup({
   types: { context: {} as Ctx, input: {} as Input },
   actors: {
     produce: fromPromise(async ({ input: c }: { input: Ctx }): Promise<Production> => produce(c.env, c.cfg, c.round, c.plans)),
-    collectFailures: fromPromise(async ({ input: c }: { input: Ctx }) => collectFailures(c.env, c.cfg, c.production!.runId)),
+    collectFailures: fromPromise(async ({ input: c }: { input: Ctx }) => collectFailures(c.env, c.cfg, c.production!.runId, c.production!.startedAt)),
     reflect: fromPromise(async ({ input: c }: { input: Ctx }) => reflectStep(c.env, c.cfg, c.round, c.collected!.target!)),
     validate: fromPromise(async ({ input: c }: { input: Ctx }) => validate(c.env, c.cfg, c.round, c.candidate!, c.production!.plans)),
     decide: fromPromise(async ({ input: c }: { input: Ctx }) => decide(c.cfg, armOutcome(c.validation!.current, null), armOutcome(c.validation!.candidate, null))),

@@ -7,7 +7,8 @@ import { decodeEnvelope, type Envelope } from '../../protocols/envelope.ts';
 import { MESSAGE_PREFIX, MESSAGE_STREAM } from '../../protocols/subjects.ts';
 import { SynthRunRequestSchema, SynthRunRequested, type EvaluationPlan, type PlanIssued, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
-import { subjectReader } from '../../runtime/nats/read.ts';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { nanos } from '../../runtime/nats/streams.ts';
 import { FunnelCounter, type FunnelSummary } from '../synthesis/funnel.ts';
 import { checkerDiscrimination } from './failures.ts';
 import type { BatchOutcome } from './promotion.ts';
@@ -75,12 +76,22 @@ export const FAILURE_SOURCE_KINDS = ['synth.item.dropped', 'synth.failure.report
 
 /**
  * Read a run's terminal messages from the JetStream work stream (not from a live subscription: the
- * stream holds them whether or not anyone was listening). One ephemeral consumer per subject.
+ * stream holds them whether or not anyone was listening). One ephemeral consumer per subject, starting
+ * at `since` (ms since the epoch; the run's start) so a long-lived society's history is not re-read.
  */
-export async function readRunFromStream(nc: NatsConnection, runId: string, kinds: readonly string[] = FAILURE_SOURCE_KINDS): Promise<Envelope<unknown>[]> {
+export async function readRunFromStream(nc: NatsConnection, runId: string, kinds: readonly string[] = FAILURE_SOURCE_KINDS, since?: number): Promise<Envelope<unknown>[]> {
   const out = new Map<string, Envelope<unknown>>();
+  const jsm = await jetstreamManager(nc);
   for (const kind of kinds) {
-    const consumer = await subjectReader(nc, `${MESSAGE_PREFIX}.${kind}`, { stream: MESSAGE_STREAM });
+    const ci = await jsm.consumers.add(MESSAGE_STREAM, {
+      filter_subject: `${MESSAGE_PREFIX}.${kind}`,
+      ack_policy: AckPolicy.None,
+      inactive_threshold: nanos(60_000),
+      // A little slack before the start: clocks of publisher and reader are the same machine's here,
+      // but a society over several machines may be a second apart.
+      ...(since === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since - 5_000).toISOString() }),
+    });
+    const consumer = await jetstream(nc).consumers.get(MESSAGE_STREAM, ci.name);
     let pending = (await consumer.info()).num_pending;
     while (pending > 0) {
       const batch = await consumer.fetch({ max_messages: Math.min(pending, 256), expires: 2000 });

@@ -135,8 +135,8 @@ export interface Collected {
   target: { role: EvolvableRole; groups: FailureGroup[] } | null;
 }
 
-export async function collectFailures(env: EvolverEnv, cfg: EvolveConfig, runId: string): Promise<Collected> {
-  const msgs = await readRunFromStream(env.nc, runId);
+export async function collectFailures(env: EvolverEnv, cfg: EvolveConfig, runId: string, since?: number): Promise<Collected> {
+  const msgs = await readRunFromStream(env.nc, runId, undefined, since);
   const records = failureRecords(msgs, runId);
   const groups = groupFailures(records);
   const target = chooseTarget(groups, cfg.roles);
