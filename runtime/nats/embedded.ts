@@ -120,11 +120,14 @@ export async function startEmbeddedNats(dir: string, opts: { port?: number } = {
     await exited;
     clearTimeout(t);
   };
-  // Never leave an orphan server behind when our process exits.
+  // Never leave an orphan server behind when our process exits: on a normal exit through the
+  // 'exit' hook, and when we are killed outright (SIGKILL, an unhandled SIGTERM: no hook runs)
+  // through a watchdog that outlives us and stops the server within about a second.
   const onExit = () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   };
   process.once('exit', onExit);
+  startWatchdog(process.pid, child.pid!);
   try {
     await ready;
   } catch (err) {
@@ -143,5 +146,20 @@ export function natsServerAvailable(): boolean {
     return spawnSync(bin, ['--version']).status === 0;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A detached shell that polls both pids every second and stops the server (SIGTERM, so JetStream
+ * flushes its store) once its owner is gone; it exits by itself when the server stops first.
+ */
+function startWatchdog(ownerPid: number, serverPid: number): void {
+  const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -TERM "$2" 2>/dev/null; exit 0';
+  try {
+    const w = spawn('/bin/sh', ['-c', script, 'troupe-nats-watchdog', String(ownerPid), String(serverPid)], { detached: true, stdio: 'ignore' });
+    w.on('error', () => {});
+    w.unref();
+  } catch {
+    // Without /bin/sh the 'exit' hook and `troupe down` still clean up.
   }
 }
