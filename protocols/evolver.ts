@@ -23,14 +23,18 @@ export const EvolverRoundSchema = z.object({
   /** Items and passed dialogues of the round's production run. */
   production: z.object({ items: z.number().int(), passed: z.number().int() }),
   failures: z.number().int().nonnegative(),
-  /** Role whose instructions were rewritten this round (null: nothing to rewrite, or baseline mode). */
+  /** Role whose instructions or parameters were revised this round (null: nothing to rewrite, or baseline mode). */
   target: z.string().nullable(),
+  /** What the round proposed for the target: a rewrite of its instructions or a revision of its workflow parameters (absent: no candidate). */
+  kind: z.enum(['instructions', 'params']).optional(),
+  /** The live key the candidate would replace: `<role>` or `params.<role>` (with `kind`). */
+  key: z.string().optional(),
   /** `promote`, `rollback`, `no-candidate` (the model gave no usable rewrite), `no-failures`, `no-validation`, `baseline`. */
   outcome: z.enum(['promote', 'rollback', 'no-candidate', 'no-failures', 'no-validation', 'baseline']),
   reason: z.string(),
   current: ArmOutcomeSchema.optional(),
   candidate: ArmOutcomeSchema.optional(),
-  /** Revision of the role's key after the round (the promoted or restored one, or the kept one). */
+  /** Revision of the target's key (`key`, else the role's instructions) after the round (the promoted or restored one, or the kept one). */
   liveRevision: z.number().int().nullable(),
   /** Roles whose archived best revision was restored after the decision (`from` → new revision). */
   restored: z.array(z.object({ role: z.string(), from: z.number().int(), revision: z.number().int() })).optional(),

@@ -52,6 +52,11 @@ function fromCriticDrop(d: ItemDropped): FailureRecord[] {
   if (failed.length) {
     return failed.map((c) => record(d.runId, d.itemId, `critic:${c.name}`, 'scriptwriter', `draft failed the critic's "${c.name}" check: ${c.detail}`));
   }
+  if (last?.review?.verdict === 'revise') {
+    // The review asked for a revision the run no longer allowed: a workflow parameter (the critic's
+    // maxRevisions) decides this one, not the draft.
+    return [record(d.runId, d.itemId, 'critic:revise-exhausted', 'critic', `critic review asked for a revision with no revision rounds left: ${d.reasons.join('; ')}`)];
+  }
   if (last?.review) {
     // Every deterministic check passed and the model still said no: an over-strict review.
     return [record(d.runId, d.itemId, 'critic:review-rejected', 'critic', `critic review rejected a draft that passed every check: ${last.review.reasons.join('; ')}`)];

@@ -68,7 +68,7 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
     liveRevision: null,
     evolverTokens: c.evolverTokens,
   };
-  if (c.candidate) rec.candidate = { revision: c.candidate.revision, parent: c.candidate.parent, rationale: c.candidate.rationale, addresses: c.candidate.addresses, attempts: c.candidate.attempts, problems: c.candidate.problems };
+  if (c.candidate) (rec.kind = c.candidate.kind), (rec.candidate = { kind: c.candidate.kind, key: c.candidate.key, ...(c.candidate.rule ? { rule: c.candidate.rule } : {}), revision: c.candidate.revision, parent: c.candidate.parent, rationale: c.candidate.rationale, addresses: c.candidate.addresses, attempts: c.candidate.attempts, problems: c.candidate.problems });
   if (c.reflectProblems.length) rec.reflectProblems = c.reflectProblems;
   if (!cfg.evolve) rec.reason = 'baseline: production only, no reflection';
   else if (!col.target) (rec.outcome = 'no-failures'), (rec.reason = `no failure attributable to ${cfg.roles.join('/')}`);
@@ -91,7 +91,7 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
     }
     const restored = await restoreAll(env, cfg, round, archive);
     if (restored.length) rec.restored = restored;
-    const mine = restored.find((x) => x.role === rec.target);
+    const mine = restored.find((x) => x.role === (c.candidate?.key ?? rec.target));
     if (mine) rec.liveRevision = mine.revision;
     await storeArchive(env, cfg, round, archive);
   }
@@ -103,6 +103,7 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
     production: { items: prod.summary.items, passed: prod.summary.dialoguePassed },
     failures: col.total,
     target: rec.target,
+    ...(rec.kind ? { kind: rec.kind, key: c.candidate?.key } : {}),
     outcome: rec.outcome,
     reason: rec.reason,
     liveRevision: rec.liveRevision,

@@ -54,6 +54,14 @@ export function evolveCharts(rounds: RoundRecord[], title: string): Record<strin
   };
 }
 
+/** The round table's "proposal" cell: what kind of revision was proposed (and, for parameters, the key). */
+export function proposalLabel(r: RoundRecord): string {
+  if (!r.candidate) return '-';
+  return r.candidate.kind === 'params' ? `params (${r.candidate.key})` : 'instructions';
+}
+
+const candidateLabel = (r: RoundRecord) => (r.candidate?.kind === 'params' ? `candidate.params-${r.target}` : `candidate.${r.target}`);
+
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
 export function evolveReportMarkdown(info: EvolveInfo, rounds: RoundRecord[]): string {
@@ -75,12 +83,12 @@ export function evolveReportMarkdown(info: EvolveInfo, rounds: RoundRecord[]): s
     '',
     '## Per round',
     '',
-    '| round | items | proposed | critic ok | checker ok | played | passed | yield | failures | target | decision | tokens / passed |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|',
+    '| round | items | proposed | critic ok | checker ok | played | passed | yield | failures | target | proposal | decision | tokens / passed |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|',
     ...rounds.map((r) => {
       const s = r.production.summary;
       const t = tokensPerAccepted(r);
-      return `| ${r.round} | ${s.items} | ${s.proposed} | ${s.acceptedByCritic} | ${s.checkerValidated} | ${s.dialoguesPlayed} | ${s.dialoguePassed} | ${pct(yieldOf(s.dialoguePassed, s.items))} | ${r.failures.total} | ${r.target ?? '-'} | ${r.outcome} | ${t == null ? '-' : Math.round(t)} |`;
+      return `| ${r.round} | ${s.items} | ${s.proposed} | ${s.acceptedByCritic} | ${s.checkerValidated} | ${s.dialoguesPlayed} | ${s.dialoguePassed} | ${pct(yieldOf(s.dialoguePassed, s.items))} | ${r.failures.total} | ${r.target ?? '-'} | ${proposalLabel(r)} | ${r.outcome} | ${t == null ? '-' : Math.round(t)} |`;
     }),
     '',
     '## Decisions',
@@ -89,7 +97,7 @@ export function evolveReportMarkdown(info: EvolveInfo, rounds: RoundRecord[]): s
   for (const r of rounds) {
     L.push(`### Round ${r.round}: ${r.outcome}${r.target ? ` (${r.target})` : ''}`, '');
     L.push(`Production run \`${r.production.runId}\` (${r.production.seconds} s${r.production.complete ? '' : ', incomplete'}). Failures by kind: ` + (r.failures.groups.map((g) => `${g.kind} → ${g.role ?? '-'}: ${g.count}`).join('; ') || 'none') + '.', '');
-    if (r.candidate) L.push(`Candidate \`candidate.${r.target}@${r.candidate.revision}\` (parent @${r.candidate.parent}, ${r.candidate.attempts} attempt(s)) addresses ${r.candidate.addresses.map((a) => `\`${a}\``).join(', ')}. Rationale: ${r.candidate.rationale}`, '');
+    if (r.candidate) L.push(`${r.candidate.kind === 'params' ? `Parameters candidate (rule: ${r.candidate.rule ?? '-'})` : 'Instructions candidate'} \`${candidateLabel(r)}@${r.candidate.revision}\` (parent \`${r.candidate.key ?? r.target}@${r.candidate.parent}\`${r.candidate.kind === 'params' ? '' : `, ${r.candidate.attempts} attempt(s)`}) addresses ${r.candidate.addresses.map((a) => `\`${a}\``).join(', ')}. Rationale: ${r.candidate.rationale}`, '');
     if (r.reflectProblems?.length) L.push(`Rejected answers of the evolver's model: ${r.reflectProblems.map((p) => p.slice(0, 200)).join(' | ')}`, '');
     if (r.validation && r.decision) {
       L.push('| arm | run | revision | passed / items | checkers discriminating / tested |', '|---|---|---:|---:|---:|');
@@ -102,7 +110,7 @@ export function evolveReportMarkdown(info: EvolveInfo, rounds: RoundRecord[]): s
     }
     L.push(`Decision: ${r.reason}`, '');
     for (const x of r.restored ?? []) L.push(`Restored the archive's best ${x.role} revision @${x.from} as @${x.revision} (the live one had fallen clearly behind).`, '');
-    if (r.promotedDiff) L.push('Promoted revision:', '', '```diff', r.promotedDiff.trimEnd(), '```', '');
+    if (r.promotedDiff) L.push(r.kind === 'params' ? 'Promoted parameters (JSON diff):' : 'Promoted revision:', '', '```diff', r.promotedDiff.trimEnd(), '```', '');
   }
   L.push('## Models', '', '| role | model |', '|---|---|', ...Object.entries(info.models).map(([k, v]) => `| ${k} | ${v} |`), '');
   return L.join('\n');

@@ -8,12 +8,14 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EVOLVER_ARCHIVE_KEY, EvolverRoundCompleted, type ArmOutcome, type EvolverRound } from '../../protocols/evolver.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
-import { candidateKey, getEntry, getInstructions, getValue, promoteCandidate, putValue, rollbackEntry, setEntry, unifiedDiff } from '../../runtime/instructions/index.ts';
+import { candidateKey, candidateParamsKey, getEntry, getInstructions, getValue, promoteCandidate, putValue, rollbackEntry, setEntry, unifiedDiff, valueKey } from '../../runtime/instructions/index.ts';
+import { SynthRoleParamsSchema, type SynthRoleParams } from '../../protocols/synthesis.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { FunnelSummary } from '../synthesis/funnel.ts';
 import { chooseTarget, EVOLVABLE_ROLES, failureRecords, failuresByRole, groupFailures, type EvolvableRole, type FailureGroup } from './failures.ts';
 import { ArchiveSchema, archiveMeasurement, bestArchived, decidePromotion, diffStandardError, type Archive, type BatchOutcome, type PromotionDecision } from './promotion.ts';
 import { reflect, writeCandidate } from './reflect.ts';
+import { PROPOSAL_KINDS, proposeParams, type ParamsProposal, type ProposalKind } from './params.ts';
 import { batchOutcome, readRunFromStream, runSynthesis, type FixedPlan, type RunResult } from './run.ts';
 
 export interface EvolveConfig {
@@ -41,6 +43,8 @@ export interface EvolveConfig {
   reflectAttempts: number;
   /** `evolver/<instance>` is the author of candidates, promotions and rollbacks. */
   instance: string;
+  /** What a round may propose (default both): a parameters revision by rule, else an instructions rewrite. */
+  kinds?: readonly ProposalKind[];
 }
 
 export interface EvolverEnv {
@@ -67,16 +71,19 @@ export interface RoundRecord {
   plans: FixedPlan[];
   failures: { total: number; byRole: Record<string, number>; groups: { kind: string; role: string | null; count: number }[] };
   target: EvolvableRole | null;
-  candidate?: { revision: number; parent: number; rationale: string; addresses: string[]; attempts: number; problems: string[] };
+  /** What this round proposed for the target (absent when there was no candidate). */
+  kind?: ProposalKind;
+  candidate?: { kind: ProposalKind; key: string; revision: number; parent: number; rationale: string; addresses: string[]; attempts: number; problems: string[]; rule?: string };
   reflectProblems?: string[];
   validation?: { current: RunDigest & { revision: number }; candidate: RunDigest & { revision: number } };
   decision?: PromotionDecision;
   outcome: EvolverRound['outcome'];
   reason: string;
-  /** Unified diff of the promoted revision against the one it replaced. */
+  /** Unified diff of the promoted revision against the one it replaced (indented JSON for parameters). */
   promotedDiff?: string;
   liveRevision: number | null;
   /** Roles whose archived best revision was restored after this round's decision. */
+  /** `role` is the key restored: a role's instructions, or `params.<role>`. */
   restored?: { role: string; from: number; revision: number }[];
   evolverTokens: { prompt: number; completion: number };
 }
@@ -99,6 +106,8 @@ export async function liveRevisions(kv: KV, roles: readonly string[]): Promise<R
   for (const role of roles) {
     const i = await getInstructions(kv, role);
     if (i) out[role] = i.revision;
+    const p = await kv.get(paramsKeyOf(role));
+    if (p && p.operation === 'PUT') out[paramsKeyOf(role)] = p.revision;
   }
   return out;
 }
@@ -151,12 +160,26 @@ export async function collectFailures(env: EvolverEnv, cfg: EvolveConfig, runId:
 // ---------------------------------------------------------------------------------------------
 // reflect
 
+export const paramsKeyOf = (role: string) => valueKey('params', role);
+
 export interface Candidate {
+  kind: ProposalKind;
   role: EvolvableRole;
+  /** The live key it would replace: `<role>` or `params.<role>`. */
+  key: string;
+  /** Where it waits: `candidate.<role>` or `candidate.params-<role>`. */
+  candidateKey: string;
   revision: number;
+  /** The revision of `key` it was derived from. */
   parent: number;
+  /** Current and candidate payload as text (instructions, or the parameters as indented JSON). */
   currentText: string;
   text: string;
+  /** For a parameters candidate: the live parameters and the proposed ones. */
+  currentParams?: SynthRoleParams;
+  params?: SynthRoleParams;
+  /** The parameter rule that fired. */
+  rule?: string;
   rationale: string;
   addresses: string[];
   attempts: number;
@@ -164,7 +187,72 @@ export interface Candidate {
   tokens: { prompt: number; completion: number };
 }
 
-export async function reflectStep(env: EvolverEnv, cfg: EvolveConfig, round: number, target: { role: EvolvableRole; groups: FailureGroup[] }): Promise<{ candidate: Candidate | null; problems: string[]; tokens: { prompt: number; completion: number } }> {
+type ReflectOut = { candidate: Candidate | null; problems: string[]; tokens: { prompt: number; completion: number } };
+
+const pretty = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+
+/**
+ * The round's proposal for the target role: a parameters revision when a rule fires on the failure
+ * mix (params.ts), else the evolver model's rewrite of the role's instructions.
+ */
+export async function reflectStep(env: EvolverEnv, cfg: EvolveConfig, round: number, target: { role: EvolvableRole; groups: FailureGroup[] }): Promise<ReflectOut> {
+  const kinds = cfg.kinds ?? PROPOSAL_KINDS;
+  if (kinds.includes('params')) {
+    const p = await paramsStep(env, cfg, round, target);
+    if (p) return p;
+  }
+  if (!kinds.includes('instructions')) return { candidate: null, problems: [`no parameter rule fits the failures of ${target.role}, and instructions rewrites are off`], tokens: { prompt: 0, completion: 0 } };
+  return instructionsStep(env, cfg, round, target);
+}
+
+/** The live parameters of a role; `{}` (all built-in defaults) is written first when it has none, so every arm has a revision to name. */
+async function liveParams(env: EvolverEnv, cfg: EvolveConfig, role: EvolvableRole): Promise<{ revision: number; value: SynthRoleParams }> {
+  const cur = await getValue(env.kv, paramsKeyOf(role), SynthRoleParamsSchema);
+  if (cur) return { revision: cur.revision, value: cur.value };
+  const v = await putValue(env.kv, paramsKeyOf(role), SynthRoleParamsSchema, {}, { author: author(cfg), rationale: 'the built-in defaults, written as the parent of the evolver\'s parameter revisions' });
+  return { revision: v.revision, value: v.value };
+}
+
+/** The parameters of the last candidate validation discarded (the discard names it as its parent). */
+async function lastDiscarded(env: EvolverEnv, role: string): Promise<SynthRoleParams | null> {
+  const last = await getEntry(env.kv, candidateParamsKey(role));
+  if (!last || last.lineage.action !== 'rollback' || !last.lineage.parent) return null;
+  const parsed = SynthRoleParamsSchema.safeParse((await getEntry(env.kv, candidateParamsKey(role), last.lineage.parent))?.payload);
+  return parsed.success ? parsed.data : null;
+}
+
+async function paramsStep(env: EvolverEnv, cfg: EvolveConfig, round: number, target: { role: EvolvableRole; groups: FailureGroup[] }): Promise<ReflectOut | null> {
+  const cur = await getValue(env.kv, paramsKeyOf(target.role), SynthRoleParamsSchema);
+  const proposal: ParamsProposal | null = proposeParams({ role: target.role, groups: target.groups, current: cur?.value ?? {}, runMaxRevisions: cfg.maxRevisions, lastDiscarded: await lastDiscarded(env, target.role) });
+  if (!proposal) return null;
+  const live = await liveParams(env, cfg, target.role);
+  const e = await putValue(env.kv, candidateParamsKey(target.role), SynthRoleParamsSchema, proposal.params, { author: author(cfg), rationale: proposal.rationale, failures: proposal.addresses, parent: live.revision });
+  env.log(`[evolve] round ${round}: parameters candidate ${e.key}@${e.revision} (${proposal.rule}: ${String(proposal.field)} ${JSON.stringify(proposal.from)} → ${JSON.stringify(proposal.to)}; addresses ${proposal.addresses.length} failure(s))`);
+  return {
+    candidate: {
+      kind: 'params',
+      role: target.role,
+      key: paramsKeyOf(target.role),
+      candidateKey: e.key,
+      revision: e.revision,
+      parent: live.revision,
+      currentText: pretty(live.value),
+      text: pretty(proposal.params),
+      currentParams: live.value,
+      params: proposal.params,
+      rule: proposal.rule,
+      rationale: proposal.rationale,
+      addresses: proposal.addresses,
+      attempts: 0,
+      problems: [],
+      tokens: { prompt: 0, completion: 0 },
+    },
+    problems: [],
+    tokens: { prompt: 0, completion: 0 },
+  };
+}
+
+async function instructionsStep(env: EvolverEnv, cfg: EvolveConfig, round: number, target: { role: EvolvableRole; groups: FailureGroup[] }): Promise<ReflectOut> {
   const cur = await getInstructions(env.kv, target.role);
   if (!cur) throw new Error(`evolver: role ${target.role} has no instructions in the bucket to rewrite`);
   env.log(`[evolve] round ${round}: asking the evolver's model (${env.llm.config.model}) to rewrite ${target.role}@${cur.revision}`);
@@ -177,7 +265,7 @@ export async function reflectStep(env: EvolverEnv, cfg: EvolveConfig, round: num
   const e = await writeCandidate(env.kv, target.role, r.rewrite, { author: author(cfg), parent: cur.revision });
   env.log(`[evolve] round ${round}: candidate ${e.key}@${e.revision} (addresses ${r.rewrite.addresses.length} failure(s))`);
   return {
-    candidate: { role: target.role, revision: e.revision, parent: cur.revision, currentText: cur.text, text: r.rewrite.text, rationale: r.rewrite.rationale, addresses: r.rewrite.addresses, attempts: r.attempts, problems: r.problems, tokens: r.tokens },
+    candidate: { kind: 'instructions', role: target.role, key: target.role, candidateKey: candidateKey(target.role), revision: e.revision, parent: cur.revision, currentText: cur.text, text: r.rewrite.text, rationale: r.rewrite.rationale, addresses: r.rewrite.addresses, attempts: r.attempts, problems: r.problems, tokens: r.tokens },
     problems: r.problems,
     tokens: r.tokens,
   };
@@ -197,14 +285,14 @@ export async function validate(env: EvolverEnv, cfg: EvolveConfig, round: number
   const layout = validationLayout(plans.length, cfg.validationSize);
   const fixedPlans = plans.slice(0, layout.plans);
   const seed = cfg.seed + 1000 * round + 500;
-  const live = await getInstructions(env.kv, cand.role);
-  const currentRevision = live?.revision ?? cand.parent;
+  const currentRevision = (await env.kv.get(cand.key))?.revision ?? cand.parent;
   const base = { domain: cfg.domain, plans: layout.plans, tasksPerPlan: layout.tasksPerPlan, maxRevisions: cfg.maxRevisions, fixedPlans, seed, validation: true };
-  env.log(`[evolve] round ${round}: validating ${cand.role}: current @${currentRevision} vs candidate @${cand.revision}, ${layout.plans} plan(s) × ${layout.tasksPerPlan} per arm, seed ${seed}`);
+  const overrides = cand.kind === 'params' ? { params: { [cand.role]: cand.candidateKey } } : { instructions: { [cand.role]: cand.candidateKey } };
+  env.log(`[evolve] round ${round}: validating ${cand.key}: current @${currentRevision} vs ${cand.candidateKey}@${cand.revision}, ${layout.plans} plan(s) × ${layout.tasksPerPlan} per arm, seed ${seed}`);
   const progress = (arm: string) => (s: FunnelSummary, ms: number) => env.onProgress?.(`round ${round} ${arm} arm`, s, ms);
   const [current, candidate] = await Promise.all([
     runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-current` }, { timeoutMs: cfg.timeoutMs, onProgress: progress('current'), progressEveryMs: 15_000 }),
-    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-candidate`, overrides: { instructions: { [cand.role]: candidateKey(cand.role) } } }, { timeoutMs: cfg.timeoutMs, onProgress: progress('candidate'), progressEveryMs: 15_000 }),
+    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-candidate`, overrides }, { timeoutMs: cfg.timeoutMs, onProgress: progress('candidate'), progressEveryMs: 15_000 }),
   ]);
   return { current, candidate, currentRevision };
 }
@@ -253,38 +341,49 @@ export async function recordDecision(
 ): Promise<{ liveRevision: number; promotedDiff?: string; archive: Archive }> {
   const cur = batchOutcome(v.current);
   const cnd = batchOutcome(v.candidate);
-  archive = archiveMeasurement(archive, cand.role, { revision: v.currentRevision, proposed: cur.proposed, accepted: cur.accepted, round }, cfg.archiveSize);
+  // The archive is keyed by the live key: `<role>` for instructions, `params.<role>` for parameters.
+  archive = archiveMeasurement(archive, cand.key, { revision: v.currentRevision, proposed: cur.proposed, accepted: cur.accepted, round }, cfg.archiveSize);
   let liveRevision = v.currentRevision;
   let promotedDiff: string | undefined;
   if (decision.promote) {
-    const before = await getInstructions(env.kv, cand.role);
-    const e = await promoteCandidate(env.kv, cand.role, cand.revision, { author: author(cfg), reason: `round ${round}: ${decision.reason}` });
+    const before = await getEntry(env.kv, cand.key);
+    let e: { revision: number };
+    if (cand.kind === 'params') {
+      // As promoteCandidate does for instructions: the candidate's failures and rationale plus the decision.
+      const c = await getValue(env.kv, cand.candidateKey, SynthRoleParamsSchema, cand.revision);
+      if (!c || c.revision !== cand.revision) throw new Error(`${cand.candidateKey}: no candidate revision ${cand.revision}`);
+      e = await putValue(env.kv, cand.key, SynthRoleParamsSchema, c.value, { author: author(cfg), rationale: [c.lineage.rationale, `round ${round}: ${decision.reason}`].filter(Boolean).join(' — '), failures: c.lineage.failures, action: 'promote' });
+    } else {
+      e = await promoteCandidate(env.kv, cand.role, cand.revision, { author: author(cfg), reason: `round ${round}: ${decision.reason}` });
+    }
     liveRevision = e.revision;
-    promotedDiff = unifiedDiff(before?.text ?? '', cand.text, { fromLabel: `${cand.role}@${before?.revision ?? '-'}`, toLabel: `${cand.role}@${e.revision}` });
-    archive = archiveMeasurement(archive, cand.role, { revision: e.revision, proposed: cnd.proposed, accepted: cnd.accepted, round }, cfg.archiveSize);
-    env.log(`[evolve] round ${round}: PROMOTED ${cand.role}@${e.revision} (from candidate @${cand.revision}): ${decision.reason}`);
+    promotedDiff = unifiedDiff(before?.body ?? '', cand.text, { fromLabel: `${cand.key}@${before?.revision ?? '-'}`, toLabel: `${cand.key}@${e.revision}` });
+    archive = archiveMeasurement(archive, cand.key, { revision: e.revision, proposed: cnd.proposed, accepted: cnd.accepted, round }, cfg.archiveSize);
+    env.log(`[evolve] round ${round}: PROMOTED ${cand.key}@${e.revision} (from ${cand.candidateKey}@${cand.revision}): ${decision.reason}`);
   } else {
-    const live = await getInstructions(env.kv, cand.role);
-    await setEntry(env.kv, candidateKey(cand.role), live?.text ?? cand.currentText, {
+    // Discard: the candidate key gets the live payload back, so nothing bad waits there.
+    const live = await getEntry(env.kv, cand.key);
+    const payload = cand.kind === 'params' ? (live?.payload ?? cand.currentParams ?? {}) : (live?.body ?? cand.currentText);
+    await setEntry(env.kv, cand.candidateKey, payload, {
       author: author(cfg),
       rationale: `discarded candidate @${cand.revision} in round ${round}: ${decision.reason}`,
       failures: cand.addresses,
       parent: cand.revision,
       action: 'rollback',
     });
-    env.log(`[evolve] round ${round}: ROLLED BACK candidate ${cand.role}@${cand.revision}: ${decision.reason}`);
+    env.log(`[evolve] round ${round}: ROLLED BACK candidate ${cand.candidateKey}@${cand.revision}: ${decision.reason}`);
   }
   return { liveRevision, promotedDiff, archive };
 }
 
-/** For every role: restore the archive's best revision when the live one is clearly behind it. */
+/** For every role's instructions and parameters: restore the archive's best revision when the live one is clearly behind it. */
 export async function restoreAll(env: EvolverEnv, cfg: EvolveConfig, round: number, archive: Archive): Promise<{ role: string; from: number; revision: number }[]> {
   const out: { role: string; from: number; revision: number }[] = [];
-  for (const role of cfg.roles) {
-    const live = await getInstructions(env.kv, role);
-    if (!live) continue;
-    const r = await restoreIfBehind(env, cfg, round, role, live.revision, archive);
-    if (r) out.push({ role, ...r });
+  for (const key of cfg.roles.flatMap((role) => [role, paramsKeyOf(role)])) {
+    const live = await env.kv.get(key);
+    if (!live || live.operation !== 'PUT') continue;
+    const r = await restoreIfBehind(env, cfg, round, key, live.revision, archive);
+    if (r) out.push({ role: key, ...r });
   }
   return out;
 }

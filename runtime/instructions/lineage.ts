@@ -71,7 +71,7 @@ export function checkRoleKey(role: string): string {
 }
 
 export function isValueKey(key: string): boolean {
-  return key.startsWith('plan.') || key.startsWith('params.');
+  return key.startsWith('plan.') || key.startsWith('params.') || key.startsWith(CANDIDATE_PARAMS_PREFIX);
 }
 
 /**
@@ -80,6 +80,17 @@ export function isValueKey(key: string): boolean {
  */
 export function candidateKey(role: string): string {
   return `candidate.${checkRoleKey(role)}`;
+}
+
+const CANDIDATE_PARAMS_PREFIX = 'candidate.params-';
+
+/**
+ * Where a candidate revision of a role's workflow parameters (`params.<role>`) waits while it is
+ * validated: `candidate.params-<role>`, a typed value key. No role is named `params-…`, so it never
+ * collides with `candidateKey(role)`; a run reads it only through `overrides.params[role]`.
+ */
+export function candidateParamsKey(role: string): string {
+  return `${CANDIDATE_PARAMS_PREFIX}${checkRoleKey(role)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ async function cli(...args: string[]): Promise<{ rc: number; out: string; err: s
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
   try {
     const { url, user, pass } = nats.settings;
-    const rc = await main([...args, '--nats', url, '--nats-user', user!, '--nats-pass', pass!]);
+    // `=` form: a generated password may start with '-', which parseArgs would take for an option.
+    const rc = await main([...args, '--nats', url, `--nats-user=${user!}`, `--nats-pass=${pass!}`]);
     return { rc, out, err };
   } finally {
     log.mockRestore();

@@ -63,6 +63,7 @@ describe('evolver: promotion and rollback on validation batches (scripted model,
       archiveSize: 5,
       reflectAttempts: 2,
       instance: 'test',
+      kinds: ['instructions'], // this test is about instructions rewrites (params-e2e.test.ts: parameters)
     };
     result = await runEvolver(cfg, env);
   }, 240_000);

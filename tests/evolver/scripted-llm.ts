@@ -1,7 +1,10 @@
 // A scripted OpenAI-compatible chat endpoint for the promotion test: every synthesis role and the
 // evolver talk to it over HTTP like to any model server. Its answers follow the instructions text
 // it is given, so a candidate revision changes the outcomes the way a real prompt change would:
-// - critic review: rejects every draft while the critic's instructions contain STRICT;
+// - critic review: rejects every draft while the critic's instructions contain STRICT; with
+//   REVISE-ONCE, asks for a revision of every first draft and accepts a revised one;
+// - scriptwriter, revising (its prompt carries the critic's reasons): a draft whose texts start REVISED;
+//   with RAMBLES in its instructions and more than 400 tokens of room, garbage (item lost at the draft);
 // - scriptwriter: answers garbage (item lost at the draft) when its instructions contain BROKEN, or
 //   when the plan's goal says UNDRAFTABLE; otherwise a valid draft built from the answer schema,
 //   with a fresh title each time (so drafts are never near-duplicates);
@@ -29,22 +32,22 @@ function resolve(s: Schema, root: Schema): Schema {
 }
 
 /** The simplest value the schema allows: last enum value / const, required properties, all enum items of a list. */
-export function fromSchema(schema: Schema, root: Schema = schema): unknown {
+export function fromSchema(schema: Schema, root: Schema = schema, prefix = ''): unknown {
   const s = resolve(schema, root);
   if ('const' in s) return s.const;
   if (s.enum) return s.enum[s.enum.length - 1]; // the last: exploration lists real ids after field names
   const alt = s.oneOf ?? s.anyOf;
-  if (alt) return fromSchema(alt[0], root);
+  if (alt) return fromSchema(alt[0], root, prefix);
   switch (s.type) {
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const k of s.required ?? Object.keys(s.properties ?? {})) out[k] = fromSchema(s.properties?.[k] ?? { type: 'string' }, root);
+      for (const k of s.required ?? Object.keys(s.properties ?? {})) out[k] = fromSchema(s.properties?.[k] ?? { type: 'string' }, root, prefix);
       return out;
     }
     case 'array': {
       const item = resolve(s.items ?? {}, root);
       if (item.enum) return item.enum.slice(0, s.maxItems ?? item.enum.length);
-      return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => fromSchema(item, root));
+      return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => fromSchema(item, root, prefix));
     }
     case 'integer':
     case 'number':
@@ -52,7 +55,7 @@ export function fromSchema(schema: Schema, root: Schema = schema): unknown {
     case 'boolean':
       return true;
     default:
-      return `item ${++counter}`.padEnd(s.minLength ?? 0, '.');
+      return `${prefix}item ${++counter}`.padEnd(s.minLength ?? 0, '.');
   }
 }
 
@@ -67,7 +70,7 @@ function rewrite(user: string, schema: Schema): Record<string, unknown> {
   return { rationale: `address the ${role}'s failures`, addresses: ids.slice(0, 2), text };
 }
 
-function answer(body: { messages: Msg[]; response_format?: { json_schema?: { name: string; schema: Schema } } }, calls: Record<string, number>): string {
+function answer(body: { messages: Msg[]; max_tokens?: number; response_format?: { json_schema?: { name: string; schema: Schema } } }, calls: Record<string, number>): string {
   const system = body.messages.find((m) => m.role === 'system')?.content ?? '';
   const user = body.messages.filter((m) => m.role === 'user').map((m) => m.content ?? '').join('\n');
   const rf = body.response_format?.json_schema;
@@ -79,10 +82,12 @@ function answer(body: { messages: Msg[]; response_format?: { json_schema?: { nam
   }
   switch (name) {
     case 'critic_review':
+      if (system.includes('REVISE-ONCE')) return JSON.stringify(user.includes('REVISED') ? { reasons: ['fine now'], verdict: 'accept' } : { reasons: ['needs one more pass'], verdict: 'revise' });
       return JSON.stringify(system.includes('STRICT') ? { reasons: ['too risky'], verdict: 'reject' } : { reasons: ['fine'], verdict: 'accept' });
     case 'task_draft':
       if (system.includes('BROKEN') || user.includes('UNDRAFTABLE')) return 'I would rather not.';
-      return JSON.stringify(fromSchema(rf.schema));
+      if (system.includes('RAMBLES') && (body.max_tokens ?? 0) > 400) return 'Well, let me think about this at some length first...';
+      return JSON.stringify(fromSchema(rf.schema, rf.schema, user.includes('The critic asked for a revision') ? 'REVISED ' : ''));
     case 'instructions_rewrite':
       return JSON.stringify(rewrite(user, rf.schema));
     default:

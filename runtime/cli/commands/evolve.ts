@@ -14,14 +14,17 @@ import { initTracing } from '../../tracing/index.ts';
 import { stopLocalModelServer } from '../../model-server/embedded.ts';
 
 const HELP = `usage: troupe evolve --domain D [--rounds K] [--validation-size V] [--plans P] [--tasks-per-plan T]
-                     [--roles-config FILE] [--roles R,R] [--z Z] [--seed S] [--no-evolve] [--same-plans]
+                     [--roles-config FILE] [--roles R,R] [--kinds K,K] [--z Z] [--seed S] [--no-evolve] [--same-plans]
                      [--plans-file F]
                      [--max-revisions R] [--timeout-min T] [--run-id ID] [--out DIR] [--nats URL ...]
 
 Runs the synthesis society with the evolver for K rounds (default 2). Per round: a production run
 (P plans × T tasks, default 2 × 1), the failures grouped by kind and attributed to a role, a new
-revision of that role's instructions written by the evolver's model (models.evolver in the roles
-config, else the local default model) to candidate.<role>, a validation batch of V items per arm
+revision of that role's workflow parameters (params.<role> → candidate.params-<role>) when a rule
+fits the failure mix (critic revisions exhausted → maxRevisions; malformed/cut-off answers →
+maxTokens; near-duplicates → temperature), else of its instructions, written by the evolver's model
+(models.evolver in the roles config, else the local default model) to candidate.<role>; --kinds
+instructions,params (default both) limits what may be proposed; a validation batch of V items per arm
 (default 2; candidate and current arms on the production run's plans with the same seed), and the
 decision: promote iff yield and checker discrimination did not drop by more than z standard errors
 (default z = 1). --roles limits which roles may be rewritten (default all four LLM roles).
@@ -41,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       'tasks-per-plan': { type: 'string', default: '1' },
       'roles-config': { type: 'string' },
       roles: { type: 'string' },
+      kinds: { type: 'string', default: 'instructions,params' },
       z: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
       'no-evolve': { type: 'boolean' },
@@ -79,6 +83,10 @@ export async function main(argv: string[]): Promise<number> {
   const { EVOLVABLE_ROLES } = await import('../../../actors/evolver/failures.ts');
   const roles = values.roles ? values.roles.split(',').map((r) => r.trim()) : [...EVOLVABLE_ROLES];
   for (const r of roles) if (!(EVOLVABLE_ROLES as readonly string[]).includes(r)) throw new Error(`--roles: "${r}" is not a role the evolver rewrites (${EVOLVABLE_ROLES.join(', ')})`);
+  const { PROPOSAL_KINDS } = await import('../../../actors/evolver/params.ts');
+  const kinds = values.kinds.split(',').map((k) => k.trim()).filter(Boolean);
+  if (!kinds.length) throw new Error(`--kinds: name at least one of ${PROPOSAL_KINDS.join(', ')}`);
+  for (const k of kinds) if (!(PROPOSAL_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: "${k}" is not a proposal kind (${PROPOSAL_KINDS.join(', ')})`);
 
   let fixedPlans: { synthesis: SynthesisPlan; evaluation: EvaluationPlan }[] | undefined;
   if (values['plans-file']) {
@@ -136,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
         samePlans: !!values['same-plans'],
         fixedPlans,
         roles: roles as never,
+        kinds: kinds as never,
         z: zScore,
         archiveSize: 5,
         reflectAttempts: 3,
