@@ -127,7 +127,8 @@ export const evolverMachine = setup({
   },
   guards: {
     moreRounds: ({ context }) => context.round < context.cfg.rounds,
-    noPlans: ({ context }) => !context.production?.plans.length,
+    // A meta-planner candidate writes its own validation plans (steps.ts, validationRequest).
+    noPlans: ({ context }) => !context.production?.plans.length && context.collected?.target?.role !== 'meta-planner',
   },
 }).createMachine({
   id: 'evolver',

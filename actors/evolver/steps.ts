@@ -281,14 +281,25 @@ export function validationLayout(plans: number, size: number): { plans: number; 
   return { plans: p, tasksPerPlan: Math.ceil(size / p) };
 }
 
-export async function validate(env: EvolverEnv, cfg: EvolveConfig, round: number, cand: Candidate, plans: FixedPlan[]): Promise<{ current: RunResult; candidate: RunResult; currentRevision: number }> {
+/**
+ * The validation batch's shape. Normally the production run's plans, fixed, so both arms draft from
+ * the same plans. A meta-planner candidate (instructions or parameters) is only measured when it
+ * writes the plans, so its arms ask the planner for `cfg.plans`-capped plans instead (same seed in
+ * both arms; the overlap check is per run, so the arms do not interfere).
+ */
+export function validationRequest(role: EvolvableRole, plans: FixedPlan[], cfg: Pick<EvolveConfig, 'plans' | 'validationSize'>): { plans: number; tasksPerPlan: number; fixedPlans?: FixedPlan[] } {
+  if (role === 'meta-planner') return validationLayout(cfg.plans, cfg.validationSize);
   const layout = validationLayout(plans.length, cfg.validationSize);
-  const fixedPlans = plans.slice(0, layout.plans);
+  return { ...layout, fixedPlans: plans.slice(0, layout.plans) };
+}
+
+export async function validate(env: EvolverEnv, cfg: EvolveConfig, round: number, cand: Candidate, plans: FixedPlan[]): Promise<{ current: RunResult; candidate: RunResult; currentRevision: number }> {
+  const layout = validationRequest(cand.role, plans, cfg);
   const seed = cfg.seed + 1000 * round + 500;
   const currentRevision = (await env.kv.get(cand.key))?.revision ?? cand.parent;
-  const base = { domain: cfg.domain, plans: layout.plans, tasksPerPlan: layout.tasksPerPlan, maxRevisions: cfg.maxRevisions, fixedPlans, seed, validation: true };
+  const base = { domain: cfg.domain, plans: layout.plans, tasksPerPlan: layout.tasksPerPlan, maxRevisions: cfg.maxRevisions, ...(layout.fixedPlans ? { fixedPlans: layout.fixedPlans } : {}), seed, validation: true };
   const overrides = cand.kind === 'params' ? { params: { [cand.role]: cand.candidateKey } } : { instructions: { [cand.role]: cand.candidateKey } };
-  env.log(`[evolve] round ${round}: validating ${cand.key}: current @${currentRevision} vs ${cand.candidateKey}@${cand.revision}, ${layout.plans} plan(s) × ${layout.tasksPerPlan} per arm, seed ${seed}`);
+  env.log(`[evolve] round ${round}: validating ${cand.key}: current @${currentRevision} vs ${cand.candidateKey}@${cand.revision}, ${layout.plans} ${layout.fixedPlans ? 'fixed' : 'new'} plan(s) × ${layout.tasksPerPlan} per arm, seed ${seed}`);
   const progress = (arm: string) => (s: FunnelSummary, ms: number) => env.onProgress?.(`round ${round} ${arm} arm`, s, ms);
   const [current, candidate] = await Promise.all([
     runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-current` }, { timeoutMs: cfg.timeoutMs, onProgress: progress('current'), progressEveryMs: 15_000 }),

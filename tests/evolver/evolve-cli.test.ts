@@ -31,6 +31,7 @@ describe('troupe evolve (real local model)', () => {
     expect((await troupe(['evolve'], 30_000)).out).toMatch(/--domain is required/);
     expect((await troupe(['evolve', '--domain', 'mock', '--rounds', '0'], 30_000)).out).toMatch(/--rounds must be an integer ≥ 1/);
     expect((await troupe(['evolve', '--domain', 'mock', '--roles', 'actor'], 30_000)).out).toMatch(/"actor" is not a role the evolver rewrites/);
+    expect((await troupe(['evolve', '--domain', 'mock', '--kinds', 'plans'], 30_000)).out).toMatch(/--kinds: "plans" is not a proposal kind/);
     expect((await troupe(['synth', '--domain', 'mock', '--rounds', '2'], 30_000)).out).toMatch(/need --evolve/);
     // synth --evolve is the evolve command (its checks answer).
     expect((await troupe(['synth', '--evolve', '--domain', 'mock', '--rounds', '0'], 30_000)).out).toMatch(/--rounds must be an integer ≥ 1/);
@@ -60,6 +61,7 @@ describe('troupe evolve (real local model)', () => {
         expect(round.validation.current.outcome.proposed).toBe(round.validation.candidate.outcome.proposed);
         expect(round.reason).toMatch(/yield: \d+\/\d+ vs \d+\/\d+/);
         expect(round.candidate.addresses.length).toBeGreaterThan(0);
+        expect(['instructions', 'params']).toContain(round.kind); // what was proposed is on record
       }
     }
     const svg = readFileSync(join(out, 'yield.svg'), 'utf8');

@@ -114,3 +114,16 @@ describe('candidateParamsKey', () => {
     expect(() => candidateParamsKey('a.b')).toThrow(/bad role name/);
   });
 });
+
+describe('validationRequest', () => {
+  it('replays the production plans, except for a meta-planner candidate, which must write its own', async () => {
+    const { validationRequest } = await import('../../actors/evolver/steps.ts');
+    const p = (goal: string) => ({ synthesis: { tier: 'easy' as const, toolPatterns: ['x'], userStyle: 's', persona: 'p', goal }, evaluation: { rubric: ['r'], failureTaxonomy: ['f'] } });
+    const plans = [p('a'), p('b'), p('c')];
+    expect(validationRequest('critic', plans, { plans: 3, validationSize: 2 })).toEqual({ plans: 2, tasksPerPlan: 1, fixedPlans: plans.slice(0, 2) });
+    expect(validationRequest('scriptwriter', plans.slice(0, 1), { plans: 3, validationSize: 3 })).toEqual({ plans: 1, tasksPerPlan: 3, fixedPlans: plans.slice(0, 1) });
+    const mp = validationRequest('meta-planner', [], { plans: 2, validationSize: 3 });
+    expect(mp).toEqual({ plans: 2, tasksPerPlan: 2 });
+    expect('fixedPlans' in mp).toBe(false);
+  });
+});
