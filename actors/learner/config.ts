@@ -44,6 +44,11 @@ export const TrainConfig = z.object({
     seed: z.number().int().default(1),
     /** Data-parallel worker threads computing gradients (1 = in the main thread). */
     workers: z.number().int().min(1).default(1),
+    /** Recompute each block's activations in the backward pass (memory for ~1/3 more compute);
+     *  "auto": when a micro-batch holds ≥ 512 tokens. */
+    recompute: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+    /** Rows of the output head per chunk in the loss (0 = whole logits at once, the old path). */
+    logitChunk: z.number().int().min(0).default(256),
   }).strict().prefault({}),
   grpo: z.object({
     /** Where rollouts come from when there is no [rollouts] section: the in-process toy task. */

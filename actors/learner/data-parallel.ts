@@ -4,12 +4,14 @@
 // live in SharedArrayBuffers that the optimizer updates and every worker reads.
 import { tf } from '../../runtime/tf/backend.ts';
 import { WorkerPool } from '../../runtime/tf/pool.ts';
-import { trainableVariables, type LlamaConfig, type LlamaModel } from '../../runtime/nn/llama.ts';
+import { trainableVariables, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../../runtime/nn/llama.ts';
 import type { SurrogateOptions, TokenBatch } from './grpo.ts';
 import { accumulate, type SftBatch } from './step.ts';
 
 export type ModelSpec = ({ kind: 'gguf'; path: string } | { kind: 'random'; config: LlamaConfig; seed: number }) & {
   lora?: { rank: number; alpha: number; targets?: string[] };
+  /** Recomputation / loss-chunking options, as on the main thread's model. */
+  train?: TrainMemoryOptions;
 };
 
 export type MicroBatch = { kind: 'sft'; batch: SftBatch } | { kind: 'grpo'; batch: TokenBatch; opts: SurrogateOptions };

@@ -17,6 +17,7 @@ let model: LlamaModel;
 if (spec.kind === 'gguf') model = loadGgufModel(spec.path);
 else model = { config: spec.config, params: initParams(spec.config, spec.seed) };
 if (spec.lora) addLora(model, spec.lora.rank, spec.lora.alpha, spec.lora.targets);
+model.train = spec.train;
 const vars = trainableVariables(model);
 
 serveRequests(parentPort!, async (req) => {

@@ -66,6 +66,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   const source = needGguf ? readGguf(cfg.model.gguf) : undefined;
   const model = buildModel(cfg, mode, source);
   if (cfg.model.lora) addLora(model, cfg.model.lora.rank, cfg.model.lora.alpha, cfg.model.lora.targets);
+  model.train = { recompute: cfg.train.recompute, logitChunk: cfg.train.logitChunk };
   const nTrain = [...trainableVariables(model).values()].reduce((s, v) => s + v.size, 0);
   say(`[train ${mode}] backend=${backend.name} params=${paramCount(model.config)} trainable=${nTrain}${cfg.model.lora ? ` (LoRA r=${cfg.model.lora.rank})` : ''} run dir=${dir}`);
 
@@ -125,8 +126,8 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   let dataParallel: DataParallel | undefined;
   if (cfg.train.workers > 1) {
     const spec: ModelSpec = model.params.size && source && !cfg.model.random
-      ? { kind: 'gguf', path: source.path, lora: cfg.model.lora }
-      : { kind: 'random', config: model.config, seed: cfg.model.random?.seed ?? 1, lora: cfg.model.lora };
+      ? { kind: 'gguf', path: source.path, lora: cfg.model.lora, train: model.train }
+      : { kind: 'random', config: model.config, seed: cfg.model.random?.seed ?? 1, lora: cfg.model.lora, train: model.train };
     dataParallel = new DataParallel(model, spec, cfg.train.workers);
     say(`[train ${mode}] gradients on ${cfg.train.workers} worker threads`);
   }

@@ -1,4 +1,4 @@
-// Peak wasm memory of one GRPO forward+backward of the default 135M model (full and LoRA r=8) at
+// Peak wasm memory of one GRPO update (forward+backward, then AdamW) of the default 135M model (full and LoRA r=8) at
 // several sequence lengths, with and without the memory-saving paths (per-block recomputation,
 // loss head on masked positions in chunks). Each configuration runs in a fresh child process, since
 // the wasm heap only grows: its size after the step is the step's high-water mark.
@@ -14,7 +14,7 @@ import { initBackend, tf } from '../../runtime/tf/backend.ts';
 import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
 import { addLora, type TrainMemoryOptions } from '../../runtime/nn/llama.ts';
 import { modelsDir } from '../../runtime/config/paths.ts';
-import { computeGradients, grpoLoss } from '../../actors/learner/step.ts';
+import { computeGradients, grpoLoss, Optimizer } from '../../actors/learner/step.ts';
 import type { TokenBatch } from '../../actors/learner/grpo.ts';
 import { makeRng } from '../../runtime/nn/sample.ts';
 
@@ -32,7 +32,8 @@ const VARIANTS: Record<string, TrainMemoryOptions> = {
 };
 const MiB = 2 ** 20;
 
-interface Result { mode: string; T: number; variant: string; ok: boolean; error?: string; heapLoadedMiB: number; heapPeakMiB: number; tensorPeakMiB: number; seconds: number; maskedTokens: number }
+interface Result { // seconds: the whole update
+  mode: string; T: number; variant: string; ok: boolean; error?: string; heapLoadedMiB: number; heapPeakMiB: number; tensorPeakMiB: number; seconds: number; maskedTokens: number }
 
 /** Peak bytes of live tensor buffers (each data buffer once), by watching the engine's bookkeeping. */
 function watchTensorBytes(): { peak: () => number; live: () => number } {
@@ -78,7 +79,10 @@ async function runOne(spec: string): Promise<Result> {
   const watch = watchTensorBytes();
   const t0 = performance.now();
   try {
-    computeGradients(model, () => { const { loss, clipFrac } = grpoLoss(model, b, { clipEps: 0.4 }); return { loss, extras: { clipFrac } }; });
+    // One whole update: gradients, then AdamW (its state lives outside the wasm heap).
+    const opt = new Optimizer(model, { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 });
+    const { grads } = computeGradients(model, () => { const { loss, clipFrac } = grpoLoss(model, b, { clipEps: 0.4 }); return { loss, extras: { clipFrac } }; });
+    opt.step(grads);
     return { mode, T, variant, ok: true, heapLoadedMiB, heapPeakMiB: heap(), tensorPeakMiB: watch.peak(), seconds: (performance.now() - t0) / 1000, maskedTokens };
   } catch (e) {
     return { mode, T, variant, ok: false, error: (e as Error).message.slice(0, 80), heapLoadedMiB, heapPeakMiB: heap(), tensorPeakMiB: watch.peak(), seconds: (performance.now() - t0) / 1000, maskedTokens };

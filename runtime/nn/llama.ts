@@ -167,11 +167,11 @@ function causalMask(T: number, g: number): tf.Tensor2D {
 }
 
 /**
- * RoPE tables and causal mask for a sequence length, kept across calls (a few lengths at most):
+ * RoPE tables and causal mask for a sequence length, kept across calls (the last two lengths):
  * the recomputed blocks read them during the backward pass, after the forward's scope has ended.
  */
 const tableCache = new Map<string, { rt: RopeTables; mask: tf.Tensor2D }>();
-const TABLE_CACHE_SIZE = 4;
+const TABLE_CACHE_SIZE = 2;
 function positionTables(T: number, headDim: number, base: number, g: number): { rt: RopeTables; mask: tf.Tensor2D } {
   const key = `${T}/${headDim}/${base}/${g}`;
   let e = tableCache.get(key);
