@@ -9,8 +9,8 @@
 //       [--max-steps 8] [--agent-max-tokens 96] [--dtype F16|Q8_0] [--lora 0] [--max-seq-len 4096] [--random 0]
 //       [--out bench/results/learn-society]
 // The default model (135M) now fits an update on ~1.3k-token dialogues into the wasm backend's 4 GB
-// heap (activation recomputation, chunked loss head: docs/learner.md) but spends minutes per rollout
-// in it; --random 64 times the loop quickly with a small policy and the real user simulator.
+// heap (activation recomputation, chunked loss head: docs/learner.md) (about a minute of update per rollout);
+// --random 64 times the loop quickly with a small policy and the real user simulator.
 // Filtering is off (every group trains, also all-failure ones with zero advantages) so each step
 // times a full update; the run dir holds metrics.jsonl, rollouts.jsonl and the report.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
