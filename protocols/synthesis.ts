@@ -97,6 +97,14 @@ export const SynthRoleParamsSchema = z
   .strict();
 export type SynthRoleParams = z.infer<typeof SynthRoleParamsSchema>;
 
+/**
+ * A domain's plan library (`plan.<domain>` in the instructions bucket, revisioned with lineage like
+ * every value there): plans the meta-planner issues, in order, for the first slots of a run that
+ * gives no `fixedPlans`; later slots are written by its model, kept apart from these.
+ */
+export const PlanLibrarySchema = z.array(z.object({ synthesis: SynthesisPlanSchema, evaluation: EvaluationPlanSchema })).min(1);
+export type PlanLibrary = z.infer<typeof PlanLibrarySchema>;
+
 export const SynthRunRequestSchema = z.object({
   runId: z.string(),
   domain: z.string(),
@@ -128,6 +136,8 @@ export const PlanIssuedSchema = z.object({
   overlap: z.object({ measure: z.string(), maxSimilarity: z.number(), threshold: z.number(), attempts: z.number().int() }),
   /** Set when no acceptable plan could be written for this slot: its items are dropped at stage "plan". */
   rejected: z.array(z.string()).optional(),
+  /** Set when the plan came from the domain's plan library (`plan.<domain>` in the instructions bucket). */
+  library: z.object({ key: z.string(), revision: z.number().int(), index: z.number().int().min(0) }).optional(),
   provenance: ProvenanceSchema,
 });
 export type PlanIssued = z.infer<typeof PlanIssuedSchema>;

@@ -3,7 +3,8 @@
 // dropped at stage "plan" downstream). A run with `fixedPlans` issues exactly those (no model call);
 // `params.meta-planner` sets sampling and per-tier quotas; the run's overrides/seed/validation are
 // copied into every item's provenance so each downstream role can resolve them.
-import { PlanIssued, SynthRunRequested, type PlanIssued as PlanIssuedData, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
+import { PlanIssued, PlanLibrarySchema, SynthRunRequested, type PlanIssued as PlanIssuedData, type PlanLibrary, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
+import { valueKey } from '../../runtime/instructions/lineage.ts';
 import { output, type PublishEvent } from '../../runtime/host/role.ts';
 import type { LlmClient } from '../../runtime/llm/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
@@ -66,9 +67,34 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
       const patterns = toolPatterns(domain);
       const accepted: SynthesisPlan[] = [];
       const out: PublishEvent[] = [];
+      // The domain's plan library (live, like instructions) fills the first slots as given.
+      const libKey = valueKey('plan', req.domain);
+      const library = input.live ? await input.live.value<PlanLibrary>(libKey, PlanLibrarySchema) : null;
+      const fromLibrary = Math.min(library?.value.length ?? 0, req.plans);
+      for (let index = 0; index < fromLibrary; index++) {
+        const fp = library!.value[index];
+        const id = planId(req.runId, index);
+        const prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, null);
+        const sim = maxSimilarity(fp.synthesis, accepted);
+        accepted.push(fp.synthesis);
+        const data: PlanIssuedData = {
+          runId: req.runId,
+          domain: req.domain,
+          planId: id,
+          index,
+          tasksPerPlan: req.tasksPerPlan,
+          maxRevisions: req.maxRevisions,
+          synthesis: fp.synthesis,
+          evaluation: fp.evaluation,
+          overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: sim, threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
+          library: { key: libKey, revision: library!.revision, index },
+          provenance: prov,
+        };
+        out.push(output(PlanIssued, data));
+      }
       const policy = domain.policy().slice(0, 1500);
       const tiers = tierSlots(req.plans, params.tierQuotas);
-      for (let index = 0; index < req.plans; index++) {
+      for (let index = fromLibrary; index < req.plans; index++) {
         const id = planId(req.runId, index);
         const tier = tiers[index];
         let prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, deps.llm.config.model);

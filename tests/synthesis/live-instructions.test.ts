@@ -19,7 +19,7 @@ import { readDataset } from '../../actors/synthesis/dataset.ts';
 import { DEFAULT_INSTRUCTIONS } from '../../actors/synthesis/instructions.ts';
 import { decodeEnvelope } from '../../protocols/envelope.ts';
 import { MESSAGE_PREFIX } from '../../protocols/subjects.ts';
-import { ACCEPTED_TASKS_BUCKET, SynthRoleParamsSchema, type SynthRunRequest, type TaskReviewed } from '../../protocols/synthesis.ts';
+import { ACCEPTED_TASKS_BUCKET, PlanLibrarySchema, SynthRoleParamsSchema, type SynthRunRequest, type TaskReviewed } from '../../protocols/synthesis.ts';
 import { getInstructions, openInstructions, putValue, setInstructions } from '../../runtime/instructions/index.ts';
 import { z } from 'zod';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
@@ -139,7 +139,7 @@ let accepted: KV;
 let sub: Subscription;
 const logs: string[] = [];
 /** Every `synth.plan.issued` seen, by run id. */
-const plansByRun = new Map<string, { synthesis: { tier: string }; overlap: { attempts: number }; provenance: TaskReviewed['provenance'] }[]>();
+const plansByRun = new Map<string, { synthesis: { tier: string; goal: string }; overlap: { attempts: number }; library?: { key: string; revision: number; index: number }; provenance: TaskReviewed['provenance'] }[]>();
 /** Every `synth.task.accepted` seen, by run id. */
 const acceptedByRun = new Map<string, TaskReviewed>();
 const recordRuns = new Set<string>();
@@ -304,4 +304,28 @@ describe('live instructions in the synthesis society', () => {
     expect(before).toBe(0);
     expect(plansByRun.get('live-a')?.[0].overlap.attempts).toBe(0);
   }, 40_000);
+
+  it('issues the domain plan library (plan.mock) for the first slots, live, and lets the model write the rest', async () => {
+    await putValue(kv, 'params.meta-planner', SynthRoleParamsSchema, {}, { author: 'test' });
+    const lib1 = await putValue(kv, 'plan.mock', PlanLibrarySchema, [PLAN], { author: 'test', rationale: 'seed plans' });
+    const before = calls.filter((c) => c.name === 'plan').length;
+    const a = await followRun({ nc: nats.nc, runId: 'lib-a', domain: 'mock', plans: 2, tasksPerPlan: 1, maxRevisions: 0, timeoutMs: 30_000, progressEveryMs: 60_000 });
+    expect(a.complete).toBe(true);
+    const pa = (plansByRun.get('lib-a') ?? []).sort((x, y) => x.provenance.planId.localeCompare(y.provenance.planId));
+    expect(pa).toHaveLength(2);
+    expect(pa[0].library).toEqual({ key: 'plan.mock', revision: lib1.revision, index: 0 });
+    expect(pa[0].synthesis.goal).toBe(PLAN.synthesis.goal);
+    expect(pa[1].library).toBeUndefined();
+    // Only the second slot asked the model.
+    expect(calls.filter((c) => c.name === 'plan').length - before).toBeGreaterThanOrEqual(1);
+    // A new library revision is used by the next run, no restart.
+    const other = { ...PLAN, synthesis: { ...PLAN.synthesis, goal: 'rename the review task' } };
+    const lib2 = await putValue(kv, 'plan.mock', PlanLibrarySchema, [other, PLAN], { author: 'test' });
+    const b = await followRun({ nc: nats.nc, runId: 'lib-b', domain: 'mock', plans: 2, tasksPerPlan: 1, maxRevisions: 0, timeoutMs: 30_000, progressEveryMs: 60_000 });
+    expect(b.complete).toBe(true);
+    const pb = (plansByRun.get('lib-b') ?? []).sort((x, y) => x.provenance.planId.localeCompare(y.provenance.planId));
+    expect(pb.map((p) => p.library?.revision)).toEqual([lib2.revision, lib2.revision]);
+    expect(pb.map((p) => p.synthesis.goal)).toEqual(['rename the review task', PLAN.synthesis.goal]);
+    await kv.delete('plan.mock');
+  }, 60_000);
 });
