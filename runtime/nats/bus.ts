@@ -39,6 +39,20 @@ export function derivedId(inputId: string, role: string, index: number): string 
   return createHash('sha1').update(`${inputId}\u0000${role}\u0000${index}`).digest('base64url').slice(0, 22);
 }
 
+/** Longest id or key an envelope carries (protocols/envelope.ts). */
+export const MAX_ID_LENGTH = 200;
+
+/**
+ * An id or idempotency key that fits the envelope: unchanged up to MAX_ID_LENGTH, else its first 150
+ * characters (still readable in logs) plus a hash of the whole, so distinct long keys stay distinct
+ * and the same key always maps to the same bounded one (redelivery dedupe keeps working). τ² telecom
+ * task ids alone run past 200 characters.
+ */
+export function boundedKey(key: string): string {
+  if (key.length <= MAX_ID_LENGTH) return key;
+  return `${key.slice(0, 150)}~${createHash('sha256').update(key).digest('base64url').slice(0, 43)}`;
+}
+
 export class Bus {
   readonly js: JetStreamClient;
   deadLettered = 0;
@@ -60,7 +74,8 @@ export class Bus {
       });
       throw new InvalidMessageError(def.kind, v.reason);
     }
-    const id = opts.id ?? opts.key ?? randomUUID();
+    const key = opts.key === undefined ? undefined : boundedKey(opts.key);
+    const id = opts.id !== undefined ? boundedKey(opts.id) : (key ?? randomUUID());
     const env: Envelope<T> = {
       id,
       kind: def.kind,
@@ -69,7 +84,7 @@ export class Bus {
       sentAt: Date.now(),
       originAt: opts.originAt,
       causedBy: opts.causedBy,
-      key: opts.key,
+      key,
       data: v.data,
     };
     const body = JSON.stringify(env);
@@ -77,7 +92,7 @@ export class Bus {
     h.set(KIND_HEADER, def.kind);
     return context.with(opts.ctx ?? context.active(), () =>
       withPublishSpan(def.subject, h, { kind: def.kind, messageId: id, size: body.length, role: this.sender.role, instance: this.sender.instance }, async (span) => {
-        const ack = await this.js.publish(def.subject, body, { msgID: opts.key ?? id, headers: h });
+        const ack = await this.js.publish(def.subject, body, { msgID: key ?? id, headers: h });
         if (ack.duplicate) span.setAttribute('troupe.duplicate', true);
         return { id, seq: ack.seq, duplicate: !!ack.duplicate };
       }),
