@@ -22,6 +22,9 @@ export interface MetaPlannerDeps {
   attempts?: number;
 }
 
+/** A plan given to the meta-planner rather than written by it. */
+type GivenPlan = PlanLibrary[number];
+
 export function planId(runId: string, index: number): string {
   return `${runId}-p${index}`;
 }
@@ -41,27 +44,29 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
         ...(req.seed !== undefined ? { seed: req.seed } : {}),
         ...(req.validation ? { validation: true } : {}),
       };
+      const newProv = (id: string) => ({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy });
+      // A given plan (fixed by the run, or from the library) is issued as it is: its overlap with the
+      // plans before it is measured and recorded, never a reason to reject.
+      const issueGiven = (fp: GivenPlan, index: number, before: SynthesisPlan[], library?: PlanIssuedData['library']) => {
+        const id = planId(req.runId, index);
+        const data: PlanIssuedData = {
+          runId: req.runId,
+          domain: req.domain,
+          planId: id,
+          index,
+          tasksPerPlan: req.tasksPerPlan,
+          maxRevisions: req.maxRevisions,
+          synthesis: fp.synthesis,
+          evaluation: fp.evaluation,
+          overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: maxSimilarity(fp.synthesis, before), threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
+          ...(library ? { library } : {}),
+          provenance: stamp(newProv(id), input, null),
+        };
+        return output(PlanIssued, data);
+      };
       if (req.fixedPlans) {
         if (req.fixedPlans.length !== req.plans) throw new Error(`run ${req.runId}: plans (${req.plans}) must equal the number of fixedPlans (${req.fixedPlans.length})`);
-        return req.fixedPlans.map((fp, index) => {
-          const id = planId(req.runId, index);
-          const prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, null);
-          // Given plans are issued as they are: the overlap is measured and recorded, never a reason to reject.
-          const sim = maxSimilarity(fp.synthesis, req.fixedPlans!.slice(0, index).map((p) => p.synthesis));
-          const data: PlanIssuedData = {
-            runId: req.runId,
-            domain: req.domain,
-            planId: id,
-            index,
-            tasksPerPlan: req.tasksPerPlan,
-            maxRevisions: req.maxRevisions,
-            synthesis: fp.synthesis,
-            evaluation: fp.evaluation,
-            overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: sim, threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
-            provenance: prov,
-          };
-          return output(PlanIssued, data);
-        });
+        return req.fixedPlans.map((fp, index) => issueGiven(fp, index, req.fixedPlans!.slice(0, index).map((p) => p.synthesis)));
       }
       const domain = deps.domain(req.domain);
       const patterns = toolPatterns(domain);
@@ -73,31 +78,15 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
       const fromLibrary = Math.min(library?.value.length ?? 0, req.plans);
       for (let index = 0; index < fromLibrary; index++) {
         const fp = library!.value[index];
-        const id = planId(req.runId, index);
-        const prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, null);
-        const sim = maxSimilarity(fp.synthesis, accepted);
+        out.push(issueGiven(fp, index, accepted, { key: libKey, revision: library!.revision, index }));
         accepted.push(fp.synthesis);
-        const data: PlanIssuedData = {
-          runId: req.runId,
-          domain: req.domain,
-          planId: id,
-          index,
-          tasksPerPlan: req.tasksPerPlan,
-          maxRevisions: req.maxRevisions,
-          synthesis: fp.synthesis,
-          evaluation: fp.evaluation,
-          overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: sim, threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
-          library: { key: libKey, revision: library!.revision, index },
-          provenance: prov,
-        };
-        out.push(output(PlanIssued, data));
       }
       const policy = domain.policy().slice(0, 1500);
       const tiers = tierSlots(req.plans, params.tierQuotas);
       for (let index = fromLibrary; index < req.plans; index++) {
         const id = planId(req.runId, index);
         const tier = tiers[index];
-        let prov = stamp({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy }, input, deps.llm.config.model);
+        let prov = stamp(newProv(id), input, deps.llm.config.model);
         let best: { plans: ReturnType<typeof toPlans>; sim: number } | null = null;
         const problems: string[] = [];
         const attempts = deps.attempts ?? 3;
