@@ -5,11 +5,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope, type Envelope } from '../../protocols/envelope.ts';
 import { MESSAGE_PREFIX, MESSAGE_STREAM } from '../../protocols/subjects.ts';
-import { SynthRunRequestSchema, SynthRunRequested, type EvaluationPlan, type PlanIssued, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
-import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
+import { SynthRunRequestSchema, type EvaluationPlan, type PlanIssued, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '../../runtime/nats/streams.ts';
-import { FunnelCounter, type FunnelSummary } from '../synthesis/funnel.ts';
+import type { FunnelSummary } from '../synthesis/funnel.ts';
+import { followRun } from '../synthesis/society.ts';
 import { checkerDiscrimination } from './failures.ts';
 import type { BatchOutcome } from './promotion.ts';
 
@@ -36,30 +36,24 @@ export interface FollowOptions {
 /** Publish `req` and follow the run until every item ended (or the timeout). */
 export async function runSynthesis(nc: NatsConnection, request: SynthRunRequest, o: FollowOptions): Promise<RunResult> {
   const req = SynthRunRequestSchema.parse(request);
-  const counter = new FunnelCounter(req.runId, req.plans * req.tasksPerPlan);
   const envelopes = new Map<string, Envelope<unknown>>();
-  const sub = nc.subscribe(`${MESSAGE_PREFIX}.synth.>`);
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  void (async () => {
-    for await (const m of sub) {
-      const v = decodeEnvelope(m.data);
-      if (!v.ok || (v.envelope.data as { runId?: string })?.runId !== req.runId) continue;
-      envelopes.set(v.envelope.id, v.envelope);
-      if (counter.add(v.envelope) && counter.done) resolveDone();
-    }
-  })();
-  const startedAt = Date.now();
-  await new Bus(nc, defaultSender('evolver')).publish(SynthRunRequested, req, { key: `synth-run-${req.runId}` });
-  const ticker = setInterval(() => o.onProgress?.(counter.summary(), Date.now() - startedAt), o.progressEveryMs ?? 10_000);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.timeoutMs)));
-  const how = await Promise.race([done.then(() => 'done' as const), timedOut]);
-  clearInterval(ticker);
-  clearTimeout(timer);
-  sub.unsubscribe();
+  const { overrides, fixedPlans, seed, validation } = req;
+  const r = await followRun({
+    nc,
+    runId: req.runId,
+    domain: req.domain,
+    plans: req.plans,
+    tasksPerPlan: req.tasksPerPlan,
+    maxRevisions: req.maxRevisions,
+    timeoutMs: o.timeoutMs,
+    onProgress: o.onProgress,
+    progressEveryMs: o.progressEveryMs,
+    request: { overrides, fixedPlans, seed, validation },
+    sender: 'evolver',
+    onEnvelope: (e) => envelopes.set(e.id, e),
+  });
   const all = [...envelopes.values()];
-  return { runId: req.runId, summary: counter.summary(), complete: how === 'done', startedAt, endedAt: Date.now(), envelopes: all, plans: issuedPlans(all) };
+  return { runId: req.runId, ...r, envelopes: all, plans: issuedPlans(all) };
 }
 
 export function issuedPlans(envelopes: Envelope<unknown>[]): FixedPlan[] {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { decodeEnvelope } from '../../protocols/envelope.ts';
+import { decodeEnvelope, type Envelope } from '../../protocols/envelope.ts';
 import { SynthRunRequested, type SynthRunRequest } from '../../protocols/synthesis.ts';
 import { MESSAGE_PREFIX } from '../../protocols/subjects.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
@@ -162,6 +162,10 @@ export interface RunOptions {
   progressEveryMs?: number;
   /** Run overrides, fixed plans, base seed, validation flag (see SynthRunRequestSchema). */
   request?: Pick<SynthRunRequest, 'overrides' | 'fixedPlans' | 'seed' | 'validation'>;
+  /** Called with every message of this run while it is followed (e.g. to keep them). */
+  onEnvelope?: (e: Envelope<unknown>) => void;
+  /** Sender role of the run request (default `synth-cli`). */
+  sender?: string;
 }
 
 /** Publish the run request and follow the run's messages until every item ended (or the timeout). */
@@ -174,10 +178,12 @@ export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary
   void (async () => {
     for await (const m of sub) {
       const v = decodeEnvelope(m.data);
-      if (v.ok && counter.add(v.envelope) && counter.done) resolveDone();
+      if (!v.ok) continue;
+      if (o.onEnvelope && (v.envelope.data as { runId?: string } | undefined)?.runId === o.runId) o.onEnvelope(v.envelope);
+      if (counter.add(v.envelope) && counter.done) resolveDone();
     }
   })();
-  const bus = new Bus(o.nc, defaultSender('synth-cli'));
+  const bus = new Bus(o.nc, defaultSender(o.sender ?? 'synth-cli'));
   await withSpan(`synth run ${o.runId}`, { attributes: { 'troupe.synth.run': o.runId, 'troupe.synth.domain': o.domain } }, () =>
     bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions, ...o.request }, { key: `synth-run-${o.runId}` }),
   );
