@@ -18,13 +18,9 @@ import { SynthRoleParamsSchema, type DatasetRecord } from '../../protocols/synth
 import { candidateParamsKey, entryHistory, getEntry, getInstructions, getValue, openInstructions, setEntry } from '../../runtime/instructions/index.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
 import { startScriptedLlm, type ScriptedLlm } from './scripted-llm.ts';
+import { PLANS } from './fixtures/plans.ts';
 import '../helpers/tau2.ts';
 
-const plan = (goal: string, persona: string) => ({
-  synthesis: { tier: 'easy' as const, toolPatterns: ['write:create_task'], userStyle: 'polite', persona, goal },
-  evaluation: { rubric: ['the task exists'], failureTaxonomy: ['wrong_value', 'missing_action'] },
-});
-const PLANS = [plan('create a task for the user', 'a busy manager'), plan('add a reminder task', 'a student'), plan('UNDRAFTABLE request', 'a tourist')];
 const CRITIC = 'You are the critic. You review drafted tasks.\nREVISE-ONCE: ask for one revision of every first draft.\nAnswer with JSON only.';
 
 describe('evolver: workflow-parameter revisions promoted and rolled back (scripted model, live society)', () => {

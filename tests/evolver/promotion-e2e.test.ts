@@ -16,13 +16,9 @@ import type { DatasetRecord } from '../../protocols/synthesis.ts';
 import { candidateKey, entryHistory, getEntry, getInstructions, getValue, openInstructions, setEntry } from '../../runtime/instructions/index.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
 import { startScriptedLlm, type ScriptedLlm } from './scripted-llm.ts';
+import { PLANS } from './fixtures/plans.ts';
 import '../helpers/tau2.ts';
 
-const plan = (goal: string, persona: string) => ({
-  synthesis: { tier: 'easy' as const, toolPatterns: ['write:create_task'], userStyle: 'polite', persona, goal },
-  evaluation: { rubric: ['the task exists'], failureTaxonomy: ['wrong_value', 'missing_action'] },
-});
-const PLANS = [plan('create a task for the user', 'a busy manager'), plan('add a reminder task', 'a student'), plan('UNDRAFTABLE request', 'a tourist')];
 const STRICT_CRITIC = 'You are the critic. You review drafted tasks.\nSTRICT: reject every task.\nAnswer with JSON only.';
 
 describe('evolver: promotion and rollback on validation batches (scripted model, live society)', () => {

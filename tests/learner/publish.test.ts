@@ -16,28 +16,25 @@ import { parseNatsArtifactRef } from '../../runtime/model-server/artifact.ts';
 import { startServeCli, type ServeProcess } from '../llm/serve-cli.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
+import { setEnv } from '../helpers/env.ts';
 
 let nats: TestNats;
 let serve: ServeProcess;
 const dir = mkdtempSync(join(tmpdir(), 'troupe-publish-'));
-const saved = { user: process.env.TROUPE_NATS_USER, pass: process.env.TROUPE_NATS_PASS };
+let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
   nats = await startTestNats();
   // Its own TROUPE_HOME: the server caches fetched artifacts there.
   serve = await startServeCli(['--model', defaultModelFile(), '--parallel', '1', '--ctx-size', '512'], { TROUPE_HOME: join(dir, 'home') });
-  process.env.TROUPE_NATS_USER = nats.settings.user;
-  process.env.TROUPE_NATS_PASS = nats.settings.pass;
+  restoreEnv = setEnv({ TROUPE_NATS_USER: nats.settings.user!, TROUPE_NATS_PASS: nats.settings.pass! });
 }, 120_000);
 
 afterAll(async () => {
   await serve?.stop();
   await nats?.stop();
   rmSync(dir, { recursive: true, force: true });
-  for (const [k, v] of [['TROUPE_NATS_USER', saved.user], ['TROUPE_NATS_PASS', saved.pass]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
 });
 
 describe('publishing the policy', () => {

@@ -36,6 +36,7 @@ import { startServeCli, type ServeProcess } from '../llm/serve-cli.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
 import '../helpers/tau2.ts';
+import { setEnv } from '../helpers/env.ts';
 
 const CHECKER = `function check(initialState, finalState, trajectory) {
   const replies = trajectory.filter((m) => m.role === 'assistant');
@@ -55,7 +56,7 @@ const G = 4;
 const dir = mkdtempSync(join(tmpdir(), 'troupe-society-grpo-'));
 const tinyPath = join(dir, 'tiny.f16.gguf');
 const tasksPath = join(dir, 'rl_tasks.jsonl');
-const saved = { user: process.env.TROUPE_NATS_USER, pass: process.env.TROUPE_NATS_PASS };
+let restoreEnv: (() => void) | undefined;
 let nats: TestNats;
 let serve: ServeProcess;
 
@@ -70,18 +71,14 @@ beforeAll(async () => {
   writeFileSync(tasksPath, JSON.stringify(rlTask(record, getDomain('mock'))) + '\n');
   nats = await startTestNats();
   serve = await startServeCli(['--model', tinyPath, '--parallel', String(G), '--ctx-size', '2048'], { TROUPE_HOME: join(dir, 'home') });
-  process.env.TROUPE_NATS_USER = nats.settings.user;
-  process.env.TROUPE_NATS_PASS = nats.settings.pass;
+  restoreEnv = setEnv({ TROUPE_NATS_USER: nats.settings.user!, TROUPE_NATS_PASS: nats.settings.pass! });
 }, 60_000);
 
 afterAll(async () => {
   await serve?.stop();
   await nats?.stop();
   rmSync(dir, { recursive: true, force: true });
-  for (const [k, v] of [['TROUPE_NATS_USER', saved.user], ['TROUPE_NATS_PASS', saved.pass]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
 });
 
 describe('GRPO through the society', () => {

@@ -21,6 +21,7 @@ import { completeTask } from '../synthesis/fixtures/mock-tasks.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
 
 import '../helpers/tau2.ts';
+import { setEnv } from '../helpers/env.ts';
 
 const reviews: { system: string; maxTokens?: number }[] = [];
 let server: Server;
@@ -29,7 +30,7 @@ let kv: KV;
 let worker: Worker;
 let sub: Subscription;
 const accepted = new Map<string, TaskReviewed>();
-const saved = { model: process.env.TROUPE_CRITIC_MODEL, url: process.env.TROUPE_CRITIC_BASE_URL };
+let restoreEnv: (() => void) | undefined;
 
 beforeAll(async () => {
   if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
@@ -45,8 +46,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  process.env.TROUPE_CRITIC_MODEL = 'scripted';
-  process.env.TROUPE_CRITIC_BASE_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  restoreEnv = setEnv({ TROUPE_CRITIC_MODEL: 'scripted', TROUPE_CRITIC_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` });
   nats = await startTestNats();
   kv = await openInstructions(nats.nc);
   sub = nats.nc.subscribe(TaskAccepted.subject);
@@ -63,10 +63,7 @@ afterAll(async () => {
   await worker?.drainAll();
   await nats?.stop();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  for (const [k, v] of [['TROUPE_CRITIC_MODEL', saved.model], ['TROUPE_CRITIC_BASE_URL', saved.url]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
 });
 
 const mock = getDomain('mock');
