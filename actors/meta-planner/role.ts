@@ -45,22 +45,18 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
         ...(req.validation ? { validation: true } : {}),
       };
       const newProv = (id: string) => ({ runId: req.runId, planId: id, itemId: `${id}-plan`, traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 }, ...runCopy });
+      // What every plan of this run carries about its slot.
+      const slot = (index: number) => ({ runId: req.runId, domain: req.domain, planId: planId(req.runId, index), index, tasksPerPlan: req.tasksPerPlan, maxRevisions: req.maxRevisions });
       // A given plan (fixed by the run, or from the library) is issued as it is: its overlap with the
       // plans before it is measured and recorded, never a reason to reject.
       const issueGiven = (fp: GivenPlan, index: number, before: SynthesisPlan[], library?: PlanIssuedData['library']) => {
-        const id = planId(req.runId, index);
         const data: PlanIssuedData = {
-          runId: req.runId,
-          domain: req.domain,
-          planId: id,
-          index,
-          tasksPerPlan: req.tasksPerPlan,
-          maxRevisions: req.maxRevisions,
+          ...slot(index),
           synthesis: fp.synthesis,
           evaluation: fp.evaluation,
           overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: maxSimilarity(fp.synthesis, before), threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
           ...(library ? { library } : {}),
-          provenance: stamp(newProv(id), input, null),
+          provenance: stamp(newProv(planId(req.runId, index)), input, null),
         };
         return output(PlanIssued, data);
       };
@@ -122,12 +118,7 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
         const fallback = best?.plans ?? { synthesis: { tier: tier ?? ('easy' as const), toolPatterns: [patterns[0]], userStyle: 'polite', persona: '', goal: '' }, evaluation: { rubric: ['-'], failureTaxonomy: ['-'] } };
         if (ok) accepted.push(fallback.synthesis);
         const data: PlanIssuedData = {
-          runId: req.runId,
-          domain: req.domain,
-          planId: id,
-          index,
-          tasksPerPlan: req.tasksPerPlan,
-          maxRevisions: req.maxRevisions,
+          ...slot(index),
           synthesis: fallback.synthesis,
           evaluation: fallback.evaluation,
           overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: best?.sim ?? 1, threshold: PLAN_OVERLAP_THRESHOLD, attempts: Math.min(tries + 1, attempts) },
