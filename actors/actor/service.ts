@@ -4,9 +4,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sender } from '../../protocols/envelope.ts';
 import { getDomain } from '../../domains/registry.ts';
-import type { ChatModel } from '../scene/ports.ts';
-import { serveAgent } from '../scene/remote.ts';
-import type { RpcServer } from '../scene/rpc.ts';
+import type { ChatModel } from '../kit/ports.ts';
+import { serveAgent } from '../kit/remote.ts';
+import type { RpcServer } from '../../runtime/rpc/rpc.ts';
 import { createDomainAgent } from './for-domain.ts';
 
 export function startAgentService(

@@ -22,15 +22,15 @@ import {
   type Verdict,
 } from '../../protocols/synthesis.ts';
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
-import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { LlmClient } from '../../llm/client/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { renderUserScenario } from '../../domains/tasks/scenario.ts';
-import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
-import { deterministicChecks } from './checks.ts';
-import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
+import { askJson } from '../kit/ask-json.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
+import { deterministicChecks } from '../kit/task-checks.ts';
+import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
 
 export interface CriticDeps {
   domain: (name: string) => DomainSpec;

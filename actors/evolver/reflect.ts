@@ -5,7 +5,7 @@
 // bounded number of retries. The candidate goes to `candidate.<role>` with its lineage.
 import type { KV } from '@nats-io/kv';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { LlmClient, MalformedOutputError, feedbackMessages } from '../../runtime/llm/index.ts';
+import { LlmClient, MalformedOutputError, feedbackMessages } from '../../llm/client/index.ts';
 import { candidateKey, setEntry, type Entry } from '../../runtime/instructions/index.ts';
 import type { FailureGroup } from './failures.ts';
 

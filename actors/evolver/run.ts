@@ -8,8 +8,8 @@ import { MESSAGE_PREFIX, MESSAGE_STREAM } from '../../protocols/subjects.ts';
 import { SynthRunRequestSchema, type EvaluationPlan, type PlanIssued, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '../../runtime/nats/streams.ts';
-import type { FunnelSummary } from '../synthesis/funnel.ts';
-import { followRun } from '../synthesis/society.ts';
+import type { FunnelSummary } from '../kit/funnel.ts';
+import { followRun } from '../kit/follow-run.ts';
 import { checkerDiscrimination } from './failures.ts';
 import type { BatchOutcome } from './promotion.ts';
 

@@ -10,8 +10,8 @@ import { EVOLVER_ARCHIVE_KEY, EvolverRoundCompleted, type ArmOutcome, type Evolv
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
 import { candidateKey, candidateParamsKey, getEntry, getInstructions, getValue, promoteCandidate, putValue, rollbackEntry, setEntry, unifiedDiff, valueKey } from '../../runtime/instructions/index.ts';
 import { SynthRoleParamsSchema, type SynthRoleParams } from '../../protocols/synthesis.ts';
-import type { LlmClient } from '../../runtime/llm/index.ts';
-import type { FunnelSummary } from '../synthesis/funnel.ts';
+import type { LlmClient } from '../../llm/client/index.ts';
+import type { FunnelSummary } from '../kit/funnel.ts';
 import { chooseTarget, EVOLVABLE_ROLES, failureRecords, failuresByRole, groupFailures, type EvolvableRole, type FailureGroup } from './failures.ts';
 import { ArchiveSchema, archiveMeasurement, bestArchived, decidePromotion, diffStandardError, type Archive, type BatchOutcome, type PromotionDecision } from './promotion.ts';
 import { reflect, writeCandidate } from './reflect.ts';

@@ -1,12 +1,15 @@
 // The GRPO training step: draw groups (with dynamic filtering and the staleness limit), build the
 // masked token batch, one clipped-surrogate gradient step per batch, bump the policy version, then the
 // trainer's after-step work. The learner role (role.ts) sequences the phases.
-import type { LlamaModel } from '../../runtime/nn/llama.ts';
-import type { AdamWOptions } from './adamw.ts';
-import { buildGrpoBatch, collectGroups, type CollectReport, type RolloutGroup, type RolloutSource } from './grpo.ts';
+import type { LlamaModel } from '../../nn/model/llama.ts';
+import type { AdamWOptions } from '../../nn/train/adamw.ts';
+import { buildGrpoBatch, collectGroups, type CollectReport, type RolloutGroup, type RolloutSource } from '../../nn/train/grpo.ts';
 import { runLearnerRole } from './role.ts';
-import { accumulate, computeGradients, grpoLoss, Optimizer } from './step.ts';
-import type { DataParallel } from './data-parallel.ts';
+import type { Collected, GrpoPhases, GrpoStepMetrics } from './phases.ts';
+
+export type { Collected, GrpoPhases, GrpoStepMetrics };
+import { accumulate, computeGradients, grpoLoss, Optimizer } from '../../nn/train/step.ts';
+import type { DataParallel } from '../../nn/train/data-parallel.ts';
 
 export interface GrpoConfig {
   steps: number;
@@ -27,22 +30,6 @@ export const defaultGrpoConfig: Omit<GrpoConfig, 'adam'> = {
   dropAllSuccess: true, dropAllFailure: true, microBatch: 8,
 };
 
-export interface GrpoStepMetrics {
-  step: number;
-  policyVersion: number;
-  loss: number;
-  clipFrac: number;
-  gradNorm: number;
-  /** Mean reward over all drawn rollouts this step (before filtering). */
-  reward: number;
-  /** Fraction of drawn groups dropped by dynamic filtering or staleness. */
-  filteredFrac: number;
-  trainTokens: number;
-  tokensPerSec: number;
-  seconds: number;
-  collect: CollectReport;
-  skipped: boolean;
-}
 
 export interface GrpoRunOptions {
   optimizer?: Optimizer;
@@ -55,18 +42,7 @@ export interface GrpoRunOptions {
   onState?: (state: string, step: number) => void;
 }
 
-/** The three phases of one GRPO step, as the learner role invokes them. */
-export interface GrpoPhases {
-  collect(step: number): Promise<Collected>;
-  update(step: number, c: Collected): Promise<GrpoStepMetrics>;
-  publish(m: GrpoStepMetrics): Promise<void>;
-}
 
-export interface Collected {
-  groups: RolloutGroup[];
-  report: CollectReport;
-  t0: number;
-}
 
 /** The GRPO step's work, closed over the model, optimizer and rollout source. */
 export function grpoPhases(model: LlamaModel, source: RolloutSource, cfg: GrpoConfig, optimizer: Optimizer, state: { version: number }, opts: GrpoRunOptions = {}): GrpoPhases {

@@ -1,9 +1,9 @@
 // In-process rollout source for single-turn verifiable tasks: G samples of the current model per
 // task prompt, each scored by the task's checker. Used by benches and tests; multi-turn rollouts
 // through the society implement the same RolloutSource interface.
-import type { LlamaModel } from '../../runtime/nn/llama.ts';
-import { makeRng, sample } from '../../runtime/nn/sample.ts';
-import type { RolloutGroup, RolloutSource } from './grpo.ts';
+import type { LlamaModel } from '../../nn/model/llama.ts';
+import { makeRng, sample } from '../../nn/model/sample.ts';
+import type { RolloutGroup, RolloutSource } from '../../nn/train/grpo.ts';
 
 export interface PromptTask {
   id: string;

@@ -10,10 +10,10 @@ import { Readable } from 'node:stream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, type NatsSettings } from '../../runtime/nats/connect.ts';
-import { exportGguf } from '../../runtime/nn/export.ts';
-import type { GgufFile } from '../../runtime/nn/gguf-read.ts';
-import type { LlamaModel } from '../../runtime/nn/llama.ts';
-import { redactArtifactRef } from '../../runtime/model-server/artifact.ts';
+import { exportGguf } from '../../nn/model/export.ts';
+import type { GgufFile } from '../../nn/model/gguf-read.ts';
+import type { LlamaModel } from '../../nn/model/llama.ts';
+import { redactArtifactRef } from '../../llm/server/artifact.ts';
 
 export interface PublishOptions {
   /** An open connection, or settings to open (and close) one for this publish. */

@@ -16,7 +16,7 @@ const RlTaskLine = z.object({
 export interface RlTask {
   domain: string;
   task: Task;
-  /** JavaScript defining `check(initialState, finalState, trajectory)` (run in runtime/sandbox). */
+  /** JavaScript defining `check(initialState, finalState, trajectory)` (run in sandbox). */
   checkerSource: string;
 }
 

@@ -9,7 +9,7 @@
 // It is hosted in the `troupe train grpo` process (train-run.ts), which reports each finished step
 // on the bus as `learn.step.completed` (protocols/learner.ts).
 import { assign, createActor, fromPromise, setup, toPromise } from 'xstate';
-import type { Collected, GrpoPhases, GrpoStepMetrics } from './grpo-trainer.ts';
+import type { Collected, GrpoPhases, GrpoStepMetrics } from './phases.ts';
 
 export interface LearnerInput {
   steps: number;

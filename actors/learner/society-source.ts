@@ -20,17 +20,17 @@ import type { Sender } from '../../protocols/envelope.ts';
 import type { DialogueLimits, DialogueResult, Message } from '../../protocols/dialogue.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
-import { runChecker } from '../../runtime/sandbox/checker-sandbox.ts';
-import { tokenizeRollout, type ChatTokenizer } from '../../runtime/nn/tokenizer.ts';
-import type { ChatMessage, ToolSpec } from '../../runtime/nn/chat-format.ts';
-import { playRemoteScene } from '../scene/remote.ts';
-import { historyFromTask } from '../scene/task-env.ts';
-import { agentView } from '../scene/views.ts';
-import { toAgentChat } from '../actor/agent.ts';
-import { buildAgentSystemPrompt } from '../actor/prompt.ts';
-import { dialogueFinalState, initialEnvironment, stateOf } from '../verifier/states.ts';
-import { makeRng } from '../../runtime/nn/sample.ts';
-import type { Rollout, RolloutGroup, RolloutSource } from './grpo.ts';
+import { runChecker } from '../../sandbox/checker-sandbox.ts';
+import { tokenizeRollout, type ChatTokenizer } from '../../nn/model/tokenizer.ts';
+import type { ChatMessage, ToolSpec } from '../../nn/model/chat-format.ts';
+import type { PlayRemoteScene } from '../kit/remote.ts';
+import { historyFromTask } from '../kit/task-env.ts';
+import { agentView } from '../kit/views.ts';
+import { toAgentChat } from '../kit/agent.ts';
+import { buildAgentSystemPrompt } from '../kit/agent-prompt.ts';
+import { dialogueFinalState, initialEnvironment, stateOf } from '../../domains/tasks/states.ts';
+import { makeRng } from '../../nn/model/sample.ts';
+import type { Rollout, RolloutGroup, RolloutSource } from '../../nn/train/grpo.ts';
 import type { RlTask } from './rl-tasks.ts';
 
 export interface SocietySourceOptions {
@@ -53,6 +53,8 @@ export interface SocietySourceOptions {
   rpcTimeoutMs?: number;
   infraAttempts?: number;
   from?: Sender;
+  /** Plays one dialogue over the bus (the scene's player, actors/scene/play.ts, wired by the caller). */
+  play: PlayRemoteScene;
   /** Called after each finished rollout (progress lines). */
   onRollout?: (r: SocietyRolloutInfo) => void;
 }
@@ -180,7 +182,7 @@ export class SocietyRolloutSource implements RolloutSource {
       for (let attempt = 1; ; attempt++) {
         version = await this.servedVersion();
         const dialogueId = `grpo-${process.pid}-${draw}-${i}-${t.task.id}${attempt > 1 ? `-a${attempt}` : ''}`;
-        result = await playRemoteScene(
+        result = await this.o.play(
           this.o.nc,
           { dialogueId, domain: t.domain, taskId: t.task.id, seed, messageHistory: history.length ? history : undefined, limits },
           { from, timeoutMs: this.o.rpcTimeoutMs },

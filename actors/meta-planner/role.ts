@@ -6,14 +6,14 @@
 import { PlanIssued, PlanLibrarySchema, SynthRunRequested, type PlanIssued as PlanIssuedData, type PlanLibrary, type SynthRunRequest, type SynthesisPlan } from '../../protocols/synthesis.ts';
 import { valueKey } from '../../runtime/instructions/lineage.ts';
 import { output, type PublishEvent } from '../../runtime/host/role.ts';
-import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { LlmClient } from '../../llm/client/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
-import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
+import { askJson } from '../kit/ask-json.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
 import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, tierSlots, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
-import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
+import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
 
 export interface MetaPlannerDeps {
   domain: (name: string) => DomainSpec;

@@ -2,8 +2,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sender } from '../../protocols/envelope.ts';
 import { getDomain } from '../../domains/registry.ts';
-import { serveEnvironment, type EnvService } from './remote.ts';
-import { openTaskEnvironment, taskResolver } from './task-env.ts';
+import { serveEnvironment, type EnvService } from '../kit/remote.ts';
+import { openTaskEnvironment, taskResolver } from '../kit/task-env.ts';
 
 export function startEnvironmentService(nc: NatsConnection, o: { domain: string; taskFile?: string; from?: Sender; idleMs?: number }): EnvService {
   const domain = getDomain(o.domain);

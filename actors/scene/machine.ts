@@ -22,16 +22,12 @@ import {
   type ToolCall,
   type Usage,
 } from '../../protocols/dialogue.ts';
-import type { AgentPort, EnvPort, UserPort } from './ports.ts';
-import { agentView, isUserStop, isValidSpoken, nextRole, userView } from './views.ts';
+import type { AgentPort, EnvPort, UserPort } from '../kit/ports.ts';
+import { agentView, isUserStop, isValidSpoken, nextRole, userView } from '../kit/views.ts';
 
-/** Thrown by a port when the failure is the plumbing's (bus down, service gone), not the role's. */
-export class InfrastructureError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InfrastructureError';
-  }
-}
+import { InfrastructureError } from '../../runtime/rpc/errors.ts';
+
+export { InfrastructureError };
 
 export interface SceneInput {
   dialogueId: string;

@@ -12,8 +12,8 @@ import { emit, fromPromise, setup } from 'xstate';
 import { DialogueCompleted, DialogueRequested, type DialogueRequest, type DialogueResult, type Message } from '../../protocols/dialogue.ts';
 import { defineRole, output, type RoleInput } from '../../runtime/host/role.ts';
 import { connectNats, natsSettingsFromEnv } from '../../runtime/nats/connect.ts';
-import { playRemoteScene } from './remote.ts';
-import { historyFromTask, taskResolver } from './task-env.ts';
+import { playRemoteScene } from './play.ts';
+import { historyFromTask, taskResolver } from '../kit/task-env.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { Task } from '../../protocols/tau2/task.ts';
 

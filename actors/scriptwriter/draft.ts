@@ -5,9 +5,9 @@ import type { Action, Task } from '../../protocols/tau2/task.ts';
 import type { ExplorationStep, SynthesisPlan, TaskProposal } from '../../protocols/synthesis.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { openAiSchema } from '../../domains/core/tool.ts';
-import { toolEvidence } from '../critic/checks.ts';
-import { initialEnvironment, runActions } from '../verifier/states.ts';
-import { candidatesFor } from './explore.ts';
+import { toolEvidence } from '../kit/task-checks.ts';
+import { initialEnvironment, runActions } from '../../domains/tasks/states.ts';
+import { candidatesFor } from '../kit/explore.ts';
 
 export interface DraftAnswer {
   reason_for_call: string;

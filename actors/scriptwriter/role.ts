@@ -11,15 +11,15 @@ import {
   type TaskReviewed,
 } from '../../protocols/synthesis.ts';
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
-import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { LlmClient } from '../../llm/client/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
-import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
+import { askJson } from '../kit/ask-json.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
 import { assembleTask, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
-import { explore } from './explore.ts';
-import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
+import { explore } from '../kit/explore.ts';
+import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
 
 export interface ScriptwriterDeps {
   domain: (name: string) => DomainSpec;

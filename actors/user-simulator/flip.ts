@@ -1,8 +1,8 @@
 // The user simulator's model plays the *assistant* of its own chat: the agent's words arrive as
 // `user` turns, the simulator's own messages are `assistant` turns, its tool results stay `tool`.
 import type { Message } from '../../protocols/dialogue.ts';
-import type { ChatMessage } from '../scene/ports.ts';
-import { toChatToolCall } from '../scene/chat.ts';
+import type { ChatMessage } from '../kit/ports.ts';
+import { toChatToolCall } from '../kit/chat.ts';
 
 /** Role-flip the user's view of the trajectory (as from `userView`) into chat messages. */
 export function flipForUser(view: readonly Message[]): ChatMessage[] {

@@ -4,7 +4,7 @@ import type { Task } from '../../protocols/tau2/task.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { renderUserScenario } from '../../domains/tasks/scenario.ts';
 import type { ToolSchema } from '../../protocols/dialogue.ts';
-import type { ChatModel, UserPort } from '../scene/ports.ts';
+import type { ChatModel, UserPort } from '../kit/ports.ts';
 import { buildUserSystemPrompt, loadUserGuidelines } from './prompt.ts';
 import { createUserSimulator } from './simulator.ts';
 

@@ -4,10 +4,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sender } from '../../protocols/envelope.ts';
 import { getDomain } from '../../domains/registry.ts';
-import type { ChatModel, UserPort } from '../scene/ports.ts';
-import { serveUser } from '../scene/remote.ts';
-import type { RpcServer } from '../scene/rpc.ts';
-import { taskResolver } from '../scene/task-env.ts';
+import type { ChatModel, UserPort } from '../kit/ports.ts';
+import { serveUser } from '../kit/remote.ts';
+import type { RpcServer } from '../../runtime/rpc/rpc.ts';
+import { taskResolver } from '../kit/task-env.ts';
 import { createTaskUser } from './for-task.ts';
 
 export function startUserService(

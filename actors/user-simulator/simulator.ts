@@ -3,8 +3,8 @@
 // own device in telecom / mock). It ends the dialogue by writing a stop token, which the scene
 // detects (###STOP###, ###TRANSFER###, ###OUT-OF-SCOPE###).
 import type { ToolSchema, UserTurnReply, UserTurnRequest } from '../../protocols/dialogue.ts';
-import { messageFromReply } from '../scene/chat.ts';
-import type { ChatModel, UserPort } from '../scene/ports.ts';
+import { messageFromReply } from '../kit/chat.ts';
+import type { ChatModel, UserPort } from '../kit/ports.ts';
 import { flipForUser } from './flip.ts';
 
 export interface UserSimulatorOptions {

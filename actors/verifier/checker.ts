@@ -8,8 +8,8 @@
 import type { Action, Task } from '../../protocols/tau2/task.ts';
 import type { CheckerValidation } from '../../protocols/synthesis.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
-import { runChecker, type SandboxLimits } from '../../runtime/sandbox/checker-sandbox.ts';
-import { canonical, changePath, diffStates, runActions, sameState, stateOf, type DomainState, type LeafChange } from './states.ts';
+import { runChecker, type SandboxLimits } from '../../sandbox/checker-sandbox.ts';
+import { canonical, changePath, diffStates, runActions, sameState, stateOf, type DomainState, type LeafChange } from '../../domains/tasks/states.ts';
 
 export interface Expectation {
   side: 'agent' | 'user';

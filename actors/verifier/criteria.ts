@@ -4,8 +4,8 @@ import type { EnvAssertion, EvaluationCriteria, Task } from '../../protocols/tau
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import type { Environment } from '../../domains/core/environment.ts';
 import type { Toolkit } from '../../domains/core/tool.ts';
-import { runActions } from './states.ts';
-import type { LeafChange } from './states.ts';
+import { runActions } from '../../domains/tasks/states.ts';
+import type { LeafChange } from '../../domains/tasks/states.ts';
 
 const MAX_TRIES = 40;
 

@@ -13,19 +13,19 @@ import {
   type TaskReviewed,
 } from '../../protocols/synthesis.ts';
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
-import type { LlmClient } from '../../runtime/llm/index.ts';
+import type { LlmClient } from '../../llm/client/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
-import { runChecker, type SandboxLimits } from '../../runtime/sandbox/checker-sandbox.ts';
-import { buildAgentSystemPrompt } from '../actor/prompt.ts';
-import { askJson } from '../synthesis/ask-json.ts';
-import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../synthesis/work-role.ts';
-import { observedValues } from '../scriptwriter/explore.ts';
+import { runChecker, type SandboxLimits } from '../../sandbox/checker-sandbox.ts';
+import { buildAgentSystemPrompt } from '../kit/agent-prompt.ts';
+import { askJson } from '../kit/ask-json.ts';
+import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
+import { observedValues } from '../kit/explore.ts';
 import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
 import { buildCriteria } from './criteria.ts';
-import { changePath, dialogueFinalState, initialEnvironment, stateOf } from './states.ts';
-import { DEFAULT_INSTRUCTIONS } from '../synthesis/instructions.ts';
+import { changePath, dialogueFinalState, initialEnvironment, stateOf } from '../../domains/tasks/states.ts';
+import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
 
 export interface VerifierDeps {
   domain: (name: string) => DomainSpec;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runsDir } from '../../runtime/config/paths.ts';
 import { newRunId } from '../../runtime/nats/session.ts';
-import { lineChartSvg } from '../../actors/learner/svg-chart.ts';
+import { lineChartSvg } from '../../cli/drivers/svg-chart.ts';
 import type { RoundRecord } from '../../actors/evolver/steps.ts';
 
 const { values } = parseArgs({

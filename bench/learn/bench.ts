@@ -11,13 +11,13 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../runtime/tf/backend.ts';
-import { initParams, type LlamaConfig, type LlamaModel } from '../../runtime/nn/llama.ts';
-import { saveModelSafetensors, loadModelSafetensors } from '../../runtime/nn/export.ts';
-import { runSft } from '../../actors/learner/sft-trainer.ts';
+import { initBackend } from '../../nn/backend/backend.ts';
+import { initParams, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
+import { saveModelSafetensors, loadModelSafetensors } from '../../nn/model/export.ts';
+import { runSft } from '../../nn/train/sft-trainer.ts';
 import { runGrpo, defaultGrpoConfig, type GrpoStepMetrics } from '../../actors/learner/grpo-trainer.ts';
 import { PromptRolloutSource, greedyPassRate, type PromptTask } from '../../actors/learner/prompt-source.ts';
-import { lineChartSvg } from '../../actors/learner/svg-chart.ts';
+import { lineChartSvg } from '../../cli/drivers/svg-chart.ts';
 
 const { values } = parseArgs({ options: { 'sft-steps': { type: 'string', default: '170' }, 'grpo-steps': { type: 'string', default: '60' }, 'sft-lr': { type: 'string', default: '1e-2' }, 'grpo-lr': { type: 'string', default: '2e-3' }, out: { type: 'string', default: 'bench/results/learn' } } });
 const SFT_STEPS = Number(values['sft-steps']), GRPO_STEPS = Number(values['grpo-steps']);

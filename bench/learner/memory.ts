@@ -10,13 +10,13 @@ import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
-import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
-import { addLora, type TrainMemoryOptions } from '../../runtime/nn/llama.ts';
+import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { loadGgufModel } from '../../nn/model/load-gguf.ts';
+import { addLora, type TrainMemoryOptions } from '../../nn/model/llama.ts';
 import { modelsDir } from '../../runtime/config/paths.ts';
-import { computeGradients, grpoLoss, Optimizer } from '../../actors/learner/step.ts';
-import type { TokenBatch } from '../../actors/learner/grpo.ts';
-import { makeRng } from '../../runtime/nn/sample.ts';
+import { computeGradients, grpoLoss, Optimizer } from '../../nn/train/step.ts';
+import type { TokenBatch } from '../../nn/train/grpo.ts';
+import { makeRng } from '../../nn/model/sample.ts';
 
 const { values } = parseArgs({ options: {
   lengths: { type: 'string', default: '256,512,1024,1536' }, modes: { type: 'string', default: 'full,lora' },

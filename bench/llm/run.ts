@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
-import { resolveEngineOptions } from '../../runtime/model-server/engine.ts';
-import { resolveModelPath } from '../../runtime/models/catalog.ts';
-import { PromptRenderer } from '../../runtime/model-server/prompt.ts';
+import { resolveEngineOptions } from '../../llm/server/engine.ts';
+import { resolveModelPath } from '../../llm/store/catalog.ts';
+import { PromptRenderer } from '../../llm/server/prompt.ts';
 import { getLlama } from 'node-llama-cpp';
 
 const { values } = parseArgs({

@@ -13,12 +13,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runEval } from '../../actors/eval/runner.ts';
-import { llmClientFor } from '../../actors/eval/services.ts';
-import { llmClientChatModel } from '../../actors/scene/llm-chat-model.ts';
-import type { ChatModel } from '../../actors/scene/ports.ts';
+import { runEval } from '../../cli/drivers/eval/runner.ts';
+import { llmClientFor } from '../../cli/drivers/eval/services.ts';
+import { llmClientChatModel } from '../../actors/kit/llm-chat-model.ts';
+import type { ChatModel } from '../../actors/kit/ports.ts';
 import { getDomain } from '../../domains/registry.ts';
-import { stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
+import { stopLocalModelServer } from '../../llm/server/embedded.ts';
 
 /** Total length of the union of [start, end] intervals clipped to [lo, hi]. */
 export function unionLength(intervals: [number, number][], lo: number, hi: number): number {

@@ -17,6 +17,7 @@ import { Bus } from '../../runtime/nats/bus.ts';
 import { subjectReader } from '../../runtime/nats/read.ts';
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
+import { TEST_ROLES } from '../../tests/fixtures/roles/catalog.ts';
 
 const { values } = parseArgs({
   options: { items: { type: 'string', default: '5000' }, 'latency-items': { type: 'string', default: '500' }, replicas: { type: 'string', default: '1' } },
@@ -76,7 +77,7 @@ async function busChain(tracing: 'on' | 'off'): Promise<Result> {
   process.env.TROUPE_TRACING = tracing;
   console.error(`society: 3 roles × ${REPLICAS} replica(s), embedded nats-server, spans ${tracing}…`);
   const roleCfg = { replicas: REPLICAS, concurrency: 64 };
-  const society = new Society({
+  const society = new Society({ catalog: TEST_ROLES,
     config: parseSocietyConfig({ roles: { 'stage-a': roleCfg, 'stage-b': roleCfg, 'stage-c': roleCfg } }),
     control: false,
     log: () => {},
@@ -148,7 +149,7 @@ async function main() {
   const home = mkdtempSync(join(tmpdir(), 'troupe-bench-'));
   process.env.TROUPE_RUNS_DIR = home;
   try {
-    const stages = await Promise.all(['stage-a', 'stage-b', 'stage-c'].map(async (r) => (await loadRole(r)).def));
+    const stages = await Promise.all(['stage-a', 'stage-b', 'stage-c'].map(async (r) => (await loadRole(r, r, undefined, TEST_ROLES)).def));
     console.error('direct chain…');
     const direct = await directChain(stages);
     const runs = [['spans on', await busChain('on')], ['spans off', await busChain('off')]] as const;

@@ -5,7 +5,7 @@ import { tau2DomainDir } from '../core/data-dir.ts';
 import { Db } from '../core/db.ts';
 import type { DomainSpec } from '../core/domain.ts';
 import { Environment } from '../core/environment.ts';
-import { deepCopy } from '../core/pyjson.ts';
+import { deepCopy } from '../pycompat/pyjson.ts';
 import { Toolkit } from '../core/tool.ts';
 import { loadDomainTasks, loadSplits } from '../tasks/load.ts';
 import { FlightDB, type FlightDbData } from './models.ts';

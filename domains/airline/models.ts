@@ -1,5 +1,5 @@
 /** Airline DB models (τ² `FlightDB`), field order as the reference's pydantic models. */
-import type { PyFloat } from '../core/pyjson.ts';
+import type { PyFloat } from '../pycompat/pyjson.ts';
 import { field, model, optField, t } from '../core/schema.ts';
 
 export const FlightType = t.literal('round_trip', 'one_way');

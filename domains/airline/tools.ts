@@ -6,10 +6,10 @@
  * the reference builds a model (FlightInfo/Passenger/Payment/Reservation/Certificate).
  */
 import { CALCULATE, TRANSFER_TO_HUMAN_AGENTS } from '../core/common-tools.ts';
-import { add, cmp, eq, mul, sub } from '../core/pyarith-ops.ts';
-import { deepCopy, pyStr, type PyValue } from '../core/pyjson.ts';
-import { pyMax, type PyNum } from '../core/pynum.ts';
-import { attr, hasKey, isDictValue, keyError, pyIter, pyLen } from '../core/pyops.ts';
+import { add, cmp, eq, mul, sub } from '../pycompat/pyarith-ops.ts';
+import { deepCopy, pyStr, type PyValue } from '../pycompat/pyjson.ts';
+import { pyMax, type PyNum } from '../pycompat/pynum.ts';
+import { attr, hasKey, isDictValue, keyError, pyIter, pyLen } from '../pycompat/pyops.ts';
 import { construct, field, t, type ModelDesc } from '../core/schema.ts';
 import { PyError, asModel, fail, type ToolDef, type ToolkitSpec } from '../core/tool.ts';
 import {

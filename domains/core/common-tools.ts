@@ -1,7 +1,7 @@
 /** Tools that several τ² domains define identically. */
-import { PyFloat, floatRepr } from './pyjson.ts';
-import { evalArithmeticToFloat } from './py-arith.ts';
-import { roundFloat } from './pynum.ts';
+import { PyFloat, floatRepr } from '../pycompat/pyjson.ts';
+import { evalArithmeticToFloat } from '../pycompat/py-arith.ts';
+import { roundFloat } from '../pycompat/pynum.ts';
 import { field, t } from './schema.ts';
 import { PyError, fail, type ToolDef } from './tool.ts';
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import { PyFloat, compareCodePoints, deepCopy, dumps, floatRepr, orderedKeys, parse as parseJson, withKeyOrder, type PyValue } from './pyjson.ts';
+import { PyFloat, compareCodePoints, deepCopy, dumps, floatRepr, orderedKeys, parse as parseJson, withKeyOrder, type PyValue } from '../pycompat/pyjson.ts';
 import { construct, type ModelDesc } from './schema.ts';
 
 export class Db<T = Record<string, PyValue>> {

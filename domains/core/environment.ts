@@ -5,7 +5,7 @@
  *
  * Subclasses override `syncTools()` to propagate state between the two sides (telecom).
  */
-import { loadsOrString, pyEquals, type PyValue } from './pyjson.ts';
+import { loadsOrString, pyEquals, type PyValue } from '../pycompat/pyjson.ts';
 import { PyError, toolOutputText, type Toolkit, type ToolDef, openAiSchema, type OpenAiToolSchema } from './tool.ts';
 
 export type Requestor = 'assistant' | 'user';

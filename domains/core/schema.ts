@@ -8,7 +8,10 @@
  * Model instances are plain objects whose key order is the field order; attribute assignment in
  * tools is a plain property write and is NOT validated, exactly like pydantic.
  */
-import { PyFloat, deepCopy, orderedKeys, pyRepr, withKeyOrder, type PyValue } from './pyjson.ts';
+import { PyFloat, deepCopy, orderedKeys, pyRepr, withKeyOrder, type PyValue } from '../pycompat/pyjson.ts';
+import { pyTypeName } from '../pycompat/pyjson.ts';
+
+export { pyTypeName };
 
 export type TypeDesc =
   | { kind: 'str' }
@@ -106,16 +109,6 @@ function truncateRepr(s: string): string {
   return chars.length > 50 ? `${chars.slice(0, 25).join('')}...${chars.slice(-24).join('')}` : s;
 }
 
-/** Python `type(x).__name__` for the JSON data model. */
-export function pyTypeName(x: unknown): string {
-  if (x === null || x === undefined) return 'NoneType';
-  if (typeof x === 'boolean') return 'bool';
-  if (x instanceof PyFloat) return 'float';
-  if (typeof x === 'number') return Number.isInteger(x) ? 'int' : 'float';
-  if (typeof x === 'string') return 'str';
-  if (Array.isArray(x)) return 'list';
-  return 'dict';
-}
 
 function isDict(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof PyFloat);

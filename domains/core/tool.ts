@@ -7,8 +7,11 @@
  * reference's class-definition order, plus environment-only functions (`assert_*`, `set_*`, ...)
  * that tasks call but LLMs never see. `Toolkit` binds a spec to a live `Db`.
  */
-import { PyFloat, dumps, orderedKeys, pyRepr, withKeyOrder, type PyValue } from './pyjson.ts';
+import { PyFloat, dumps, orderedKeys, pyRepr, withKeyOrder, type PyValue } from '../pycompat/pyjson.ts';
 import type { Db } from './db.ts';
+import { PyError } from '../pycompat/errors.ts';
+
+export { PyError };
 import { jsonSchema, type FieldDesc } from './schema.ts';
 
 export type ToolType = 'read' | 'write' | 'think' | 'generic';
@@ -45,13 +48,6 @@ export interface ToolkitSpec<T = any> {
   functions?: EnvFunctionDef<T>[];
 }
 
-/** An exception raised by a tool; `message` is the Python `str(exc)`. */
-export class PyError extends Error {
-  constructor(message: string, readonly pyType: string = 'ValueError') {
-    super(message);
-    this.name = pyType;
-  }
-}
 
 /** `ValueError(msg)`: what τ² tools raise for every domain error. */
 export function fail(message: string): never {

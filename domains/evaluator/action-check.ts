@@ -2,7 +2,7 @@
 // either side, in any order, a call may match several actions.
 import type { Action, ActionCheck, Message, ToolCall, ToolType } from '../../protocols/tau2/results.ts';
 import { allToolCalls } from './messages.ts';
-import { pyEquals } from '../core/pyjson.ts';
+import { pyEquals } from '../pycompat/pyjson.ts';
 import type { ComponentResult, EvalTask } from './types.ts';
 
 function pick(args: Record<string, unknown>, keys: ReadonlySet<string>): Record<string, unknown> {

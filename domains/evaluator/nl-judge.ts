@@ -1,9 +1,9 @@
 // NL_ASSERTION component: an LLM judge reads the whole conversation and decides, per expected
 // outcome, whether the agent met it. The judge sits behind `NlJudge` so tests and other LLM
-// clients can stand in; `runtime/llm/openai-nl-judge.ts` is the real one.
+// clients can stand in; `llm/client/openai-nl-judge.ts` is the real one.
 import type { Message, NLAssertionCheck } from '../../protocols/tau2/results.ts';
 import { flattenMessages } from './messages.ts';
-import { strRepr } from '../core/pyjson.ts';
+import { strRepr } from '../pycompat/pyjson.ts';
 import type { ComponentResult, EvalTask } from './types.ts';
 
 /** One graded outcome, in the JSON shape the judge answers with. */

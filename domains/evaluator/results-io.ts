@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ResultsSchema, type Message, type Results, type SimulationRun } from '../../protocols/tau2/results.ts';
-import { PyFloat, floatRepr, orderedKeys, parse as pyParse } from '../core/pyjson.ts';
+import { PyFloat, floatRepr, orderedKeys, parse as pyParse } from '../pycompat/pyjson.ts';
 
 export class ResultsFormatError extends Error {
   constructor(path: string, detail: string) {

@@ -1,7 +1,7 @@
 // Equality of two databases as τ²'s DB check sees them: `sha256(json.dumps(x, sort_keys=True,
 // default=str))` equal. Walking both trees is exact and far cheaper than serialising megabytes of
 // airline or retail data twice per grade: two values are equal here iff their dumps are equal.
-import { PyFloat } from '../core/pyjson.ts';
+import { PyFloat } from '../pycompat/pyjson.ts';
 
 type Kind = 'null' | 'bool' | 'int' | 'float' | 'str' | 'list' | 'dict' | 'other';
 

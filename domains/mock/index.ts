@@ -8,7 +8,7 @@ import { tau2DomainDir } from '../core/data-dir.ts';
 import type { DomainSpec } from '../core/domain.ts';
 import { Db } from '../core/db.ts';
 import { Environment } from '../core/environment.ts';
-import { deepCopy } from '../core/pyjson.ts';
+import { deepCopy } from '../pycompat/pyjson.ts';
 import { construct, field, model, optField, t } from '../core/schema.ts';
 import { Toolkit, asModel, fail, type ToolDef, type ToolkitSpec } from '../core/tool.ts';
 import { loadDomainTasks, loadSplits } from '../tasks/load.ts';

@@ -1,5 +1,5 @@
 /** Retail DB models (τ² `RetailDB`), field order as the reference's pydantic models. */
-import type { PyFloat } from '../core/pyjson.ts';
+import type { PyFloat } from '../pycompat/pyjson.ts';
 import { field, model, optField, t } from '../core/schema.ts';
 
 export const Variant = model(

@@ -6,10 +6,10 @@
  * lists; gift-card balances rounded with Python's `round(x, 2)`.
  */
 import { CALCULATE, TRANSFER_TO_HUMAN_AGENTS } from '../core/common-tools.ts';
-import { add, cmp, eq, sub } from '../core/pyarith-ops.ts';
-import { dumps, pyStr } from '../core/pyjson.ts';
-import { pyAbs, round2, type PyNum } from '../core/pynum.ts';
-import { hasKey, pyIter, pyLen } from '../core/pyops.ts';
+import { add, cmp, eq, sub } from '../pycompat/pyarith-ops.ts';
+import { dumps, pyStr } from '../pycompat/pyjson.ts';
+import { pyAbs, round2, type PyNum } from '../pycompat/pynum.ts';
+import { hasKey, pyIter, pyLen } from '../pycompat/pyops.ts';
 import { construct, field, pyTypeName, t } from '../core/schema.ts';
 import { PyError, asModel, fail, type ToolDef, type ToolkitSpec } from '../core/tool.ts';
 import {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskSchema, type Task } from '../../protocols/tau2/task.ts';
-import { parse } from '../core/pyjson.ts';
+import { parse } from '../pycompat/pyjson.ts';
 
 export class TaskFileError extends Error {
   constructor(message: string) {

@@ -5,7 +5,7 @@
  */
 import type { Task } from '../../protocols/tau2/task.ts';
 import type { DomainSpec } from '../core/domain.ts';
-import { dumps } from '../core/pyjson.ts';
+import { dumps } from '../pycompat/pyjson.ts';
 import { goldEnvironment, type GoldActionError } from './initial-state.ts';
 
 export interface ReplayResult {

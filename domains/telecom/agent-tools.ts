@@ -2,8 +2,8 @@
 // resumption, payment requests, roaming, data refuelling, plus the environment-only functions
 // tasks use for setup (`set_data_usage`, `suspend_line_for_overdue_bill`) and checks (`assert_*`).
 import { createHash } from 'node:crypto';
-import { PyFloat, numValue, pyStr, type PyValue } from '../core/pyjson.ts';
-import { formatFixed2, numStr, pyAdd, pyMul, type PyNum } from '../core/pynum.ts';
+import { PyFloat, numValue, pyStr, type PyValue } from '../pycompat/pyjson.ts';
+import { formatFixed2, numStr, pyAdd, pyMul, type PyNum } from '../pycompat/pynum.ts';
 import { construct, field, optField, pyTypeName, t } from '../core/schema.ts';
 import { PyError, asModel, fail, type EnvFunctionDef, type ToolDef, type Toolkit, type ToolkitSpec } from '../core/tool.ts';
 import { TRANSFER_TO_HUMAN_AGENTS } from '../core/common-tools.ts';

@@ -2,8 +2,8 @@
 // DB; the user toolkit wraps them into tools with readable outputs. The rules follow τ²'s mock
 // phone: which actions re-run the network search, what makes mobile data / MMS work, how the speed
 // test is computed.
-import { pyFloat, type PyFloat } from '../core/pyjson.ts';
-import { roundFloat } from '../core/pynum.ts';
+import { pyFloat, type PyFloat } from '../pycompat/pyjson.ts';
+import { roundFloat } from '../pycompat/pynum.ts';
 import { DEFAULT_APN } from './models.ts';
 
 export type Signal = 'none' | 'poor' | 'fair' | 'good' | 'excellent';

@@ -3,8 +3,8 @@
 import { Environment, type EnvironmentOptions } from '../core/environment.ts';
 import type { Toolkit } from '../core/tool.ts';
 import { construct } from '../core/schema.ts';
-import { numValue } from '../core/pyjson.ts';
-import { pyAdd } from '../core/pynum.ts';
+import { numValue } from '../pycompat/pyjson.ts';
+import { pyAdd } from '../pycompat/pynum.ts';
 import { billsAwaitingPayment, customerByPhone, lineByPhone, planById, setBillPaid, type TelecomData } from './agent-tools.ts';
 import type { PaymentRequest, TelecomUserData } from './device.ts';
 import { PaymentRequestModel } from './models.ts';

@@ -6,7 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import { tau2DomainDir } from '../core/data-dir.ts';
 import { Db } from '../core/db.ts';
 import type { CreateEnvironmentOptions, DomainSpec } from '../core/domain.ts';
-import { deepCopy } from '../core/pyjson.ts';
+import { deepCopy } from '../pycompat/pyjson.ts';
 import { construct } from '../core/schema.ts';
 import { Toolkit } from '../core/tool.ts';
 import { loadDomainTasks, loadSplits } from '../tasks/load.ts';

@@ -2,7 +2,7 @@
 // user-side TelecomUserDB (the phone and its surroundings). Field names, order and defaults follow
 // τ²'s pydantic models, so `dump()` has the reference's structure. Dates are ISO strings; datetime
 // fields hold Python's `str(datetime)` form ("2025-01-20 14:30:00"), which is what τ²'s hash sees.
-import { pyFloat } from '../core/pyjson.ts';
+import { pyFloat } from '../pycompat/pyjson.ts';
 import { construct, field, model, optField, t, type ModelDesc } from '../core/schema.ts';
 
 const f0 = pyFloat(0);

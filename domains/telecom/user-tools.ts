@@ -1,10 +1,10 @@
 // Telecom user toolkit (τ²'s TelecomUserTools): what the simulated customer can do on their phone.
 // Status checks are READ and pure; every WRITE tool except `make_payment` reports its effect and
 // then the status bar. The wording of these texts is Troupe's own; grading reads the device state.
-import { numStr, formatFixed2 } from '../core/pynum.ts';
+import { numStr, formatFixed2 } from '../pycompat/pynum.ts';
 import { construct, field, optField, pyTypeName, t } from '../core/schema.ts';
 import { PyError, type EnvFunctionDef, type ToolDef, type Toolkit, type ToolkitSpec } from '../core/tool.ts';
-import { pyStr, strRepr } from '../core/pyjson.ts';
+import { pyStr, strRepr } from '../pycompat/pyjson.ts';
 import {
   NETWORK_MODES,
   canSendMms,

@@ -3,7 +3,7 @@
 // pydantic's default `extra="ignore"` does. Messages, actions and env calls reuse the shapes in
 // ./results.ts so a trajectory and a task's message_history are the same type.
 //
-// Numbers: parse task files with `domains/core/pyjson.ts` `parse` so that Python floats stay tagged
+// Numbers: parse task files with `domains/pycompat/pyjson.ts` `parse` so that Python floats stay tagged
 // (`arguments` are `z.record(..., z.unknown())` and keep PyFloat values untouched).
 import { z } from 'zod';
 import { ActionSchema, EnvAssertionSchema, EnvFunctionCallSchema, MessageSchema, RewardTypeSchema } from './results.ts';

@@ -3,7 +3,7 @@
 //
 // Server side (the runtime implements ControlHandlers from its registry):
 //
-//   import { startControlServer, generateControlToken, writeControlEndpoint, type ControlHandlers } from '../control/index.ts';
+//   import { startControlServer, generateControlToken, writeControlEndpoint, type ControlHandlers } from './index.ts';
 //   const handlers: ControlHandlers = {
 //     listRoles: async (role) => registry.instances(role),          // RoleInstance[]
 //     swapRole: async (req) => swapper.swap(req),                     // req has exactly one of implModule | model | instructions

@@ -1,44 +1,71 @@
-// Role name → module path. A role module's default export is a RoleDefinition, or — for a role that
-// needs live dependencies (a KV bucket, a model client) — it exports `createRole(ctx)` that builds
-// one from the worker's NATS connection (the synthesis roles). By convention role
-// `x` lives in `actors/x/role.ts` and needs no entry here; the table below names the exceptions
-// (the runtime's own test roles in tests/fixtures/roles).
-import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+// Loading a role: by name from an explicit table of role modules (the CLI's, `cli/roles.ts`), or
+// from a module path (a user's own implementation, e.g. `troupe swap critic --impl ./my-critic.ts`).
+// A role module's default export is a RoleDefinition, or — for a role that needs live dependencies
+// (a KV bucket, a model client) — it exports `createRole(ctx)` that builds one from the worker's
+// NATS connection. The runtime names no role itself: the table is handed in by whoever hosts.
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RoleContext, RoleDefinition } from './role.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-export const roleCatalog: Record<string, string> = {
-  'stage-a': 'tests/fixtures/roles/stage-a.ts',
-  'stage-b': 'tests/fixtures/roles/stage-b.ts',
-  'stage-c': 'tests/fixtures/roles/stage-c.ts',
-};
+/** What a role module exports. */
+export interface RoleModule {
+  default?: RoleDefinition;
+  role?: RoleDefinition;
+  createRole?: (ctx: RoleContext) => Promise<RoleDefinition>;
+  /** Text a host seeds into the instructions bucket when the role's key has never been written. */
+  defaultInstructions?: unknown;
+}
 
-/** Absolute module path for a role name or a module path (relative to cwd, then the repo root). */
-export function resolveRoleModule(roleOrPath: string): string {
-  if (/[/\\]|\.[cm]?[jt]s$/.test(roleOrPath)) {
-    return isAbsolute(roleOrPath) ? roleOrPath : resolve(process.cwd(), roleOrPath);
-  }
-  const rel = roleCatalog[roleOrPath];
-  if (rel) return resolve(REPO_ROOT, rel);
-  const conventional = join(REPO_ROOT, 'actors', roleOrPath, 'role.ts');
-  if (existsSync(conventional)) return conventional;
-  throw new Error(`unknown role "${roleOrPath}": no actors/${roleOrPath}/role.ts and not in the catalog (${Object.keys(roleCatalog).join(', ')}); pass a module path instead`);
+export interface RoleEntry {
+  /** One line for `troupe worker --help` and the docs. */
+  summary: string;
+  /** Where the implementation lives (shown by `ps`; informational). */
+  module: string;
+  load: () => Promise<RoleModule>;
+}
+
+/** Role name → module. Explicit imports, so a rename breaks the typecheck, not a run. */
+export type RoleCatalog = Readonly<Record<string, RoleEntry>>;
+
+/** True when `impl` names a module file rather than a role of the catalog. */
+export function isModulePath(impl: string): boolean {
+  return /[/\\]|\.[cm]?[jt]s$/.test(impl);
+}
+
+function modulePath(impl: string): string {
+  return isAbsolute(impl) ? impl : resolve(process.cwd(), impl);
 }
 
 /**
- * Load a role module. Besides the role, a module may export `defaultInstructions` (a string): the
- * text a host seeds into the instructions bucket when the role's key has never been written.
+ * Load a role by catalog name or module path. `expectRole` (the role it must implement) defaults
+ * to the catalog name.
  */
-export async function loadRole(roleOrPath: string, expectRole?: string, ctx?: RoleContext): Promise<{ def: RoleDefinition; module: string; defaultInstructions?: string }> {
-  const module = resolveRoleModule(roleOrPath);
-  let mod: { default?: RoleDefinition; role?: RoleDefinition; createRole?: (ctx: RoleContext) => Promise<RoleDefinition>; defaultInstructions?: unknown };
-  try {
-    mod = await import(pathToFileURL(module).href);
-  } catch (err) {
-    throw new Error(`cannot load role module ${module}: ${(err as Error).message}`);
+export async function loadRole(
+  roleOrPath: string,
+  expectRole: string | undefined,
+  ctx: RoleContext | undefined,
+  catalog: RoleCatalog,
+): Promise<{ def: RoleDefinition; module: string; defaultInstructions?: string }> {
+  let module: string;
+  let mod: RoleModule;
+  if (isModulePath(roleOrPath)) {
+    module = modulePath(roleOrPath);
+    try {
+      mod = (await import(pathToFileURL(module).href)) as RoleModule;
+    } catch (err) {
+      throw new Error(`cannot load role module ${module}: ${(err as Error).message}`);
+    }
+  } else {
+    const entry = Object.hasOwn(catalog, roleOrPath) ? catalog[roleOrPath] : undefined;
+    if (!entry) throw new Error(`unknown role "${roleOrPath}": the roles are ${Object.keys(catalog).join(', ')}; or pass a module path`);
+    module = entry.module;
+    try {
+      mod = await entry.load();
+    } catch (err) {
+      throw new Error(`cannot load role ${roleOrPath} (${module}): ${(err as Error).message}`);
+    }
   }
   let def = mod.default ?? mod.role;
   if (!def && typeof mod.createRole === 'function') {

@@ -10,7 +10,7 @@ import { Bus } from '../nats/bus.ts';
 import { getInstructions, openInstructions, seedInstructions } from '../instructions/instructions.ts';
 import { LiveKeys } from '../instructions/live.ts';
 import { HEARTBEAT_MS, openRegistry, putInstance, removeInstance } from '../registry/registry.ts';
-import { loadRole } from './catalog.ts';
+import { loadRole, type RoleCatalog } from './catalog.ts';
 import { RoleHost } from './host.ts';
 
 export interface WorkerRoleSpec {
@@ -32,6 +32,8 @@ export interface WorkerRoleSpec {
 export interface WorkerOptions {
   nc: NatsConnection;
   roles: WorkerRoleSpec[];
+  /** Roles by name (the CLI's table); an `impl` module path needs no entry. */
+  catalog: RoleCatalog;
   ackWaitMs?: number;
   maxDeliver?: number;
   log?: (line: string) => void;
@@ -71,7 +73,7 @@ export class Worker {
     const instructionsKv = await openInstructions(nc);
     const live = (this.live = new LiveKeys(instructionsKv, (l) => this.log(l)));
     for (const spec of this.opts.roles) {
-      const { def, defaultInstructions } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model });
+      const { def, defaultInstructions } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model }, this.opts.catalog);
       const instance = spec.instance ?? newInstanceId(spec.role);
       // A role that ships default instructions starts from them when nobody has written its key yet.
       if (defaultInstructions && spec.instructionsRevision === undefined) {

@@ -35,9 +35,9 @@ export const SocietyConfigSchema = z.object({
 export type SocietyConfig = z.infer<typeof SocietyConfigSchema>;
 export type SocietyConfigInput = z.input<typeof SocietyConfigSchema>;
 
-/** Until the real roles exist, a bare `troupe up` runs the runtime's three-stage test pipeline. */
+/** A bare `troupe up`: the synthesis roles and the scene, one replica each, on the embedded defaults. */
 export const DEFAULT_CONFIG: SocietyConfigInput = {
-  roles: { 'stage-a': { replicas: 1 }, 'stage-b': { replicas: 1 }, 'stage-c': { replicas: 1 } },
+  roles: { 'meta-planner': {}, scriptwriter: {}, critic: {}, verifier: {}, scene: {} },
 };
 
 export function parseSocietyConfig(raw: unknown, source = 'config'): SocietyConfig {

@@ -11,7 +11,7 @@ import type { InstanceRecord } from '../../protocols/runtime-messages.ts';
 import { ALL_MESSAGES, instanceControlSubject, kindOfSubject, KIND_HEADER } from '../../protocols/subjects.ts';
 import { ControlError, startControlServer, generateControlToken, writeControlEndpoint, type ControlHandlers, type ControlServer } from '../control/index.ts';
 import type { MessageEvent, RoleInstance, SwapRequest, SwapResult, WatchFilter } from '../control/types.ts';
-import { REPO_ROOT, loadRole } from '../host/catalog.ts';
+import { REPO_ROOT, loadRole, type RoleCatalog } from '../host/catalog.ts';
 import { newInstanceId, type WorkerRoleSpec } from '../host/worker.ts';
 import { getInstructions, openInstructions, setInstructions } from '../instructions/instructions.ts';
 import { natsSettingsToEnv, redactUrl, type NatsSettings } from '../nats/connect.ts';
@@ -36,11 +36,18 @@ interface Slot {
 
 export interface SocietyOptions {
   config: SocietyConfig;
+  /** Roles by name (the CLI's table); a role config's `impl` module path needs no entry. */
+  catalog: RoleCatalog;
   nats?: NatsSettings;
   runId?: string;
   /** Start the gRPC control plane (default true). */
   control?: boolean;
   log?: (line: string) => void;
+}
+
+function catalogModule(catalog: RoleCatalog, role: string): string | undefined {
+  const e = Object.hasOwn(catalog, role) ? catalog[role] : undefined;
+  return e ? resolve(REPO_ROOT, e.module) : undefined;
 }
 
 export class Society {
@@ -78,7 +85,7 @@ export class Society {
     if (this.session.embedded) this.log(`embedded nats-server at ${this.session.settings.url} (store ${this.session.embedded.storeDir})`);
     const cfg = this.opts.config;
     for (const [role, rc] of Object.entries(cfg.roles)) {
-      await loadRole(rc.impl ?? role, role, { nc: this.nc, model: rc.model }); // fail fast on a bad module, before any process starts
+      await loadRole(rc.impl ?? role, role, { nc: this.nc, model: rc.model }, this.opts.catalog); // fail fast on a bad module, before any process starts
       let instructionsRevision: number | undefined;
       if (rc.instructions) {
         const text = readFileSync(resolve(rc.instructions), 'utf8');
@@ -86,7 +93,8 @@ export class Society {
         instructionsRevision = cur && cur.text === text ? cur.revision : (await setInstructions(this.instructionsKv, role, text, { author: 'troupe up', note: rc.instructions })).revision;
       }
       this.roleSpecs.set(role, {
-        spec: { role, impl: rc.impl, model: rc.model, concurrency: rc.concurrency, instructionsRevision },
+        // Workers are separate processes: they get the module path the catalog names for the role.
+        spec: { role, impl: rc.impl ?? catalogModule(this.opts.catalog, role), model: rc.model, concurrency: rc.concurrency, instructionsRevision },
         replicas: rc.replicas,
       });
     }
@@ -213,7 +221,7 @@ export class Society {
       const spec = { ...cur.spec };
       let nowServing: string;
       if (req.implModule !== undefined) {
-        const { def, module } = await loadRole(req.implModule, role, { nc: this.nc, model: cur.spec.model }).catch((e) => {
+        const { def, module } = await loadRole(req.implModule, role, { nc: this.nc, model: cur.spec.model }, this.opts.catalog).catch((e) => {
           throw new ControlError('INVALID_ARGUMENT', e.message);
         });
         spec.impl = module;

@@ -4,7 +4,7 @@
 // Usage (one process hosting a role):
 //
 //   import { headers } from '@nats-io/transport-node';
-//   import { initTracing, withPublishSpan, withConsumeSpan, withHandlerSpan } from '../tracing/index.ts';
+//   import { initTracing, withPublishSpan, withConsumeSpan, withHandlerSpan } from './index.ts';
 //
 //   const tracing = initTracing({ serviceName: 'critic', role: 'critic', instanceId, runDir });
 //   // publish: the PRODUCER span's context goes into the headers

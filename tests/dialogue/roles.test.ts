@@ -3,15 +3,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GREETING, type Message, type ToolSchema } from '../../protocols/dialogue.ts';
-import { agentView, isUserStop, nextRole, userView } from '../../actors/scene/views.ts';
-import { fromChatToolCall, messageFromReply } from '../../actors/scene/chat.ts';
-import type { ChatModel, ChatRequest } from '../../actors/scene/ports.ts';
+import { agentView, isUserStop, nextRole, userView } from '../../actors/kit/views.ts';
+import { fromChatToolCall, messageFromReply } from '../../actors/kit/chat.ts';
+import type { ChatModel, ChatRequest } from '../../actors/kit/ports.ts';
 import { buildUserSystemPrompt, loadUserGuidelines, pyStrip } from '../../actors/user-simulator/prompt.ts';
 import { flipForUser } from '../../actors/user-simulator/flip.ts';
 import { createUserSimulator } from '../../actors/user-simulator/simulator.ts';
-import { buildAgentSystemPrompt } from '../../actors/actor/prompt.ts';
-import { createLlmAgent, toAgentChat } from '../../actors/actor/agent.ts';
-import { createOracleAgent, nextOracleStep, oracleScript, ORACLE_FOLLOW_UP } from '../../actors/oracle/oracle-agent.ts';
+import { buildAgentSystemPrompt } from '../../actors/kit/agent-prompt.ts';
+import { createLlmAgent, toAgentChat } from '../../actors/kit/agent.ts';
+import { createOracleAgent, nextOracleStep, oracleScript, ORACLE_FOLLOW_UP } from '../../actors/actor/oracle-agent.ts';
 
 import { TAU2_DATA } from '../helpers/tau2.ts';
 const DATA = TAU2_DATA;
@@ -177,7 +177,7 @@ describe('oracle agent (test harness)', () => {
 
 describe('tool-call arguments keep Python number types', () => {
   it('decodes 1.0 as a tagged float and 1 as an int', async () => {
-    const { isPyFloat } = await import('../../domains/core/pyjson.ts');
+    const { isPyFloat } = await import('../../domains/pycompat/pyjson.ts');
     const call = fromChatToolCall({ id: 'i', type: 'function', function: { name: 'f', arguments: '{"a": 1.0, "b": 1, "c": [2.5]}' } }, 'assistant');
     expect(isPyFloat(call.arguments.a)).toBe(true);
     expect(isPyFloat(call.arguments.b)).toBe(false);

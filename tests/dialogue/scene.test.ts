@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DialogueResult, GREETING, type AgentTurnReply, type AgentTurnRequest, type Message, type ToolCall, type ToolMessage, type UserTurnRequest } from '../../protocols/dialogue.ts';
 import { InfrastructureError, runScene } from '../../actors/scene/machine.ts';
-import type { AgentPort, EnvPort, UserPort } from '../../actors/scene/ports.ts';
+import type { AgentPort, EnvPort, UserPort } from '../../actors/kit/ports.ts';
 
 const usage = (p: number, c: number) => ({ prompt_tokens: p, completion_tokens: c });
 const say = (content: string): AgentTurnReply => ({ message: { role: 'assistant', content, usage: usage(10, 2), cost: 0.5 }, stop: false });

@@ -1,6 +1,6 @@
 // Airline tools on the real τ² airline DB: results, error texts and the reference's quirks (notes §2.1, §8).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PyFloat, dumps, parse } from '../../domains/core/pyjson.ts';
+import { PyFloat, dumps, parse } from '../../domains/pycompat/pyjson.ts';
 import type { Environment } from '../../domains/core/environment.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { FlightDbData } from '../../domains/airline/models.ts';

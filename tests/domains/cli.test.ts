@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../runtime/cli/commands/tau2.ts';
-import { dumps, parse } from '../../domains/core/pyjson.ts';
+import { main } from '../../cli/commands/tau2.ts';
+import { dumps, parse } from '../../domains/pycompat/pyjson.ts';
 
 import { TAU2_LEGACY_DATA } from '../helpers/tau2.ts';
 

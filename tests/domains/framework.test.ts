@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../domains/core/db.ts';
 import { Environment, pairToolCalls } from '../../domains/core/environment.ts';
-import { PyFloat, dumps, parse } from '../../domains/core/pyjson.ts';
+import { PyFloat, dumps, parse } from '../../domains/pycompat/pyjson.ts';
 import { ValidationError, construct, field, fieldTitle, jsonSchema, model, optField, t } from '../../domains/core/schema.ts';
 import { Toolkit, asModel, fail, openAiSchema, toolOutputText, type ToolkitSpec } from '../../domains/core/tool.ts';
 

@@ -2,8 +2,8 @@
 // CPython 3 (`repr`, `json.dumps`, `round`, `'%.2f'`, `eval`).
 import { describe, expect, it } from 'vitest';
 import { calculate } from '../../domains/core/common-tools.ts';
-import { PyFloat, dumps, floatRepr, parse, pyEquals, pyRepr, pyStr } from '../../domains/core/pyjson.ts';
-import { formatFixed2, pyAdd, pyMul, pySub, round2 } from '../../domains/core/pynum.ts';
+import { PyFloat, dumps, floatRepr, parse, pyEquals, pyRepr, pyStr } from '../../domains/pycompat/pyjson.ts';
+import { formatFixed2, pyAdd, pyMul, pySub, round2 } from '../../domains/pycompat/pynum.ts';
 
 const f = (x: number) => new PyFloat(x);
 
@@ -108,7 +108,7 @@ describe('dict key order', () => {
   it('keeps Python insertion order for integer-like keys through parse, copy, merge and validation', async () => {
     const { deepMerge } = await import('../../domains/core/db.ts');
     const { construct, model, field, t } = await import('../../domains/core/schema.ts');
-    const { deepCopy, orderedKeys } = await import('../../domains/core/pyjson.ts');
+    const { deepCopy, orderedKeys } = await import('../../domains/pycompat/pyjson.ts');
     const text = '{"b": 1, "20": 2, "3": 3, "x": {"9": 1, "1": 2}}';
     const v = parse(text) as Record<string, any>;
     expect(Object.keys(v)).toEqual(['3', '20', 'b', 'x']); // what JS alone would do

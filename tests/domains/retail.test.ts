@@ -2,7 +2,7 @@
 // Expected floats were computed with CPython (e.g. the unrounded -382.03000000000037 diff).
 import { describe, expect, it } from 'vitest';
 import type { Environment } from '../../domains/core/environment.ts';
-import { dumps } from '../../domains/core/pyjson.ts';
+import { dumps } from '../../domains/pycompat/pyjson.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RetailDbData } from '../../domains/retail/models.ts';
 

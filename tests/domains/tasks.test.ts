@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dumps } from '../../domains/core/pyjson.ts';
+import { dumps } from '../../domains/pycompat/pyjson.ts';
 import { getDomain } from '../../domains/registry.ts';
 import { applyInitialState, goldEnvironment } from '../../domains/tasks/initial-state.ts';
 import { loadTaskFile, parseTasks } from '../../domains/tasks/load.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../runtime/cli/commands/eval.ts';
+import { main } from '../../cli/commands/eval.ts';
 import { readResultsFile } from '../../domains/evaluator/results-io.ts';
 import '../helpers/tau2.ts';
 import { defaultModelFile } from '../helpers/model.ts';

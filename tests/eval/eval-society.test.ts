@@ -7,17 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { runEval, type EvalOptions } from '../../actors/eval/runner.ts';
-import { startEvalServices, type EvalServices } from '../../actors/eval/services.ts';
-import { simKey } from '../../actors/eval/plan.ts';
+import { runEval, type EvalOptions } from '../../cli/drivers/eval/runner.ts';
+import { startEvalServices, type EvalServices } from '../../cli/drivers/eval/services.ts';
+import { simKey } from '../../cli/drivers/eval/plan.ts';
 import { readResultsFile, writeResultsFile } from '../../domains/evaluator/results-io.ts';
 import { getDomain } from '../../domains/registry.ts';
 import { computeMetrics } from '../../domains/metrics/pass-k.ts';
-import { gradedTrials } from '../../actors/eval/report.ts';
-import { serveAgent, serveEnvironment } from '../../actors/scene/remote.ts';
-import { createOracleAgent } from '../../actors/oracle/oracle-agent.ts';
-import { ServiceUnavailableError } from '../../actors/scene/rpc.ts';
-import { openTaskEnvironment, taskResolver } from '../../actors/scene/task-env.ts';
+import { gradedTrials } from '../../cli/drivers/eval/report.ts';
+import { serveAgent, serveEnvironment } from '../../actors/kit/remote.ts';
+import { createOracleAgent } from '../../actors/actor/oracle-agent.ts';
+import { ServiceUnavailableError } from '../../runtime/rpc/rpc.ts';
+import { openTaskEnvironment, taskResolver } from '../../actors/kit/task-env.ts';
 import { connectNats } from '../../runtime/nats/connect.ts';
 
 import '../helpers/tau2.ts';
@@ -173,7 +173,7 @@ describe('eval through the society (oracle + scripted user harnesses)', () => {
       new Promise<ChildProcess>((resolve, reject) => {
         const c = spawn(
           process.execPath,
-          ['--import', 'tsx', 'actors/eval/serve.ts', '--nats', nats.url, '--nats-user', nats.user!, '--nats-pass', nats.pass!, '--domain', 'mock',
+          ['--import', 'tsx', 'cli/drivers/eval/serve.ts', '--nats', nats.url, '--nats-user', nats.user!, '--nats-pass', nats.pass!, '--domain', 'mock',
             '--services', 'env,agent,user', '--agent', 'oracle', '--user', 'scripted', '--harness-delay-ms', '150'],
           { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
         );

@@ -1,9 +1,9 @@
 // Units of the eval runner: τ² trial seeds (CPython's Mersenne Twister), the plan of what is left to
 // run, resume checks, and the pass^k report.
 import { describe, expect, it } from 'vitest';
-import { PyRandom, trialSeeds } from '../../actors/eval/seeds.ts';
-import { checkResumable, planSimulations } from '../../actors/eval/plan.ts';
-import { passKTable, perTaskOutcomes, runningPass1 } from '../../actors/eval/report.ts';
+import { PyRandom, trialSeeds } from '../../cli/drivers/eval/seeds.ts';
+import { checkResumable, planSimulations } from '../../cli/drivers/eval/plan.ts';
+import { passKTable, perTaskOutcomes, runningPass1 } from '../../cli/drivers/eval/report.ts';
 import { runInfo, simulationRun, buildResults } from '../../domains/evaluator/results-builder.ts';
 import type { SimulationRun } from '../../protocols/tau2/results.ts';
 import type { Task } from '../../protocols/tau2/task.ts';

@@ -3,7 +3,7 @@ import { actionMatchesCall, evaluateActions } from '../../domains/evaluator/acti
 import { checkCommunicate, evaluateCommunicate } from '../../domains/evaluator/communicate-check.ts';
 import { evaluateNlAssertions, nlJudgeUserPrompt, parseJudgeAnswer, trajectoryText, type NlJudge } from '../../domains/evaluator/nl-judge.ts';
 import { isGradedTermination, prematureTerminationReward } from '../../domains/evaluator/termination.ts';
-import { parse, pyFloat } from '../../domains/core/pyjson.ts';
+import { parse, pyFloat } from '../../domains/pycompat/pyjson.ts';
 import type { Action, Message } from '../../protocols/tau2/results.ts';
 
 const act = (name: string, args: Record<string, unknown>, compare_args?: string[] | null): Action => ({

@@ -5,7 +5,7 @@ import { getDomain } from '../../domains/registry.ts';
 import { evaluateEnvironment } from '../../domains/evaluator/env-check.ts';
 import { sameDump } from '../../domains/evaluator/same-dump.ts';
 import { hashValue } from '../../domains/core/db.ts';
-import { PyFloat, deepCopy } from '../../domains/core/pyjson.ts';
+import { PyFloat, deepCopy } from '../../domains/pycompat/pyjson.ts';
 import { ReplayMismatchError } from '../../domains/core/environment.ts';
 import type { Message } from '../../protocols/tau2/results.ts';
 

@@ -7,9 +7,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { getDomain } from '../../domains/registry.ts';
 import { goldTrajectory, GREETING, stamp } from '../../domains/evaluator/gold-trajectory.ts';
 import { gradeResults } from '../../domains/evaluator/grade.ts';
-import { gradeCommand } from '../../runtime/cli/tau2-grade.ts';
+import { gradeCommand } from '../../cli/tau2-grade.ts';
 import { readResultsFile, writeResultsFile } from '../../domains/evaluator/results-io.ts';
-import { pyFloat } from '../../domains/core/pyjson.ts';
+import { pyFloat } from '../../domains/pycompat/pyjson.ts';
 import { ResultsSchema, type Message, type Results, type SimulationRun } from '../../protocols/tau2/results.ts';
 
 const airline = getDomain('airline');

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OpenAiNlJudge } from '../../runtime/llm/openai-nl-judge.ts';
+import { OpenAiNlJudge } from '../../llm/client/openai-nl-judge.ts';
 import { NL_JUDGE_SYSTEM_PROMPT } from '../../domains/evaluator/nl-judge.ts';
 
 const bodies: Record<string, unknown>[] = [];

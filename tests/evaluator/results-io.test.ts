@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { orderMessages, parseResults, toPythonJson } from '../../domains/evaluator/results-io.ts';
-import { PyFloat } from '../../domains/core/pyjson.ts';
+import { PyFloat } from '../../domains/pycompat/pyjson.ts';
 import { flattenMessages, allToolCalls } from '../../domains/evaluator/messages.ts';
 import type { Message } from '../../protocols/tau2/results.ts';
 

@@ -4,13 +4,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { main } from '../../runtime/cli/commands/instructions.ts';
+import { main } from '../../cli/commands/instructions.ts';
 import { getInstructions, openInstructions, setInstructions } from '../../runtime/instructions/instructions.ts';
 import { candidateKey, entryHistory, getValue, promoteCandidate, setEntry, instructionsWithLineage, putValue, rollbackEntry, valueHistory, valueKey, watchValue } from '../../runtime/instructions/lineage.ts';
 import { PipelineStage0, PipelineStage1, type PipelineItem } from '../../protocols/runtime-messages.ts';
 import { Worker } from '../../runtime/host/worker.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 let nats: TestNats;
 beforeAll(async () => {
@@ -173,7 +174,7 @@ describe('a running role and a rollback', () => {
   it('runs its next item with the revision the rollback wrote', async () => {
     const kv = await openInstructions(nats.nc);
     const good = await setInstructions(kv, 'stage-a', 'good prompt', { author: 'human' });
-    const worker = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-evo' }], log: () => {} });
+    const worker = new Worker({ catalog: TEST_ROLES, nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-evo' }], log: () => {} });
     await worker.start();
     try {
       await setInstructions(kv, 'stage-a', 'worse prompt', { author: 'evolver/e1', rationale: 'candidate' });

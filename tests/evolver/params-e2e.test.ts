@@ -7,12 +7,12 @@
 // which makes this scriptwriter ramble (RAMBLES) → the candidate arm passes nothing → rolled back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
-import { RolesConfigSchema, clientFor, startSynthSociety, type SynthSociety } from '../../actors/synthesis/society.ts';
+import { RolesConfigSchema, clientFor, startSynthSociety, type SynthSociety } from '../../cli/drivers/synth/society.ts';
 import { runEvolver, type EvolveResult } from '../../actors/evolver/machine.ts';
 import { readRunFromStream } from '../../actors/evolver/run.ts';
 import type { EvolveConfig, EvolverEnv } from '../../actors/evolver/steps.ts';
 import { ArchiveSchema } from '../../actors/evolver/promotion.ts';
-import { evolveReportMarkdown } from '../../actors/evolver/report.ts';
+import { evolveReportMarkdown } from '../../cli/drivers/evolve/report.ts';
 import { EVOLVER_ARCHIVE_KEY, type EvolverRound } from '../../protocols/evolver.ts';
 import { SynthRoleParamsSchema, type DatasetRecord } from '../../protocols/synthesis.ts';
 import { candidateParamsKey, entryHistory, getEntry, getInstructions, getValue, openInstructions, setEntry } from '../../runtime/instructions/index.ts';

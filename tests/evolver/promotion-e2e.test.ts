@@ -6,7 +6,7 @@
 // candidate arm passes nothing → rolled back. Lineage and the archive are checked in the KV bucket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
-import { RolesConfigSchema, clientFor, startSynthSociety, type SynthSociety } from '../../actors/synthesis/society.ts';
+import { RolesConfigSchema, clientFor, startSynthSociety, type SynthSociety } from '../../cli/drivers/synth/society.ts';
 import { runEvolver, type EvolveResult } from '../../actors/evolver/machine.ts';
 import { readRunFromStream } from '../../actors/evolver/run.ts';
 import { restoreIfBehind, type EvolveConfig, type EvolverEnv } from '../../actors/evolver/steps.ts';

@@ -1,8 +1,8 @@
 // Reflective rewrite (unit): the answer's checks, and the bounded retry that shows the model what
 // was wrong. The chat model here is a scripted stand-in for the LLM client (this unit only).
 import { describe, expect, it } from 'vitest';
-import type { LlmClient } from '../../runtime/llm/index.ts';
-import { SchemaViolationError } from '../../runtime/llm/index.ts';
+import type { LlmClient } from '../../llm/client/index.ts';
+import { SchemaViolationError } from '../../llm/client/index.ts';
 import { reflect, shownFailures, validateRewrite, MAX_TEXT } from '../../actors/evolver/reflect.ts';
 import type { FailureGroup } from '../../actors/evolver/failures.ts';
 

@@ -1,7 +1,7 @@
 // The default local model for tests. `npm run setup` pulls it (`troupe model pull`); tests that need
 // it fail loudly when it is missing instead of being skipped.
 import { existsSync } from 'node:fs';
-import { defaultModelPath } from '../../runtime/models/catalog.ts';
+import { defaultModelPath } from '../../llm/store/catalog.ts';
 
 export function defaultModelFile(): string {
   const path = defaultModelPath();

@@ -1,10 +1,10 @@
 // Data-parallel gradients over two worker threads equal the single-process token-mean gradient.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend } from '../../runtime/tf/backend.ts';
-import { initParams, type LlamaConfig, type LlamaModel } from '../../runtime/nn/llama.ts';
-import { makeRng } from '../../runtime/nn/sample.ts';
-import { DataParallel } from '../../actors/learner/data-parallel.ts';
-import { computeGradients, sftLoss, type SftBatch } from '../../actors/learner/step.ts';
+import { initBackend } from '../../nn/backend/backend.ts';
+import { initParams, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
+import { makeRng } from '../../nn/model/sample.ts';
+import { DataParallel } from '../../nn/train/data-parallel.ts';
+import { computeGradients, sftLoss, type SftBatch } from '../../nn/train/step.ts';
 
 const cfg: LlamaConfig = { vocabSize: 17, dim: 8, nLayers: 1, nHeads: 2, nKvHeads: 1, headDim: 4, ffnDim: 12, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 16 };
 beforeAll(async () => { await initBackend(); });

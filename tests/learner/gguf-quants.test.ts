@@ -2,9 +2,9 @@
 import { defaultModelFile } from '../helpers/model.ts';
 import { describe, it, expect } from 'vitest';
 
-import { dequantize, f16ToF32, f32ToF16, GGML_TYPE } from '../../runtime/nn/ggml-quants.ts';
-import { readGguf, GGML_TYPE_LAYOUT } from '../../runtime/nn/gguf-read.ts';
-import { configFromGguf } from '../../runtime/nn/load-gguf.ts';
+import { dequantize, f16ToF32, f32ToF16, GGML_TYPE } from '../../nn/model/ggml-quants.ts';
+import { readGguf, GGML_TYPE_LAYOUT } from '../../nn/model/gguf-read.ts';
+import { configFromGguf } from '../../nn/model/load-gguf.ts';
 
 const f16 = (x: number) => { const b = new Uint8Array(2); new DataView(b.buffer).setUint16(0, f32ToF16(x), true); return [...b]; };
 

@@ -1,10 +1,10 @@
 // GRPO end to end on a tiny random-init model and a trivially learnable verifiable task:
 // the expected reward must rise well above its starting value.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend } from '../../runtime/tf/backend.ts';
-import { initParams, type LlamaModel } from '../../runtime/nn/llama.ts';
+import { initBackend } from '../../nn/backend/backend.ts';
+import { initParams, type LlamaModel } from '../../nn/model/llama.ts';
 import { runGrpo, defaultGrpoConfig } from '../../actors/learner/grpo-trainer.ts';
-import { ToyRolloutSource, toyConfig, toyExpectedReward, toyTasks } from '../../actors/learner/toy-task.ts';
+import { ToyRolloutSource, toyConfig, toyExpectedReward, toyTasks } from '../../nn/train/toy-task.ts';
 
 beforeAll(async () => { await initBackend(); });
 

@@ -1,11 +1,11 @@
 // GRPO pieces against hand-computed cases: advantages, masks, clipping, KL, filtering, staleness.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
+import { initBackend, tf } from '../../nn/backend/backend.ts';
 import {
   groupAdvantages, classifyGroup, buildGrpoBatch, clippedSurrogateLoss, collectGroups,
   type RolloutGroup, type RolloutSource,
-} from '../../actors/learner/grpo.ts';
-import { adamwStep, newAdamWState } from '../../actors/learner/adamw.ts';
+} from '../../nn/train/grpo.ts';
+import { adamwStep, newAdamWState } from '../../nn/train/adamw.ts';
 
 beforeAll(async () => { await initBackend(); });
 

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, type Llama, type LlamaModel as NlcModel, type ControlledEvaluateInputItem, type Token } from 'node-llama-cpp';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
-import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
-import { readGguf } from '../../runtime/nn/gguf-read.ts';
-import { exportGguf } from '../../runtime/nn/export.ts';
-import { forward, disposeModel } from '../../runtime/nn/llama.ts';
+import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { loadGgufModel } from '../../nn/model/load-gguf.ts';
+import { readGguf } from '../../nn/model/gguf-read.ts';
+import { exportGguf } from '../../nn/model/export.ts';
+import { forward, disposeModel } from '../../nn/model/llama.ts';
 
 const modelPath = defaultModelFile();
 

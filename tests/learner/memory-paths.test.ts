@@ -1,11 +1,11 @@
 // The memory-saving paths of the learner (per-block activation recomputation, a loss head over the
 // masked positions only, in chunks) must give the same loss and gradients as the plain path.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
-import { initParams, addLora, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../../runtime/nn/llama.ts';
-import { computeGradients, grpoLoss, sftLoss, type SftBatch } from '../../actors/learner/step.ts';
-import type { TokenBatch } from '../../actors/learner/grpo.ts';
-import { makeRng } from '../../runtime/nn/sample.ts';
+import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { initParams, addLora, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../../nn/model/llama.ts';
+import { computeGradients, grpoLoss, sftLoss, type SftBatch } from '../../nn/train/step.ts';
+import type { TokenBatch } from '../../nn/train/grpo.ts';
+import { makeRng } from '../../nn/model/sample.ts';
 
 const base: LlamaConfig = { vocabSize: 13, dim: 8, nLayers: 3, nHeads: 4, nKvHeads: 2, headDim: 2, ffnDim: 12, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 16 };
 

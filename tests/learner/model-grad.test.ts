@@ -1,11 +1,11 @@
 // Finite-difference check of the model's gradients (hand-written gradients for the embedding
 // gather and every matmul included) on a tiny float32 configuration, full and LoRA.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
-import { initParams, addLora, trainableVariables, forward, type LlamaConfig, type LlamaModel } from '../../runtime/nn/llama.ts';
-import { embed, matmul } from '../../runtime/nn/ops.ts';
-import { computeGradients, sftLoss, type SftBatch } from '../../actors/learner/step.ts';
-import { makeRng } from '../../runtime/nn/sample.ts';
+import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { initParams, addLora, trainableVariables, forward, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
+import { embed, matmul } from '../../nn/model/ops.ts';
+import { computeGradients, sftLoss, type SftBatch } from '../../nn/train/step.ts';
+import { makeRng } from '../../nn/model/sample.ts';
 
 const cfg: LlamaConfig = { vocabSize: 11, dim: 8, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 2, ffnDim: 12, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 16 };
 

@@ -2,9 +2,9 @@
 // dialogue with tool results are, turn by turn, exactly the prompt tokens the model server builds
 // (server code: PromptRenderer + ModelInstance.tokenize on the default model).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadChatTokenizer, tokenizeRollout, type ChatTokenizer } from '../../runtime/nn/tokenizer.ts';
-import { normalizeChat, toRequestMessage, type ChatMessage, type ToolSpec } from '../../runtime/nn/chat-format.ts';
-import { ModelInstance } from '../../runtime/model-server/engine.ts';
+import { loadChatTokenizer, tokenizeRollout, type ChatTokenizer } from '../../nn/model/tokenizer.ts';
+import { normalizeChat, toRequestMessage, type ChatMessage, type ToolSpec } from '../../nn/model/chat-format.ts';
+import { ModelInstance } from '../../llm/server/engine.ts';
 import { agentChatOf } from '../../actors/learner/society-source.ts';
 import type { Message } from '../../protocols/dialogue.ts';
 import { defaultModelFile } from '../helpers/model.ts';

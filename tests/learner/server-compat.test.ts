@@ -5,12 +5,12 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
-import { loadChatTokenizer, tokenizeChat, flipRoles, type ChatTokenizer } from '../../runtime/nn/tokenizer.ts';
-import { normalizeChat, type ChatMessage } from '../../runtime/nn/chat-format.ts';
-import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
-import { exportGguf, saveModelSafetensors, loadModelSafetensors } from '../../runtime/nn/export.ts';
-import { forward, initParams, disposeModel, type LlamaModel } from '../../runtime/nn/llama.ts';
+import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { loadChatTokenizer, tokenizeChat, flipRoles, type ChatTokenizer } from '../../nn/model/tokenizer.ts';
+import { normalizeChat, type ChatMessage } from '../../nn/model/chat-format.ts';
+import { loadGgufModel } from '../../nn/model/load-gguf.ts';
+import { exportGguf, saveModelSafetensors, loadModelSafetensors } from '../../nn/model/export.ts';
+import { forward, initParams, disposeModel, type LlamaModel } from '../../nn/model/llama.ts';
 
 const modelPath = defaultModelFile();
 const dir = mkdtempSync(join(tmpdir(), 'troupe-learner-'));

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrainConfig } from '../../actors/learner/config.ts';
-import { runTraining } from '../../actors/learner/train-run.ts';
-import { main as trainMain } from '../../runtime/cli/commands/train.ts';
+import { runTraining } from '../../cli/drivers/train/train-run.ts';
+import { main as trainMain } from '../../cli/commands/train.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'troupe-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

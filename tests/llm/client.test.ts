@@ -22,7 +22,7 @@ import {
   retryAfterMs,
   roleModelConfigFromEnv,
   type RoleModelConfigInput,
-} from '../../runtime/llm/index.ts';
+} from '../../llm/client/index.ts';
 
 type Handler = (req: IncomingMessage, body: any, res: ServerResponse) => void;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LlmClient, parseRoleModelConfig, UsageLedger } from '../../runtime/llm/index.ts';
+import { LlmClient, parseRoleModelConfig, UsageLedger } from '../../llm/client/index.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 import { startServeCli, type ServeProcess } from './serve-cli.ts';
 

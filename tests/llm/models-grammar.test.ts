@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync, symlinkSync, mkdirSync, writeFileSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultModelPath, listCachedModels, resolveModelPath } from '../../runtime/models/catalog.ts';
-import { pullModel, registerLocalModel } from '../../runtime/models/pull.ts';
-import { toGbnfJsonSchema } from '../../runtime/model-server/json-schema-gbnf.ts';
-import { parseReply, ToolCallStreamer } from '../../runtime/model-server/tool-grammar.ts';
-import { parseChatRequest } from '../../runtime/model-server/request.ts';
-import { PromptRenderer } from '../../runtime/model-server/prompt.ts';
+import { defaultModelPath, listCachedModels, resolveModelPath } from '../../llm/store/catalog.ts';
+import { pullModel, registerLocalModel } from '../../llm/store/pull.ts';
+import { toGbnfJsonSchema } from '../../llm/server/json-schema-gbnf.ts';
+import { parseReply, ToolCallStreamer } from '../../llm/server/tool-grammar.ts';
+import { parseChatRequest } from '../../llm/server/request.ts';
+import { PromptRenderer } from '../../llm/server/prompt.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 
 describe('model cache', () => {

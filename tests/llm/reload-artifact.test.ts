@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { Objm } from '@nats-io/obj';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LlmClient, parseRoleModelConfig, UsageLedger } from '../../runtime/llm/index.ts';
-import { parseNatsArtifactRef, redactArtifactRef } from '../../runtime/model-server/artifact.ts';
-import { ensureLocalModelServer, stopLocalModelServer } from '../../runtime/model-server/embedded.ts';
-import { startModelServer, type RunningModelServer } from '../../runtime/model-server/server.ts';
+import { LlmClient, parseRoleModelConfig, UsageLedger } from '../../llm/client/index.ts';
+import { parseNatsArtifactRef, redactArtifactRef } from '../../llm/server/artifact.ts';
+import { ensureLocalModelServer, stopLocalModelServer } from '../../llm/server/embedded.ts';
+import { startModelServer, type RunningModelServer } from '../../llm/server/server.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 import { startTestNats, type TestNats } from '../helpers/nats.ts';
 

@@ -1,6 +1,7 @@
 // End to end through the CLI: `troupe up` with no NATS URL starts an embedded nats-server; `troupe ps
 // --json` lists the roles; `troupe swap` replaces one over the gRPC control plane; `troupe down` stops
 // the society, its workers and the embedded server.
+import { fileURLToPath } from 'node:url';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,9 @@ delete (env as Record<string, string | undefined>).TROUPE_NATS_URL;
 let up: ChildProcess | undefined;
 // The runtime's test pipeline, named explicitly so the test does not depend on `troupe up`'s default.
 const config = join(home, 'society.json');
-writeFileSync(config, JSON.stringify({ roles: { 'stage-a': {}, 'stage-b': {}, 'stage-c': {} } }));
+// The test pipeline's roles are not in the CLI's role table: they are named by module path.
+const stage = (r: string) => fileURLToPath(new URL(`../fixtures/roles/${r}.ts`, import.meta.url));
+writeFileSync(config, JSON.stringify({ roles: { 'stage-a': { impl: stage('stage-a') }, 'stage-b': { impl: stage('stage-b') }, 'stage-c': { impl: stage('stage-c') } } }));
 
 const troupe = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 120_000 });
 
@@ -48,7 +51,7 @@ describe('troupe up / ps / swap / down', () => {
     expect(state.natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
     expect(isAlive(state.natsPid!)).toBe(true);
     // The generated credential is required: the URL alone is refused.
-    const anon = await run(process.execPath, [BIN, 'worker', '--roles', 'stage-a', '--nats', state.natsUrl], { env, timeout: 60_000 }).catch((e) => e);
+    const anon = await run(process.execPath, [BIN, 'worker', '--roles', 'stage-a', '--impl', `stage-a=${stage('stage-a')}`, '--nats', state.natsUrl], { env, timeout: 60_000 }).catch((e) => e);
     expect(anon.code).not.toBe(0);
     expect(String(anon.stderr)).toMatch(/cannot connect|Authorization/i);
 
@@ -64,7 +67,7 @@ describe('troupe up / ps / swap / down', () => {
     expect(table.split('\n').filter((l) => /^stage-[abc]\s/.test(l) && /\sready\s/.test(l))).toHaveLength(3);
 
     // A worker started by hand joins the local society (credential from the run dir) and leaves on SIGTERM.
-    const joined = spawn(process.execPath, [BIN, 'worker', '--roles', 'stage-a'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const joined = spawn(process.execPath, [BIN, 'worker', '--roles', 'stage-a', '--impl', `stage-a=${stage('stage-a')}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let joinedErr = '';
     joined.stderr!.on('data', (b) => (joinedErr += b));
     let stageA: typeof ps.roles = [];
@@ -122,7 +125,7 @@ describe('a control plane over TLS', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
       '-subj', '/CN=troupe-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
     const tlsConfig = join(home, 'society-tls.json');
-    writeFileSync(tlsConfig, JSON.stringify({ roles: { 'stage-a': {} }, control: { tls: { cert, key } } }));
+    writeFileSync(tlsConfig, JSON.stringify({ roles: { 'stage-a': { impl: stage('stage-a') } }, control: { tls: { cert, key } } }));
     up = spawn(process.execPath, [BIN, 'up', '--config', tlsConfig, '--run-id', 'cli-tls'], { env, stdio: 'ignore' });
     const state = await waitForState('cli-tls');
     const ep = readControlEndpoint(state.runDir);

@@ -54,11 +54,14 @@ describe('NATS settings', () => {
 
 describe('role catalog', () => {
   it('loads a role by name or module path and checks the role it implements', async () => {
-    const { resolveRoleModule, loadRole } = await import('../../runtime/host/catalog.ts');
-    expect(resolveRoleModule('stage-a')).toMatch(/tests\/fixtures\/roles\/stage-a\.ts$/);
-    expect(() => resolveRoleModule('no-such-role')).toThrow(/actors\/no-such-role\/role\.ts/);
-    const { def } = await loadRole('tests/fixtures/roles/stage-b-v2.ts', 'stage-b');
+    const { loadRole } = await import('../../runtime/host/catalog.ts');
+    const { TEST_ROLES } = await import('../fixtures/roles/catalog.ts');
+    const byName = await loadRole('stage-a', 'stage-a', undefined, TEST_ROLES);
+    expect(byName.def.name).toBe('stage-a');
+    expect(byName.module).toBe('tests/fixtures/roles/stage-a.ts');
+    await expect(loadRole('no-such-role', undefined, undefined, TEST_ROLES)).rejects.toThrow(/unknown role "no-such-role": the roles are .*stage-a/);
+    const { def } = await loadRole('tests/fixtures/roles/stage-b-v2.ts', 'stage-b', undefined, TEST_ROLES);
     expect(def.impl).toBe('stage-b@2');
-    await expect(loadRole('tests/fixtures/roles/stage-b-v2.ts', 'stage-a')).rejects.toThrow(/implements role "stage-b", not "stage-a"/);
+    await expect(loadRole('tests/fixtures/roles/stage-b-v2.ts', 'stage-a', undefined, TEST_ROLES)).rejects.toThrow(/implements role "stage-b", not "stage-a"/);
   });
 });

@@ -9,13 +9,14 @@ import { Worker } from '../../runtime/host/worker.ts';
 import { Bus, InvalidMessageError } from '../../runtime/nats/bus.ts';
 import { listInstances, openRegistry } from '../../runtime/registry/registry.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 let nats: TestNats;
 let worker: Worker;
 
 beforeAll(async () => {
   nats = await startTestNats();
-  worker = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-dlq' }], maxDeliver: 3, log: () => {} });
+  worker = new Worker({ catalog: TEST_ROLES, nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-dlq' }], maxDeliver: 3, log: () => {} });
   await worker.start();
 });
 

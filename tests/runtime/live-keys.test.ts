@@ -9,7 +9,7 @@ import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
 import { LiveKeys, LiveValueError, openInstructions, putValue, setInstructions } from '../../runtime/instructions/index.ts';
 import { INSTRUCTIONS_BUCKET } from '../../protocols/subjects.ts';
 import { SynthRoleParamsSchema, SynthRunRequestSchema } from '../../protocols/synthesis.ts';
-import { itemSeed, resolveItemSettings } from '../../actors/synthesis/work-role.ts';
+import { itemSeed, resolveItemSettings } from '../../actors/kit/work-role.ts';
 import { tierSlots } from '../../actors/meta-planner/plans.ts';
 import { majorityVerdict } from '../../actors/critic/role.ts';
 import type { RoleInput } from '../../runtime/host/role.ts';

@@ -12,7 +12,7 @@ import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
 import { Worker } from '../../runtime/host/worker.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
 import { getInstructions, instructionsHistory, openInstructions, putValue, setInstructions } from '../../runtime/instructions/index.ts';
-import { DEFAULT_INSTRUCTIONS } from '../../actors/synthesis/instructions.ts';
+import { DEFAULT_INSTRUCTIONS } from '../../actors/kit/instructions.ts';
 import { decodeEnvelope } from '../../protocols/envelope.ts';
 import { SynthRoleParamsSchema, TaskAccepted, TaskProposed, type RunOverrides, type TaskProposal, type TaskReviewed } from '../../protocols/synthesis.ts';
 import { getDomain } from '../../domains/registry.ts';
@@ -22,6 +22,7 @@ import { startTestNats, type TestNats } from '../helpers/nats.ts';
 
 import '../helpers/tau2.ts';
 import { setEnv } from '../helpers/env.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 const reviews: { system: string; maxTokens?: number }[] = [];
 let server: Server;
@@ -94,7 +95,7 @@ async function review(itemId: string, overrides?: RunOverrides): Promise<TaskRev
 describe('troupe worker hosting a synthesis role', () => {
   it('builds the critic from its module and picks up instructions, params and override keys per item', async () => {
     const r1 = await setInstructions(kv, 'critic', 'WORKER CRITIC 1', { author: 'test' });
-    worker = new Worker({ nc: nats.nc, roles: [{ role: 'critic', instance: 'critic-w' }], log: () => {} });
+    worker = new Worker({ catalog: TEST_ROLES, nc: nats.nc, roles: [{ role: 'critic', instance: 'critic-w' }], log: () => {} });
     await worker.start();
     expect(worker.instances.get('critic-w')!.host.role.impl).toBe('critic@1');
 
@@ -118,7 +119,7 @@ describe('troupe worker hosting a synthesis role', () => {
 
   it('seeds a role\'s default instructions once when its key was never written, and never overwrites one', async () => {
     const criticBefore = (await instructionsHistory(kv, 'critic')).length;
-    const workers = [0, 1].map((i) => new Worker({ nc: nats.nc, roles: [{ role: 'verifier', instance: `verifier-w${i}` }, { role: 'critic', instance: `critic-s${i}` }], log: () => {} }));
+    const workers = [0, 1].map((i) => new Worker({ catalog: TEST_ROLES, nc: nats.nc, roles: [{ role: 'verifier', instance: `verifier-w${i}` }, { role: 'critic', instance: `critic-s${i}` }], log: () => {} }));
     try {
       await Promise.all(workers.map((w) => w.start()));
       const seeded = await getInstructions(kv, 'verifier');

@@ -6,6 +6,7 @@ import { PipelineDone, type PipelineItem } from '../../protocols/runtime-message
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
 import { collect, countBy, feedItems, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 const N = 1000;
 let nats: TestNats;
@@ -14,7 +15,7 @@ let society: Society;
 beforeAll(async () => {
   nats = await startTestNats();
   process.env.TROUPE_RUNS_DIR = nats.dir;
-  society = new Society({
+  society = new Society({ catalog: TEST_ROLES,
     config: parseSocietyConfig({
       roles: { 'stage-a': { replicas: 2 }, 'stage-b': { replicas: 2, concurrency: 8 }, 'stage-c': { replicas: 2 } },
       ackWaitMs: 2000,

@@ -7,6 +7,7 @@ import { Bus } from '../../runtime/nats/bus.ts';
 import { getArtifact, putArtifact } from '../../runtime/nats/objects.ts';
 import { openOnceGuard } from '../../runtime/nats/once.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 let nats: TestNats;
 beforeAll(async () => {
@@ -50,7 +51,7 @@ describe('instructions hot reload', () => {
   it('runs each item with the latest revision when the instance is not pinned', async () => {
     const kv = await openInstructions(nats.nc);
     const r1 = await setInstructions(kv, 'stage-a', 'first', { author: 'test' });
-    const worker = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-follow' }], log: () => {} });
+    const worker = new Worker({ catalog: TEST_ROLES, nc: nats.nc, roles: [{ role: 'stage-a', instance: 'stage-a-follow' }], log: () => {} });
     await worker.start();
     try {
       const bus = new Bus(nats.nc, { role: 'feeder', instance: 'f' });

@@ -8,6 +8,7 @@ import { MESSAGE_STREAM } from '../../protocols/subjects.ts';
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
 import { collect, countBy, feedItems, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 const N = 1000;
 let nats: TestNats;
@@ -16,7 +17,7 @@ let society: Society;
 beforeAll(async () => {
   nats = await startTestNats();
   process.env.TROUPE_RUNS_DIR = nats.dir;
-  society = new Society({
+  society = new Society({ catalog: TEST_ROLES,
     config: parseSocietyConfig({ roles: { 'stage-a': {}, 'stage-b': { replicas: 2, concurrency: 8 }, 'stage-c': {} }, ackWaitMs: 5000 }),
     nats: nats.settings,
     control: false,

@@ -10,6 +10,7 @@ import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
 import { initTracing, withSpan, activeTraceId, type TracingHandle, type SpanRecord } from '../../runtime/tracing/index.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 let nats: TestNats;
 let society: Society;
@@ -18,7 +19,7 @@ let tracing: TracingHandle;
 beforeAll(async () => {
   nats = await startTestNats();
   process.env.TROUPE_RUNS_DIR = nats.dir;
-  society = new Society({ config: parseSocietyConfig({ roles: { 'stage-a': {}, 'stage-b': {}, 'stage-c': {} } }), nats: nats.settings, control: false, log: () => {} });
+  society = new Society({ catalog: TEST_ROLES, config: parseSocietyConfig({ roles: { 'stage-a': {}, 'stage-b': {}, 'stage-c': {} } }), nats: nats.settings, control: false, log: () => {} });
   await society.start();
   tracing = initTracing({ serviceName: 'test-feeder', runDir: society.runDir });
 });

@@ -1,7 +1,7 @@
 // The checker sandbox refuses everything outside pure computation on its frozen inputs, and always
 // answers with a verdict that names what happened.
 import { describe, expect, it } from 'vitest';
-import { runChecker, type CheckerInput } from '../../runtime/sandbox/checker-sandbox.ts';
+import { runChecker, type CheckerInput } from '../../sandbox/checker-sandbox.ts';
 
 const input: CheckerInput = {
   initialState: { agent: { tasks: { t1: { status: 'pending' } } } },

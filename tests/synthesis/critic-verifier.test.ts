@@ -2,10 +2,10 @@
 // real mock domain and the real sandbox.
 import { describe, expect, it } from 'vitest';
 import { getDomain } from '../../domains/registry.ts';
-import { deterministicChecks, jaccard, taskSignature } from '../../actors/critic/checks.ts';
+import { deterministicChecks, jaccard, taskSignature } from '../../actors/kit/task-checks.ts';
 import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from '../../actors/verifier/checker.ts';
 import { buildCriteria } from '../../actors/verifier/criteria.ts';
-import { changePath } from '../../actors/verifier/states.ts';
+import { changePath } from '../../domains/tasks/states.ts';
 import { completeTask, createAndComplete, goldErrors, trivial, ungrounded } from './fixtures/mock-tasks.ts';
 
 import '../helpers/tau2.ts';

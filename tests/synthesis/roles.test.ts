@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
 import { maxSimilarity, planSimilarity, PLAN_OVERLAP_THRESHOLD } from '../../actors/meta-planner/plans.ts';
-import { FunnelCounter } from '../../actors/synthesis/funnel.ts';
-import { funnelSvg } from '../../actors/synthesis/report.ts';
+import { FunnelCounter } from '../../actors/kit/funnel.ts';
+import { funnelSvg } from '../../cli/drivers/synth/report.ts';
 import { criticRole } from '../../actors/critic/role.ts';
 import { runRoleMachine } from '../../runtime/host/host.ts';
-import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
+import { LlmClient, parseRoleModelConfig } from '../../llm/client/index.ts';
 import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
 import { getDomain } from '../../domains/registry.ts';
 import { expectedOutcome } from '../../actors/scriptwriter/draft.ts';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifierRole } from '../../actors/verifier/role.ts';
 import { runRoleMachine } from '../../runtime/host/host.ts';
-import { LlmClient, parseRoleModelConfig } from '../../runtime/llm/index.ts';
+import { LlmClient, parseRoleModelConfig } from '../../llm/client/index.ts';
 import { getDomain } from '../../domains/registry.ts';
 import { expectedOutcome } from '../../actors/scriptwriter/draft.ts';
 import type { Envelope } from '../../protocols/envelope.ts';

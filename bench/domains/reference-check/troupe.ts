@@ -1,7 +1,7 @@
 // Troupe side of the reference check: same tasks and probes as ref.py, same output keys.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { getDomain } from '../../../domains/registry.ts';
-import { dumps, parse } from '../../../domains/core/pyjson.ts';
+import { dumps, parse } from '../../../domains/pycompat/pyjson.ts';
 import { applyInitialState } from '../../../domains/tasks/initial-state.ts';
 const probes = parse(readFileSync(new URL('./probes.json', import.meta.url), 'utf8')) as any;
 const out: Record<string, string> = {};

@@ -1,0 +1,115 @@
+// The services an evaluation needs on the bus — environment, agent, user simulator — started in this
+// process, or in a separate one with `cli/drivers/eval/serve.ts`. Each joins its queue group, so any
+// number of replicas (here and elsewhere) share the load.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { getDomain } from '../../../domains/registry.ts';
+import type { Task } from '../../../protocols/tau2/task.ts';
+import type { UserMessage } from '../../../protocols/dialogue.ts';
+import type { ChatModel } from '../../../actors/kit/ports.ts';
+import { LlmClient, parseRoleModelConfig, type RoleModelConfigInput } from '../../../llm/client/index.ts';
+import { llmClientChatModel } from '../../../actors/kit/llm-chat-model.ts';
+import { serveAgent, serveEnvironment, serveUser } from '../../../actors/kit/remote.ts';
+import type { RpcServer } from '../../../runtime/rpc/rpc.ts';
+import { openTaskEnvironment } from '../../../actors/kit/task-env.ts';
+import { createDomainAgent } from '../../../actors/actor/for-domain.ts';
+import { createTaskUser } from '../../../actors/user-simulator/for-task.ts';
+import { createOracleAgent } from '../../../actors/actor/oracle-agent.ts';
+
+/** Who plays the agent: an LLM (local or an endpoint), or the ORACLE TEST HARNESS. */
+export type AgentChoice = { kind: 'llm'; model: RoleModelConfigInput } | { kind: 'oracle' };
+/** Who plays the user: an LLM, or the SCRIPTED TEST HARNESS (plumbing tests only). */
+export type UserChoice = { kind: 'llm'; model: RoleModelConfigInput } | { kind: 'scripted' };
+
+export interface EvalServiceOptions {
+  domain: string;
+  /** Task lookup for services that get only (domain, taskId). */
+  taskOf: (taskId: string) => Task;
+  /** Which services to run here. */
+  run: { env?: boolean; agent?: AgentChoice; user?: UserChoice };
+  instance: string;
+  /** Added latency per agent/user turn (test harnesses only: widens the window for kill tests). */
+  harnessDelayMs?: number;
+  /** Wrap each role's chat model (benchmarks time the model calls this way). */
+  wrapModel?: (role: 'actor' | 'user-simulator', model: ChatModel) => ChatModel;
+}
+
+export interface EvalServices {
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** TEST HARNESS user: says it has nothing to add, never calls tools; the oracle agent ends the dialogue. */
+export const SCRIPTED_USER_TEXT = 'Thanks, that is all I needed to say. Please go ahead.';
+
+export function llmClientFor(role: string, model: RoleModelConfigInput): LlmClient {
+  return new LlmClient({ role, config: parseRoleModelConfig(role, model) });
+}
+
+export function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): EvalServices {
+  const domain = getDomain(o.domain);
+  const servers: RpcServer[] = [];
+  const from = (role: string) => ({ role, instance: `${role}-${o.instance}` });
+  const delay = o.harnessDelayMs ?? 0;
+  const wrap = o.wrapModel ?? ((_role, m: ChatModel) => m);
+
+  if (o.run.env) {
+    servers.push(serveEnvironment(nc, { domain: o.domain, from: from(`env-${o.domain}`), open: (id) => openTaskEnvironment(domain, o.taskOf(id)) }));
+  }
+  const agent = o.run.agent;
+  if (agent?.kind === 'oracle') {
+    servers.push(
+      serveAgent(nc, {
+        domain: o.domain,
+        from: { ...from('actor'), impl: 'oracle-test-harness' },
+        agentFor: async (req) => {
+          if (!req.taskId) throw new Error('the oracle test harness needs the taskId in dialogue.agent-turn');
+          if (delay) await sleep(delay);
+          return createOracleAgent(o.taskOf(req.taskId));
+        },
+      }),
+    );
+  } else if (agent?.kind === 'llm') {
+    const a = createDomainAgent(domain, wrap('actor', llmClientChatModel(llmClientFor('actor', agent.model))), {
+      temperature: agent.model.temperature,
+      maxTokens: agent.model.maxTokens,
+    });
+    servers.push(serveAgent(nc, { domain: o.domain, from: from('actor'), agentFor: () => a }));
+  }
+  const user = o.run.user;
+  if (user?.kind === 'scripted') {
+    servers.push(
+      serveUser(nc, {
+        domain: o.domain,
+        from: { ...from('user-simulator'), impl: 'scripted-test-harness' },
+        userFor: () => ({
+          async nextTurn() {
+            if (delay) await sleep(delay);
+            const message: UserMessage = { role: 'user', content: SCRIPTED_USER_TEXT };
+            return { message };
+          },
+        }),
+      }),
+    );
+  } else if (user?.kind === 'llm') {
+    const model = wrap('user-simulator', llmClientChatModel(llmClientFor('user-simulator', user.model)));
+    const users = new Map<string, ReturnType<typeof createTaskUser>>();
+    servers.push(
+      serveUser(nc, {
+        domain: o.domain,
+        from: from('user-simulator'),
+        userFor: (req) => {
+          if (!req.taskId) throw new Error('dialogue.user-turn without taskId: the user simulator needs the task');
+          let u = users.get(req.taskId);
+          if (!u) users.set(req.taskId, (u = createTaskUser(domain, o.taskOf(req.taskId), model, { temperature: user.model.temperature, maxTokens: user.model.maxTokens })));
+          return u;
+        },
+      }),
+    );
+  }
+  return {
+    async stop() {
+      await Promise.allSettled(servers.map((s) => s.stop()));
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// Worker thread of the data-parallel learner: holds its own copy of the model on its own TF.js
+// backend, reads the current trainable weights from shared memory before each request, and returns
+// the gradients of one micro-batch.
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend, tf } from '../backend/backend.ts';
+import { serveRequests } from '../backend/pool.ts';
+import { loadGgufModel } from '../model/load-gguf.ts';
+import { addLora, initParams, trainableVariables, type LlamaModel } from '../model/llama.ts';
+import { computeGradients, grpoLoss, sftLoss, type SftBatch } from './step.ts';
+import type { ModelSpec } from './model-spec.ts';
+import type { TokenBatch } from './grpo.ts';
+
+const spec = (workerData as { spec: ModelSpec }).spec;
+process.env.TROUPE_QUIET_BACKEND = '1';
+await initBackend();
+let model: LlamaModel;
+if (spec.kind === 'gguf') model = loadGgufModel(spec.path);
+else model = { config: spec.config, params: initParams(spec.config, spec.seed) };
+if (spec.lora) addLora(model, spec.lora.rank, spec.lora.alpha, spec.lora.targets);
+model.train = spec.train;
+const vars = trainableVariables(model);
+
+serveRequests(parentPort!, async (req) => {
+  if (req.type === 'ping') return { value: 'ready' };
+  if (req.type !== 'grads') throw new Error(`unknown request ${String(req.type)}`);
+  // Pull the current weights from the shared master copy.
+  const shared = req.weights as Record<string, Float32Array>;
+  for (const [n, v] of vars) {
+    const src = shared[n];
+    if (!src) throw new Error(`no shared weights for ${n}`);
+    tf.tidy(() => v.assign(tf.tensor(src, v.shape)));
+  }
+  const r = req.kind === 'sft'
+    ? computeGradients(model, () => ({ loss: sftLoss(model, req.batch as SftBatch) }))
+    : computeGradients(model, () => {
+        const { loss, clipFrac } = grpoLoss(model, req.batch as TokenBatch, req.opts as { clipEps: number; klCoef?: number });
+        return { loss, extras: { clipFrac } };
+      });
+  const grads: Record<string, Float32Array> = {};
+  const transfer: ArrayBuffer[] = [];
+  for (const [n, g] of r.grads) { grads[n] = g; transfer.push(g.buffer as ArrayBuffer); }
+  return { value: { loss: r.loss, extras: r.extras, grads }, transfer };
+});

@@ -1,0 +1,82 @@
+// Supervised fine-tuning loop (agent SFT and user-model SFT share it): shuffled mini-batches,
+// gradient accumulation over micro-batches, token-mean loss over the batch's trained tokens.
+import type { LlamaModel } from '../model/llama.ts';
+import { makeRng } from '../model/sample.ts';
+import type { AdamWOptions } from './adamw.ts';
+import { sftBatch, type SftExample } from './sft-data.ts';
+import { accumulate, computeGradients, Optimizer, sftLoss, type SftBatch } from './step.ts';
+import type { DataParallel } from './data-parallel.ts';
+
+export interface SftConfig {
+  steps: number;
+  batchSize: number;
+  microBatch: number;
+  padId: number;
+  seed: number;
+  adam: AdamWOptions;
+}
+
+export interface SftStepMetrics {
+  step: number;
+  epoch: number;
+  loss: number;
+  gradNorm: number;
+  trainTokens: number;
+  lossTokens: number;
+  tokensPerSec: number;
+  seconds: number;
+}
+
+export async function runSft(
+  model: LlamaModel,
+  examples: SftExample[],
+  cfg: SftConfig,
+  opts: { optimizer?: Optimizer; startStep?: number; dataParallel?: DataParallel; onStep?: (m: SftStepMetrics) => void | Promise<void> } = {},
+): Promise<{ metrics: SftStepMetrics[]; optimizer: Optimizer }> {
+  if (!examples.length) throw new Error('SFT: no training examples');
+  const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam);
+  const rng = makeRng(cfg.seed);
+  const order: number[] = [];
+  let epoch = 0;
+  const nextIndex = () => {
+    if (!order.length) {
+      epoch++;
+      const idx = examples.map((_, i) => i);
+      for (let i = idx.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+      order.push(...idx);
+    }
+    return order.shift()!;
+  };
+  const metrics: SftStepMetrics[] = [];
+  for (let step = (opts.startStep ?? 0) + 1; step <= cfg.steps; step++) {
+    const t0 = performance.now();
+    const chosen = Array.from({ length: cfg.batchSize }, () => examples[nextIndex()]);
+    const totalMask = chosen.reduce((s, e) => s + e.mask.slice(1).reduce((a, b) => a + b, 0), 0);
+    let grads: Map<string, Float32Array> | undefined;
+    let loss = 0, trainTokens = 0;
+    const parts: SftBatch[] = [];
+    for (let s = 0; s < chosen.length; s += cfg.microBatch) parts.push(sftBatch(chosen.slice(s, s + cfg.microBatch), cfg.padId));
+    for (const b of parts) trainTokens += b.inputs.length * b.inputs[0].length;
+    if (opts.dataParallel) {
+      const r = await opts.dataParallel.gradients(parts.map((batch) => ({ kind: 'sft' as const, batch })));
+      grads = r.grads;
+      loss = r.loss;
+    } else {
+      for (const b of parts) {
+        const n = b.mask.flat().reduce((a, c) => a + c, 0);
+        if (!n) continue;
+        const w = n / totalMask; // token-mean over the whole batch
+        const r = computeGradients(model, () => ({ loss: sftLoss(model, b) }));
+        grads = accumulate(grads, r.grads, w);
+        loss += w * r.loss;
+      }
+    }
+    const gradNorm = grads ? optimizer.step(grads) : 0;
+    opts.dataParallel?.publish();
+    const seconds = (performance.now() - t0) / 1000;
+    const m: SftStepMetrics = { step, epoch, loss, gradNorm, trainTokens, lossTokens: totalMask, tokensPerSec: trainTokens / seconds, seconds };
+    metrics.push(m);
+    await opts.onStep?.(m);
+  }
+  return { metrics, optimizer };
+}
