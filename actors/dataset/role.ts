@@ -57,7 +57,7 @@ export async function readDataset(nc: NatsConnection, opts: { domain?: string; r
   if (!info || info.state.messages === 0) return [];
   const js = jetstream(nc);
   const filter = opts.domain ? `${DATASET_PREFIX}.${opts.domain}.>` : `${DATASET_PREFIX}.>`;
-  const c = await jsm.consumers.add(DATASET_STREAM, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subject: filter, inactive_threshold: 30e9 });
+  const c = await jsm.consumers.add(DATASET_STREAM, { ack_policy: AckPolicy.None, max_deliver: 1, deliver_policy: DeliverPolicy.All, filter_subject: filter, inactive_threshold: 30e9 });
   const consumer = await js.consumers.get(DATASET_STREAM, c.name);
   const out: DatasetRecord[] = [];
   const total = info.state.messages;

@@ -80,6 +80,7 @@ export async function readRunFromStream(nc: NatsConnection, runId: string, kinds
     const ci = await jsm.consumers.add(MESSAGE_STREAM, {
       filter_subject: `${MESSAGE_PREFIX}.${kind}`,
       ack_policy: AckPolicy.None,
+      max_deliver: 1, // no acks: each message is delivered once
       inactive_threshold: nanos(60_000),
       // A little slack before the start: clocks of publisher and reader are the same machine's here,
       // but a society over several machines may be a second apart.

@@ -8,7 +8,9 @@ const usage = `usage:
                                            or register a local GGUF file with --path
   troupe model serve [--model PATH|NAME] [--port 8090] [--host 127.0.0.1]
                      [--parallel 4] [--ctx-size 8192] [--threads N] [--max-tokens 512]
+                     [--max-body-bytes 2097152]
                                            OpenAI-compatible server on node-llama-cpp
+                                           (a bigger request body gets 413)
   troupe model list                        cached models and known names`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -59,6 +61,7 @@ async function serve(argv: string[]): Promise<number> {
       threads: { type: 'string' },
       'max-tokens': { type: 'string' },
       'model-id': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +82,7 @@ async function serve(argv: string[]): Promise<number> {
     threads: int('threads', values.threads),
     defaultMaxTokens: int('max-tokens', values['max-tokens']),
     modelId: values['model-id'],
+    maxBodyBytes: int('max-body-bytes', values['max-body-bytes']),
     log: (l) => console.log(`[model-server] ${l}`),
   });
   console.log(`OpenAI base URL: ${server.baseURL}  (model "${server.modelId}")`);

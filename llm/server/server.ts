@@ -27,6 +27,11 @@ export interface ModelServerOptions extends EngineOptions {
   defaultMaxTokens?: number;
   /** Do not keep the process alive for this server alone (the embedded default). */
   unref?: boolean;
+  /**
+   * Largest request body in bytes (default: `TROUPE_MODEL_MAX_BODY_BYTES`, else 2 MiB). A bigger one
+   * gets 413 before it is parsed or tokenized.
+   */
+  maxBodyBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -50,7 +55,22 @@ class HttpError extends Error {
   }
 }
 
-const maxBodyBytes = 16 * 1024 * 1024;
+/**
+ * 2 MiB: four times the text of a 128k-token context (~4 bytes a token), room for JSON escaping and
+ * τ² tool schemas; a body beyond it could not fit any context we serve and would cost a parse and a
+ * tokenization to find that out.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/** Names a chat request may give as `model`: the served id, and "local" (Troupe's name for the embedded default). */
+export const LOCAL_MODEL_ALIAS = 'local';
+
+function maxBodyFrom(opts: ModelServerOptions): number {
+  const env = process.env.TROUPE_MODEL_MAX_BODY_BYTES;
+  const v = opts.maxBodyBytes ?? (env ? Number(env) : DEFAULT_MAX_BODY_BYTES);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`model server: maxBodyBytes must be a positive integer (got ${opts.maxBodyBytes ?? `TROUPE_MODEL_MAX_BODY_BYTES=${env}`})`);
+  return v;
+}
 
 const ReloadBody = z.union([
   z.object({ path: z.string().min(1) }).strict(),
@@ -60,6 +80,8 @@ const ReloadBody = z.union([
 
 export async function startModelServer(opts: ModelServerOptions = {}): Promise<RunningModelServer> {
   const log = opts.log ?? (() => {});
+  const maxBodyBytes = maxBodyFrom(opts);
+  const readJson = (req: IncomingMessage) => readJsonBody(req, maxBodyBytes);
   const path = resolveModelPath(opts.model);
   log(`loading ${path}`);
   const host = await ModelHost.start(path, opts, opts.modelId);
@@ -117,6 +139,10 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
     const parsed = parseChatRequest(await readJson(req));
     if (!parsed.ok) throw new HttpError(400, parsed.message, 'invalid_request_error', parsed.param);
     const body = parsed.value;
+    // Only the model we serve answers; another name is the caller's mistake, not a request for ours.
+    if (body.model !== host.modelId && body.model !== LOCAL_MODEL_ALIAS) {
+      throw new HttpError(404, `The model \`${body.model.length > 200 ? `${body.model.slice(0, 200)}…` : body.model}\` does not exist: this server serves "${host.modelId}" (also answers to "${LOCAL_MODEL_ALIAS}")`, 'invalid_request_error', 'model', 'model_not_found');
+    }
     const instance = host.instance; // pinned for the whole request, even across a reload
     const abort = new AbortController();
     res.on('close', () => {
@@ -319,15 +345,34 @@ function usageOf(out: { promptTokens: number; cachedTokens: number; completionTo
   };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > maxBodyBytes) throw new HttpError(413, `request body exceeds ${maxBodyBytes} bytes`);
-    chunks.push(c as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+function tooLarge(bytes: string, max: number): HttpError {
+  return new HttpError(413, `request body is ${bytes} bytes, over this server's limit of ${max} (maxBodyBytes, --max-body-bytes, TROUPE_MODEL_MAX_BODY_BYTES)`, 'invalid_request_error', undefined, 'request_too_large');
+}
+
+/** The body as bytes, refused with 413 once it passes `max`: by Content-Length before reading, else while reading. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(tooLarge(String(declared), max));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= max) return void chunks.push(c);
+      // Keep nothing more, but let the rest drain so the client can read the 413 (the connection then closes).
+      req.off('data', onData);
+      chunks.length = 0;
+      req.resume();
+      reject(tooLarge(`more than ${max}`, max));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+async function readJsonBody(req: IncomingMessage, max: number): Promise<unknown> {
+  const text = (await readBody(req, max)).toString('utf8');
   if (text.trim() === '') throw new HttpError(400, 'request body is empty; expected a JSON object');
   try {
     return JSON.parse(text);
@@ -352,5 +397,7 @@ function sendError(res: ServerResponse, err: unknown): void {
     res.end();
     return;
   }
+  // After a 413 the unread rest of the body is discarded; closing the connection stops the upload.
+  if (e.status === 413) res.setHeader('connection', 'close');
   sendJson(res, e.status, { error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code ?? null } });
 }

@@ -15,6 +15,7 @@ import {
   type WatchRequestWire,
 } from './proto.ts';
 import { ControlError, type ControlHandlers } from './types.ts';
+import { checkInstructionsText, checkModel, checkModule, checkRole, checkWatch, MAX_CONTROL_MESSAGE_BYTES } from './validate.ts';
 
 export const DEFAULT_CONTROL_HOST = '127.0.0.1';
 export const DEFAULT_CONTROL_PORT = 7420;
@@ -79,26 +80,34 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   }
 
   const impl: grpc.UntypedServiceImplementation = {
+    // Every field is checked (validate.ts) before a handler sees it: INVALID_ARGUMENT, naming the field.
     ListRoles: unary(async (req: { role: string }) => ({
-      instances: (await handlers.listRoles(req.role || undefined)).map(toRoleInstanceWire),
+      instances: (await handlers.listRoles(checkRole('role', req.role, true) || undefined)).map(toRoleInstanceWire),
     })),
     SwapRole: unary(async (req: SwapRequestWire) => {
+      checkRole('role', req.role);
       const parsed = fromSwapRequestWire(req);
       if (typeof parsed === 'string') throw new ControlError('INVALID_ARGUMENT', parsed);
+      if (parsed.implModule !== undefined) checkModule('impl_module', parsed.implModule);
+      if (parsed.model !== undefined) checkModel('model', parsed.model);
+      if (parsed.instructions !== undefined) checkInstructionsText('instructions', parsed.instructions);
       return toSwapResponseWire(await handlers.swapRole(parsed));
     }),
     GetInstructions: unary(async (req: { role: string }) => {
-      if (!req.role) throw new ControlError('INVALID_ARGUMENT', 'GetInstructions needs a role');
-      return toInstructionsWire(await handlers.getInstructions(req.role));
+      return toInstructionsWire(await handlers.getInstructions(checkRole('role', req.role)));
     }),
     SetInstructions: unary(async (req: { role: string; text: string }) => {
-      if (!req.role) throw new ControlError('INVALID_ARGUMENT', 'SetInstructions needs a role');
-      if (!req.text) throw new ControlError('INVALID_ARGUMENT', 'SetInstructions needs non-empty text');
-      return toInstructionsWire(await handlers.setInstructions(req.role, req.text));
+      return toInstructionsWire(await handlers.setInstructions(checkRole('role', req.role), checkInstructionsText('text', req.text)));
     }),
     WatchMessages: (call: grpc.ServerWritableStream<WatchRequestWire, unknown>) => {
       if (!authorized(call.metadata)) {
         call.emit('error', UNAUTH);
+        return;
+      }
+      try {
+        checkWatch(call.request.subject, call.request.kinds);
+      } catch (err) {
+        call.emit('error', grpcError(err));
         return;
       }
       const ac = new AbortController();
@@ -129,7 +138,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const credentials = opts.tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(opts.tls.cert), private_key: Buffer.from(opts.tls.key) }], false)
     : grpc.ServerCredentials.createInsecure();
-  const server = new grpc.Server();
+  // Bigger requests are refused by gRPC itself (RESOURCE_EXHAUSTED) before they are decoded.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES });
   server.addService(controlService().service, impl);
   const port = await new Promise<number>((resolve, reject) => {
     const bindHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;

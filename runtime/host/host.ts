@@ -2,11 +2,12 @@
 // pull consumers (one per consumed kind; all replicas of the role pull from the same one), run one
 // actor per work item, publish its outputs with deterministic ids, ack, and supervise failures.
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
 import { createActor } from 'xstate';
 import { decodeEnvelope, messageDef, type Envelope } from '../../protocols/envelope.ts';
 import { kindOfSubject, MESSAGE_STREAM, roleConsumerName } from '../../protocols/subjects.ts';
 import { Bus, derivedId, headersToRecord, InvalidMessageError } from '../nats/bus.ts';
-import { nanos } from '../nats/streams.ts';
+import { DEFAULT_MAX_DELIVER, nanos } from '../nats/streams.ts';
 import { withConsumeSpan, withHandlerSpan, context } from '../tracing/index.ts';
 import type { PublishEvent, RoleDefinition, RoleInput } from './role.ts';
 import { z } from 'zod';
@@ -32,7 +33,7 @@ export interface HostOptions {
   concurrency?: number;
   /** Unacked work is redelivered to another replica after this long (default 30 s; kept alive while handling). */
   ackWaitMs?: number;
-  /** Deliveries before a message is dead-lettered (default 10). */
+  /** Deliveries before a message is dead-lettered; also the consumers' server-side `max_deliver` (default 10). */
   maxDeliver?: number;
   model?: string;
   /** Fixed instructions; with `live`, only the fallback while the role's key has no entry. */
@@ -53,6 +54,14 @@ export interface HostStats {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export { DEFAULT_MAX_DELIVER };
+
+/** What the server publishes when a consumer stops redelivering a message (`max_deliver` reached). */
+export function maxDeliveriesAdvisorySubject(stream: string, consumer: string): string {
+  return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`;
+}
+const MaxDeliveriesAdvisorySchema = z.object({ stream: z.string(), consumer: z.string(), stream_seq: z.number().int().positive(), deliveries: z.number().int() });
+
 export class RoleHost {
   state: HostState = 'starting';
   inFlight = 0;
@@ -63,6 +72,7 @@ export class RoleHost {
   private consecutiveFailures = 0;
   private pauseUntil = 0;
   private iters: ConsumerMessages[] = [];
+  private advisorySubs: Subscription[] = [];
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
   /** Messages being handled → when we last told the server we are still working on them. */
@@ -78,7 +88,7 @@ export class RoleHost {
   constructor(readonly opts: HostOptions) {
     this.concurrency = opts.concurrency ?? opts.role.concurrency ?? 16;
     this.ackWaitMs = opts.ackWaitMs ?? 30_000;
-    this.maxDeliver = opts.maxDeliver ?? 10;
+    this.maxDeliver = opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
     this.log = opts.log ?? ((l) => console.error(l));
   }
 
@@ -104,14 +114,18 @@ export class RoleHost {
         deliver_policy: DeliverPolicy.All,
         filter_subject: def.subject,
         ack_wait: nanos(this.ackWaitMs),
-        // Unlimited at the server: the host dead-letters after maxDeliver itself, so a poison message
-        // that crashes the process is still caught and recorded rather than silently parked.
-        max_deliver: -1,
+        // Bounded at the server too: the host dead-letters a message that fails its last delivery
+        // itself; one whose holder died or hung on that delivery is never handed out again, and the
+        // server's max-deliveries advisory (see listenForGiveUps) turns it into a dead letter.
+        max_deliver: this.maxDeliver,
         max_ack_pending: 10_000,
       };
       try {
         await jsm.consumers.info(MESSAGE_STREAM, name);
-        await jsm.consumers.update(MESSAGE_STREAM, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending }).catch(() => {});
+        // Also bounds a consumer created before max_deliver was (-1: unlimited, redelivered forever).
+        await jsm.consumers.update(MESSAGE_STREAM, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending, max_deliver: cfg.max_deliver }).catch((err) => {
+          this.log(`[${this.opts.instance}] could not update consumer ${name}: ${(err as Error).message}`);
+        });
       } catch {
         await jsm.consumers.add(MESSAGE_STREAM, cfg).catch(async (err) => {
           await jsm.consumers.info(MESSAGE_STREAM, name).catch(() => {
@@ -120,6 +134,8 @@ export class RoleHost {
         });
       }
       names.push(name);
+      // Before pulling: the server emits the advisory on a pull, so a puller is always listening.
+      this.advisorySubs.push(this.listenForGiveUps(name));
     }
     this.state = 'ready';
     // One timer per instance, not per message: in-progress acks for anything held past half the ack wait.
@@ -168,6 +184,7 @@ export class RoleHost {
     this.wake();
     await Promise.all(this.loops);
     while (this.inFlight > 0) await sleep(10);
+    for (const sub of this.advisorySubs) sub.unsubscribe();
     await this.opts.bus.nc.flush();
     clearInterval(this.ticker);
     this.state = 'stopped';
@@ -216,6 +233,7 @@ export class RoleHost {
       const env = v.envelope;
       span.setAttribute('messaging.message.id', env.id);
       if (delivery > this.maxDeliver) {
+        // A replica with a higher limit (or an older consumer) let it through: stop it here.
         await this.deadLetter(m, `gave up after ${delivery - 1} deliveries`, env.kind);
         return;
       }
@@ -249,6 +267,12 @@ export class RoleHost {
         this.failed++;
         this.restarts++;
         this.consecutiveFailures++;
+        if (delivery >= this.maxDeliver) {
+          // The server will not deliver it again: record it now, with the last error.
+          this.log(`[${instance}] ${role.name} failed on ${env.kind} ${env.id} (delivery ${delivery}, the last): ${(err as Error).message}; dead-lettering`);
+          await this.deadLetter(m, `gave up after ${delivery} deliveries: ${(err as Error).message}`, env.kind);
+          throw err;
+        }
         const retryIn = Math.min(200 * 2 ** (delivery - 1), 30_000);
         // Paused intake still holds the next message, so keep the pause well inside the ack wait.
         const pause = Math.min(100 * 2 ** (this.consecutiveFailures - 1), 5_000, this.ackWaitMs / 4);
@@ -301,17 +325,62 @@ export class RoleHost {
   }
 
   private async deadLetter(m: JsMsg, reason: string, kind: string | undefined): Promise<void> {
-    await this.opts.bus.deadLetter({
-      reason,
-      subject: m.subject,
-      kind,
-      body: new TextDecoder().decode(m.data),
-      headers: headersToRecord(m.headers),
-      deliveries: m.info.deliveryCount,
-    });
+    await this.opts.bus.deadLetter(
+      {
+        reason,
+        subject: m.subject,
+        kind,
+        body: new TextDecoder().decode(m.data),
+        headers: headersToRecord(m.headers),
+        deliveries: m.info.deliveryCount,
+      },
+      undefined,
+      { id: deadLetterId(m.info.consumer, m.info.streamSequence) },
+    );
     this.deadLettered++;
-    m.term(reason);
+    // A plain term, never term(reason): nats-server before 2.10 does not parse "+TERM <reason>",
+    // ignores the ack and redelivers the message every ack wait. The reason is in the record.
+    m.term();
   }
+
+  /**
+   * Dead-letter what the server gave up on for consumer `name` (max_deliver reached without an ack:
+   * its holder crashed or hung on the last delivery). Queue group per consumer: one replica records it.
+   */
+  private listenForGiveUps(name: string): Subscription {
+    const { bus, instance } = this.opts;
+    return bus.nc.subscribe(maxDeliveriesAdvisorySubject(MESSAGE_STREAM, name), {
+      queue: name,
+      callback: (err, msg) => {
+        if (err) return;
+        void (async () => {
+          const a = MaxDeliveriesAdvisorySchema.parse(msg.json());
+          const jsm = await bus.js.jetstreamManager();
+          const stored = await jsm.streams.getMessage(a.stream, { seq: a.stream_seq }).catch(() => null);
+          const body = stored ? new TextDecoder().decode(stored.data) : '';
+          const v = stored ? decodeEnvelope(stored.data) : null;
+          await bus.deadLetter(
+            {
+              reason: `server gave up after ${a.deliveries} deliveries (max_deliver) without an ack: the replica holding it crashed or hung${stored ? '' : `; stream message ${a.stream_seq} is gone`}`,
+              subject: stored?.subject ?? '',
+              kind: v?.ok ? v.envelope.kind : stored ? kindOfSubject(stored.subject) : undefined,
+              body,
+              headers: stored ? headersToRecord(stored.header) : {},
+              deliveries: a.deliveries,
+            },
+            undefined,
+            { id: deadLetterId(a.consumer, a.stream_seq) },
+          );
+          this.deadLettered++;
+        })().catch((e) => this.log(`[${instance}] could not dead-letter a max-deliveries advisory for ${name}: ${(e as Error).message}`));
+      },
+    });
+  }
+}
+
+/** One dead letter per (consumer, stream message): a lost term and a redelivery do not add a second. */
+function deadLetterId(consumer: string, streamSeq: number): string {
+  return `dlq:${consumer}:${streamSeq}`;
 }
 
 /**

@@ -100,7 +100,7 @@ export class Bus {
   }
 
   /** Store a dead letter on `troupe.dlq.<kind>` and count it. */
-  async deadLetter(d: Omit<DeadLetter, 'by' | 'at'>, h?: MsgHdrs): Promise<void> {
+  async deadLetter(d: Omit<DeadLetter, 'by' | 'at'>, h?: MsgHdrs, opts: { id?: string } = {}): Promise<void> {
     this.deadLettered++;
     const rec: DeadLetter = {
       ...d,
@@ -111,7 +111,8 @@ export class Bus {
     };
     const hdrs = natsHeaders();
     hdrs.set(KIND_HEADER, 'runtime.dead-letter');
-    await this.js.publish(deadLetterSubject(d.kind), JSON.stringify(rec), { headers: hdrs });
+    // With an id, JetStream stores one record per id within the dedupe window.
+    await this.js.publish(deadLetterSubject(d.kind), JSON.stringify(rec), { headers: hdrs, ...(opts.id ? { msgID: opts.id } : {}) });
     console.error(`[dlq] ${d.subject}: ${d.reason}`);
   }
 }

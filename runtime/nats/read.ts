@@ -3,7 +3,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MESSAGE_STREAM } from '../../protocols/subjects.ts';
-import { nanos } from './streams.ts';
+import { DEFAULT_MAX_DELIVER, nanos } from './streams.ts';
 
 export interface ReaderOptions {
   stream?: string;
@@ -22,6 +22,9 @@ export async function subjectReader(nc: NatsConnection, subject: string, o: Read
     durable_name: o.durable,
     filter_subject: subject,
     ack_policy: o.ack ? AckPolicy.Explicit : AckPolicy.None,
+    // Bounded like every consumer (no ack: delivered once). A sink with acks must record what it
+    // cannot handle before its last delivery: the server then drops it from this consumer.
+    max_deliver: o.ack ? DEFAULT_MAX_DELIVER : 1,
     deliver_policy: o.from === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     inactive_threshold: o.durable ? undefined : nanos(60_000),
   });

@@ -45,4 +45,11 @@ export async function ensureStreams(nc: NatsConnection, s: StreamSettings = {}):
 }
 
 export const nanos = (ms: number) => Math.round(ms * 1_000_000);
+
+/**
+ * Deliveries of one message to a consumer with explicit acks before it is dead-lettered: ten covers
+ * a crash-restart cycle or a flaky model endpoint (the host's nak backoff, 0.2 s doubling, spreads
+ * them over ~80 s), while a poison message costs at most ten handler runs. `maxDeliver` overrides.
+ */
+export const DEFAULT_MAX_DELIVER = 10;
 export { SECOND_NS };
