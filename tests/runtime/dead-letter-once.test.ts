@@ -8,6 +8,7 @@ import { DEAD_LETTER_STREAM, deadLetterSubject, MESSAGE_STREAM, roleConsumerName
 import { Worker } from '../../runtime/host/worker.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
+import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
 const ACK_WAIT_MS = 500;
 const CONSUMER = roleConsumerName('stage-a', PipelineStage0.kind);
@@ -17,7 +18,7 @@ let nats: TestNats;
 const workers: Worker[] = [];
 
 async function startWorker(instance: string): Promise<Worker> {
-  const w = new Worker({ nc: nats.nc, roles: [{ role: 'stage-a', instance }], ackWaitMs: ACK_WAIT_MS, maxDeliver: 2, log: () => {} });
+  const w = new Worker({ catalog: TEST_ROLES, nc: nats.nc, roles: [{ role: 'stage-a', instance }], ackWaitMs: ACK_WAIT_MS, maxDeliver: 2, log: () => {} });
   await w.start();
   workers.push(w);
   return w;
