@@ -93,18 +93,25 @@ async function initWebGpu(): Promise<void> {
   for (const k of ['vendor', 'architecture', 'device', 'description', 'backendType', 'adapterType', 'driverDescription']) if ((info as Record<string, unknown>)[k] !== undefined) adapterInfo[k] = (info as Record<string, unknown>)[k];
   gpuInfo = { adapter: adapterInfo, limits: lim, features: [...adapter.features].map(String).sort() };
   const wg = await import('@tensorflow/tfjs-backend-webgpu');
+  // The package registers its own factory when navigator.gpu exists at import: ours replaces it
+  // (the same device request, plus error reporting).
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', async () => {
     const requiredFeatures: string[] = [];
     if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
     const requiredLimits: Record<string, number> = {};
     for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup']) requiredLimits[k] = lim[k];
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
-    device.addEventListener?.('uncapturederror', (ev: unknown) => {
+    const onError = (ev: unknown) => {
       gpuErrors.count++;
-      const msg = String((ev as unknown as { error?: { message?: string } }).error?.message ?? ev);
+      const msg = String((ev as { error?: { message?: string } }).error?.message ?? ev);
       if (gpuErrors.first.length < 3) { gpuErrors.first.push(msg.slice(0, 300)); log(`GPU error: ${msg.slice(0, 300)}`); }
-    });
-    void device.lost?.then((l: { reason: string; message: string }) => { gpuErrors.lost = `${l.reason}: ${l.message}`; log(`GPU device lost: ${gpuErrors.lost}`); });
+    };
+    try {
+      if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', onError);
+      else (device as { onuncapturederror?: unknown }).onuncapturederror = onError;
+    } catch (e) { log(`cannot watch GPU errors: ${fmtErr(e)}`); }
+    try { void device.lost?.then((l: { reason: string; message: string }) => { gpuErrors.lost = `${l.reason}: ${l.message}`; log(`GPU device lost: ${gpuErrors.lost}`); }); } catch { /* no lost promise */ }
     return new wg.WebGPUBackend(device, info) as unknown as tf.KernelBackend;
   }, 3);
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');
@@ -256,7 +263,7 @@ function watchTensorBytes(): { peak: () => number; reset: () => void } {
 interface OneResult {
   mode: string; T: number; ok: boolean; error?: string; skipped?: string; backend: string; task: string;
   params: number; trainable: number; lossTokens: number; recompute: boolean; logitChunk: number;
-  initSeconds?: number; warmupSeconds?: number; forwardSeconds?: number; steps?: Phases[]; best?: Phases;
+  initSeconds?: number; warmupSeconds?: number; forwardSeconds?: number; steps?: Phases[]; best?: Phases; bestIsWarmup?: boolean;
   tokensPerSec?: number; modelTflops?: number; loss?: number; gradNorm?: number;
   peakTensorGiB?: number; gpuAllocatedGiB?: number; peakRssGiB?: number; gpuErrors?: GpuErrors; largestTensorGiB: number;
 }
@@ -297,35 +304,44 @@ async function runOne(spec: string): Promise<OneResult> {
     const warm = await phasedStep(model, fn, opt);
     const warmupSeconds = (performance.now() - w0) / 1000;
     log(`${mode} T=${T}: warm-up step ${warmupSeconds.toFixed(1)} s (loss ${warm.loss.toFixed(4)}; shader compilation included)`);
-    if (gpuErrors.count || gpuErrors.lost) throw new Error(`GPU reported ${gpuErrors.count} error(s)${gpuErrors.lost ? `, device lost (${gpuErrors.lost})` : ''}: ${gpuErrors.first[0] ?? ''}`);
-    // Forward only (the loss, no tape), for the forward / backward split.
-    const f0 = performance.now();
-    const l = tf.tidy(() => fn().loss);
-    await l.data();
-    l.dispose();
-    const forwardSeconds = (performance.now() - f0) / 1000;
+    const gpuCheck = () => { if (gpuErrors.count || gpuErrors.lost) throw new Error(`GPU reported ${gpuErrors.count} error(s)${gpuErrors.lost ? `, device lost (${gpuErrors.lost})` : ''}: ${gpuErrors.first[0] ?? ''}`); };
+    gpuCheck();
+    // Training FLOPs per token: 6N full (≈4N + 2·trainable under LoRA: no base weight gradients),
+    // plus causal attention computed dense: 12·L·T·d (QKᵀ and PV, forward and backward).
+    const N = base.params, attn = 12 * c.nLayers * T * c.nHeads * c.headDim;
+    const flopsPerToken = (mode === 'lora' ? 4 * N + 2 * base.trainable : 6 * N) + attn;
     const steps: Phases[] = [];
-    let last = warm;
+    let last = warm, forwardSeconds: number | undefined;
+    const result = (): OneResult => {
+      const best = steps.reduce((a, b) => (b.total < a.total ? b : a), steps[0] ?? warm.phases);
+      const mem = tf.memory() as unknown as { numBytesAllocatedInGPU?: number };
+      sampleRss();
+      return {
+        ...base, ok: true, initSeconds, warmupSeconds, forwardSeconds, steps, best, bestIsWarmup: steps.length === 0 || undefined,
+        tokensPerSec: T / best.total, modelTflops: (flopsPerToken * T) / (best.encode + best.fwdBwd) / 1e12, loss: last.loss, gradNorm: last.gradNorm,
+        peakTensorGiB: watch.peak() / GiB, gpuAllocatedGiB: mem.numBytesAllocatedInGPU !== undefined ? mem.numBytesAllocatedInGPU / GiB : undefined,
+        peakRssGiB: rssPeak / GiB, gpuErrors: gpuErrors.count ? gpuErrors : undefined,
+      };
+    };
+    // What we have so far, in case the parent's timeout ends this stage.
+    const partial = () => console.log('PARTIAL ' + JSON.stringify(result()));
+    partial();
     for (let s = 0; s < Number(A.steps); s++) {
       last = await phasedStep(model, fn, opt);
       steps.push(last.phases);
       const p = last.phases;
       log(`${mode} T=${T}: step ${s + 1}: ${p.total.toFixed(2)} s = encode ${p.encode.toFixed(2)} + gpu fwd+bwd ${p.fwdBwd.toFixed(2)} + read grads ${p.readGrads.toFixed(2)} + adamw ${p.adamw.toFixed(2)} + assign ${p.assign.toFixed(2)}; loss ${last.loss.toFixed(4)}, |g| ${last.gradNorm.toFixed(3)}`);
+      gpuCheck();
+      partial();
     }
-    if (gpuErrors.count || gpuErrors.lost) throw new Error(`GPU reported ${gpuErrors.count} error(s)${gpuErrors.lost ? `, device lost (${gpuErrors.lost})` : ''}: ${gpuErrors.first[0] ?? ''}`);
-    const best = steps.reduce((a, b) => (b.total < a.total ? b : a), steps[0] ?? warm.phases);
-    const mem = tf.memory() as unknown as { numBytesAllocatedInGPU?: number };
-    // Training FLOPs per token: 6N full (≈4N + 2·trainable under LoRA: no base weight gradients),
-    // plus causal attention computed dense: 12·L·T·d (QKᵀ and PV, forward and backward).
-    const N = base.params, attn = 12 * c.nLayers * T * c.nHeads * c.headDim;
-    const flopsPerToken = (mode === 'lora' ? 4 * N + 2 * base.trainable : 6 * N) + attn;
-    sampleRss();
-    return {
-      ...base, ok: true, initSeconds, warmupSeconds, forwardSeconds, steps, best,
-      tokensPerSec: T / best.total, modelTflops: (flopsPerToken * T) / (best.encode + best.fwdBwd) / 1e12, loss: last.loss, gradNorm: last.gradNorm,
-      peakTensorGiB: watch.peak() / GiB, gpuAllocatedGiB: mem.numBytesAllocatedInGPU !== undefined ? mem.numBytesAllocatedInGPU / GiB : undefined,
-      peakRssGiB: rssPeak / GiB, gpuErrors: gpuErrors.count ? gpuErrors : undefined,
-    };
+    // Forward only (the loss, no tape), for the forward / backward split.
+    const f0 = performance.now();
+    const l = tf.tidy(() => fn().loss);
+    await l.data();
+    l.dispose();
+    forwardSeconds = (performance.now() - f0) / 1000;
+    gpuCheck();
+    return result();
   } catch (e) {
     sampleRss();
     return { ...base, error: fmtErr(e), gpuErrors: gpuErrors.count || gpuErrors.lost ? gpuErrors : undefined, peakRssGiB: rssPeak / GiB };
@@ -432,8 +448,12 @@ function child(extra: string[], timeoutS: number, label: string): Promise<{ resu
     const t0 = performance.now();
     const script = process.argv[1];
     const p = spawn(process.execPath, [...process.execArgv, script, ...childArgs(extra)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', errTail = '';
-    p.stdout.on('data', (d) => { out += d; });
+    let out = '', errTail = '', partial: string | undefined;
+    p.stdout.on('data', (d) => {
+      out += d;
+      const lines = out.split('\n');
+      for (const l of lines.slice(0, -1)) if (l.startsWith('PARTIAL ')) partial = l.slice(8);
+    });
     p.stderr.on('data', (d) => {
       const s = String(d);
       errTail = (errTail + s).slice(-2000);
@@ -447,7 +467,9 @@ function child(extra: string[], timeoutS: number, label: string): Promise<{ resu
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) { try { return res({ result: JSON.parse(line.slice(7)), seconds }); } catch { /* fall through */ } }
       const lastErr = errTail.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
-      res({ error: killed ? `timeout after ${timeoutS} s (killed)` : `child exited ${code ?? sig} without a result${lastErr ? `: ${lastErr}` : ''}`, seconds });
+      const error = killed ? `timeout after ${timeoutS.toFixed(0)} s (killed)` : `child exited ${code ?? sig} without a result${lastErr ? `: ${lastErr}` : ''}`;
+      if (partial) { try { return res({ result: { ...JSON.parse(partial), partial: error }, seconds }); } catch { /* fall through */ } }
+      res({ error, seconds });
     });
   });
 }
@@ -462,7 +484,7 @@ async function parent(): Promise<void> {
   const save = () => { if (A.json) { try { writeFileSync(A.json, JSON.stringify(report, null, 2)); } catch (e) { log(`could not write ${A.json}: ${fmtErr(e)}`); } } };
 
   log('stage probe: backend start, adapter, limits, one matmul');
-  const probe = await child(['--probe'], 90, 'probe');
+  const probe = await child(['--probe'], 60, 'probe');
   report.probe = probe.result ?? { ok: false, error: probe.error };
   const pr = report.probe as { ok: boolean; error?: string; adapter?: unknown; limits?: Record<string, number>; features?: string[]; matmulGflops?: number; matmulN?: number };
   if (!pr.ok) {
@@ -480,7 +502,7 @@ async function parent(): Promise<void> {
 
   if (A.check !== 'no') {
     log(`stage check: tiny config, ${BACKEND} vs cpu, bench step vs learner step`);
-    const ck = await child(['--do-check'], 120, 'check');
+    const ck = await child(['--do-check'], 90, 'check');
     report.check = ck.result ?? { ok: false, error: ck.error };
     const c = report.check as CheckResult;
     log(`check ${c.ok ? 'OK' : `FAILED ${c.error ?? '(differences above tolerance)'}`}`);
@@ -522,7 +544,8 @@ async function parent(): Promise<void> {
   console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) {
     const b = r.best;
-    const note = r.ok ? `loss ${f(r.loss, 3)}, recompute ${r.recompute ? 'on' : 'off'}` : r.skipped ? `skipped: ${r.skipped}` : `FAILED: ${r.error}`;
+    const part = (r as { partial?: string }).partial;
+    const note = r.ok ? `loss ${f(r.loss, 3)}, recompute ${r.recompute ? 'on' : 'off'}${r.bestIsWarmup ? ', WARM-UP step only' : ''}${part ? `, PARTIAL (${part}): ${r.steps?.length ?? 0} timed steps` : ''}` : r.skipped ? `skipped: ${r.skipped}` : `FAILED: ${r.error}`;
     console.log(`| ${r.mode === 'lora' ? `LoRA r=${LORA.rank}` : 'full'} | ${r.T} | ${f(r.tokensPerSec, 0)} | ${f(b?.total)} | ${f(b?.encode)} | ${f(b?.fwdBwd)} | ${f(r.forwardSeconds)} | ${f(b?.readGrads)} | ${f(b?.adamw)} | ${f(b?.assign)} | ${f(r.warmupSeconds, 1)} | ${f(r.modelTflops)} | ${f(r.peakTensorGiB)} | ${f(r.gpuAllocatedGiB)} | ${f(r.peakRssGiB)} | ${note.replace(/\|/g, '/')} |`);
   }
   console.log(`\ntotal ${elapsed().toFixed(0)} s${A.json ? `; JSON: ${A.json}` : ''}`);
