@@ -4,7 +4,7 @@
 # Needs bench/gpu/dist from bench/gpu/build.sh (carried). Unpacks Node, dawn.node and the Vulkan
 # loader into $GPUBENCH_TMP (default /tmp/gpubench), finds the NVIDIA Vulkan ICD, prints
 # diagnostics, runs the bench (each stage in a child with its own timeout; the whole run bounded by
-# GPUBENCH_TIMEOUT seconds, default 400), prints a markdown table, and writes gpubench.json,
+# GPUBENCH_TIMEOUT seconds, default 360), prints a markdown table, and writes gpubench.json,
 # run.log and nvidia-smi samples to $OUT when it is set.
 # Env: GPUBENCH_TIMEOUT, GPUBENCH_DEADLINE (seconds the bench starts new stages, default 300),
 #      VK_DRIVER_FILES / VK_ICD_FILENAMES (skip the ICD search), DAWN_FLAGS (Dawn toggles, space-separated).
@@ -102,9 +102,9 @@ JSON_ARGS=()
 has_backend=0; for a in "$@"; do [ "$a" = "--backend" ] && has_backend=1; done
 BACKEND_ARGS=(); [ $has_backend = 0 ] && BACKEND_ARGS=(--backend webgpu)
 say "running: node $D/gpubench.mjs ${BACKEND_ARGS[*]} --dawn $W/dawn.node --deadline ${GPUBENCH_DEADLINE:-300} ${JSON_ARGS[*]} $*"
-timeout -k 10 "${GPUBENCH_TIMEOUT:-400}" "$W/node" "$D/gpubench.mjs" "${BACKEND_ARGS[@]}" --dawn "$W/dawn.node" --deadline "${GPUBENCH_DEADLINE:-300}" "${JSON_ARGS[@]}" "$@" 2>&1 | tee -a "$LOG"
+timeout -k 10 "${GPUBENCH_TIMEOUT:-360}" "$W/node" "$D/gpubench.mjs" "${BACKEND_ARGS[@]}" --dawn "$W/dawn.node" --deadline "${GPUBENCH_DEADLINE:-300}" "${JSON_ARGS[@]}" "$@" 2>&1 | tee -a "$LOG"
 rc=${PIPESTATUS[0]}
-[ "$rc" = 124 ] && say "the bench hit GPUBENCH_TIMEOUT=${GPUBENCH_TIMEOUT:-400} s"
+[ "$rc" = 124 ] && say "the bench hit GPUBENCH_TIMEOUT=${GPUBENCH_TIMEOUT:-360} s"
 if [ -n "$NVPID" ]; then
   kill "$NVPID" 2>/dev/null; wait "$NVPID" 2>/dev/null
   peak=$(awk -F', *' '$2+0 > m { m = $2+0 } END { print m+0 }' "$W/nvsmi.csv")
