@@ -100,7 +100,7 @@ async function initWebGpu(): Promise<void> {
     const requiredFeatures: string[] = [];
     if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
     const requiredLimits: Record<string, number> = {};
-    for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup']) requiredLimits[k] = lim[k];
+    for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup']) if (Number.isFinite(lim[k])) requiredLimits[k] = lim[k];
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
     const onError = (ev: unknown) => {
       gpuErrors.count++;
@@ -264,7 +264,7 @@ interface OneResult {
   mode: string; T: number; ok: boolean; error?: string; skipped?: string; backend: string; task: string;
   params: number; trainable: number; lossTokens: number; recompute: boolean; logitChunk: number;
   initSeconds?: number; warmupSeconds?: number; forwardSeconds?: number; steps?: Phases[]; best?: Phases; bestIsWarmup?: boolean;
-  tokensPerSec?: number; modelTflops?: number; loss?: number; gradNorm?: number;
+  tokensPerSec?: number; modelGflops?: number; loss?: number; gradNorm?: number;
   peakTensorGiB?: number; gpuAllocatedGiB?: number; peakRssGiB?: number; gpuErrors?: GpuErrors; largestTensorGiB: number;
 }
 
@@ -318,7 +318,7 @@ async function runOne(spec: string): Promise<OneResult> {
       sampleRss();
       return {
         ...base, ok: true, initSeconds, warmupSeconds, forwardSeconds, steps, best, bestIsWarmup: steps.length === 0 || undefined,
-        tokensPerSec: T / best.total, modelTflops: (flopsPerToken * T) / (best.encode + best.fwdBwd) / 1e12, loss: last.loss, gradNorm: last.gradNorm,
+        tokensPerSec: T / best.total, modelGflops: (flopsPerToken * T) / (best.encode + best.fwdBwd) / 1e9, loss: last.loss, gradNorm: last.gradNorm,
         peakTensorGiB: watch.peak() / GiB, gpuAllocatedGiB: mem.numBytesAllocatedInGPU !== undefined ? mem.numBytesAllocatedInGPU / GiB : undefined,
         peakRssGiB: rssPeak / GiB, gpuErrors: gpuErrors.count ? gpuErrors : undefined,
       };
@@ -543,19 +543,24 @@ async function parent(): Promise<void> {
     const c = report.check as CheckResult;
     console.log(`correctness (tiny, T=64): ${c.ok ? 'OK' : 'FAILED'}${c.diff ? `; |${BACKEND} − cpu| ${Object.entries(c.diff).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}` : ''}${c.mirrorVsLearner ? `; bench step vs learner step max |Δ| ${Math.max(...Object.values(c.mirrorVsLearner)).toExponential(2)}` : ''}${c.error ? `; error: ${c.error}` : ''}`);
   }
-  console.log(`\n| mode | seq | tokens/s | step s | encode s | GPU fwd+bwd s | fwd only s | read grads s | AdamW s | assign s | warm-up s | model TFLOP/s | peak tensors GiB | GPU alloc GiB | RSS GiB | note |`);
+  console.log(`\n| mode | seq | tokens/s | step s | encode s | GPU fwd+bwd s | fwd only s | read grads s | AdamW s | assign s | warm-up s | model GFLOP/s | peak tensors GiB | GPU alloc GiB | RSS GiB | note |`);
   console.log(`|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows) {
     const b = r.best;
     const part = (r as { partial?: string }).partial;
     const note = r.ok ? `loss ${f(r.loss, 3)}, recompute ${r.recompute ? 'on' : 'off'}${r.bestIsWarmup ? ', WARM-UP step only' : ''}${part ? `, PARTIAL (${part}): ${r.steps?.length ?? 0} timed steps` : ''}` : r.skipped ? `skipped: ${r.skipped}` : `FAILED: ${r.error}`;
-    console.log(`| ${r.mode === 'lora' ? `LoRA r=${LORA.rank}` : 'full'} | ${r.T} | ${f(r.tokensPerSec, 0)} | ${f(b?.total)} | ${f(b?.encode)} | ${f(b?.fwdBwd)} | ${f(r.forwardSeconds)} | ${f(b?.readGrads)} | ${f(b?.adamw)} | ${f(b?.assign)} | ${f(r.warmupSeconds, 1)} | ${f(r.modelTflops)} | ${f(r.peakTensorGiB)} | ${f(r.gpuAllocatedGiB)} | ${f(r.peakRssGiB)} | ${note.replace(/\|/g, '/')} |`);
+    console.log(`| ${r.mode === 'lora' ? `LoRA r=${LORA.rank}` : 'full'} | ${r.T} | ${f(r.tokensPerSec, 0)} | ${f(b?.total)} | ${f(b?.encode)} | ${f(b?.fwdBwd)} | ${f(r.forwardSeconds)} | ${f(b?.readGrads)} | ${f(b?.adamw)} | ${f(b?.assign)} | ${f(r.warmupSeconds, 1)} | ${f(r.modelGflops, 1)} | ${f(r.peakTensorGiB)} | ${f(r.gpuAllocatedGiB)} | ${f(r.peakRssGiB)} | ${note.replace(/\|/g, '/')} |`);
   }
   console.log(`\ntotal ${elapsed().toFixed(0)} s${A.json ? `; JSON: ${A.json}` : ''}`);
   const anyOk = rows.some((r) => r.ok);
   if (!anyOk) process.exitCode = 4;
 }
 
+// A stage child ends itself when its parent is gone (e.g. run.sh's overall timeout killed it).
+if (A.probe || A['do-check'] || A.one) {
+  const ppid = process.ppid;
+  setInterval(() => { if (process.ppid !== ppid) process.exit(5); }, 1000).unref();
+}
 if (A.probe) console.log('RESULT ' + JSON.stringify(await runProbe()));
 else if (A['do-check']) console.log('RESULT ' + JSON.stringify(await runCheck()));
 else if (A.one) console.log('RESULT ' + JSON.stringify(await runOne(A.one)));

@@ -101,8 +101,8 @@ JSON_ARGS=()
 [ -n "$OUTDIR" ] && { mkdir -p "$OUTDIR"; JSON_ARGS=(--json "$OUTDIR/gpubench.json"); }
 has_backend=0; for a in "$@"; do [ "$a" = "--backend" ] && has_backend=1; done
 BACKEND_ARGS=(); [ $has_backend = 0 ] && BACKEND_ARGS=(--backend webgpu)
-say "running: node $D/gpubench.mjs ${BACKEND_ARGS[*]} --dawn $W/dawn.node --deadline ${GPUBENCH_DEADLINE:-300} ${JSON_ARGS[*]} $*"
-timeout -k 10 "${GPUBENCH_TIMEOUT:-360}" "$W/node" "$D/gpubench.mjs" "${BACKEND_ARGS[@]}" --dawn "$W/dawn.node" --deadline "${GPUBENCH_DEADLINE:-300}" "${JSON_ARGS[@]}" "$@" 2>&1 | tee -a "$LOG"
+say "running: node $D/gpubench.mjs ${BACKEND_ARGS[*]:-} --dawn $W/dawn.node --deadline ${GPUBENCH_DEADLINE:-300} ${JSON_ARGS[*]:-} $*"
+timeout -k 10 "${GPUBENCH_TIMEOUT:-360}" "$W/node" "$D/gpubench.mjs" ${BACKEND_ARGS[@]+"${BACKEND_ARGS[@]}"} --dawn "$W/dawn.node" --deadline "${GPUBENCH_DEADLINE:-300}" ${JSON_ARGS[@]+"${JSON_ARGS[@]}"} "$@" 2>&1 | tee -a "$LOG"
 rc=${PIPESTATUS[0]}
 [ "$rc" = 124 ] && say "the bench hit GPUBENCH_TIMEOUT=${GPUBENCH_TIMEOUT:-360} s"
 if [ -n "$NVPID" ]; then
