@@ -48,7 +48,7 @@ const ins = Object.keys(r.metafile.inputs);
 const cores = new Set(ins.filter((p) => p.includes('tfjs-core/')).map((p) => p.slice(0, p.indexOf('tfjs-core/'))));
 if (cores.size !== 1) { console.error('[build] ERROR: tfjs-core bundled from', [...cores]); process.exit(1); }
 if (!ins.some((p) => p.includes('tfjs-backend-webgpu/'))) { console.error('[build] ERROR: tfjs-backend-webgpu not in the bundle'); process.exit(1); }
-console.log('[build] bundle inputs:', ins.length, 'files; learner files:', ins.filter((p) => /^(runtime|actors)\//.test(p)).join(' '));
+console.log('[build] bundle inputs:', ins.length, 'files; learner files:', ins.filter((p) => /^(nn|runtime|actors)\//.test(p)).join(' '));
 "
 
 # 3. Compressed binaries (rebuilt only when their source changes).

@@ -9,8 +9,8 @@
 // own (probe, correctness check, one child per mode × length) with a hard timeout, so a stage that
 // hangs, runs out of memory or loses the device is reported and the next one still runs.
 //
-// What is the learner's code (bench/gpu/entry.ts): the model (runtime/nn/llama.ts + ops.ts), the
-// losses (grpoLoss / sftLoss in actors/learner/step.ts), LoRA, adamwStep. What is mirrored here:
+// What is the learner's code (bench/gpu/entry.ts): the model (nn/model/llama.ts + ops.ts), the
+// losses (grpoLoss / sftLoss in nn/train/step.ts), LoRA, adamwStep. What is mirrored here:
 // computeGradients and Optimizer (step.ts) read tensors with dataSync(), which the WebGPU backend
 // cannot do in Node (its readSync goes through OffscreenCanvas); `phasedStep` below is the same
 // sequence with `await data()`, timed per phase. The tiny check proves it equal to the learner's
@@ -204,7 +204,7 @@ interface Phases { encode: number; fwdBwd: number; readGrads: number; adamw: num
 interface StepOut { loss: number; gradNorm: number; grads: Map<string, Float32Array>; phases: Phases; extras: Record<string, number> }
 
 /**
- * computeGradients + Optimizer.step of actors/learner/step.ts, phase by phase:
+ * computeGradients + Optimizer.step of nn/train/step.ts, phase by phase:
  * encode (tf.variableGrads builds and queues every kernel), fwdBwd (until the loss can be read: the
  * GPU queue runs in order, so the gradients are done too), readGrads (gradients to the host, as the
  * learner does), adamw (the learner's adamwStep on the host), assign (variables ← master copy; the
