@@ -112,13 +112,13 @@ async function runInInstance(QuickJS, job, onStarted, atCap) {
   const fault = (status, reason) => ({ kind: 'fault', status, reason });
   // Classify an error handle the VM threw; the host-side flags win over anything the message says.
   const classify = (errorText, err, what) => {
-    if (forbidden !== null) return fault('forbidden', `checker reached for ${forbidden}, which a checker may not use`);
+    if (forbidden !== null) return fault('forbidden', `checker reached for ${forbidden}, which is not allowed in a checker`);
     if (interrupted) return fault('timeout', `checker exceeded its CPU time limit of ${job.timeoutMs} ms`);
     let text = 'unknown error';
     try {
       text = errorText ? readString(ctx.unwrapResult(ctx.callFunction(errorText, ctx.undefined, err)), 700) ?? text : text;
     } catch { /* the describer itself failed: keep the generic text */ }
-    if (forbidden !== null) return fault('forbidden', `checker reached for ${forbidden}, which a checker may not use`);
+    if (forbidden !== null) return fault('forbidden', `checker reached for ${forbidden}, which is not allowed in a checker`);
     if (interrupted) return fault('timeout', `checker exceeded its CPU time limit of ${job.timeoutMs} ms`);
     if (/^InternalError: out of memory/.test(text) || atCap()) return fault('memory', `checker exceeded its memory limit of ${Math.round(job.memoryBytes / 2 ** 20)} MB`);
     if (what === 'compile' && /^SyntaxError/.test(text)) return fault('invalid', `checker does not compile: ${text}`);
