@@ -15,6 +15,7 @@
 //     verdict comes out as primitives read field by field through the engine API (no user getter,
 //     toJSON or JSON override is ever consulted), serialised by the worker, size-capped, and
 //     validated here with a zod schema. Anything else is a non-pass status, never `fail`.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 
@@ -59,7 +60,9 @@ const STACK_BYTES = 256 * 1024;
 // code starts; before that (worker start-up, parsing the input) a separate, generous limit applies.
 const HARD_STOP_GRACE_MS = 1000;
 const SETUP_LIMIT_MS = 30_000;
-const MAX_IDLE_WORKERS = 2;
+// At most this many checkers run at once (more would only share the same cores); the rest wait their
+// turn, and their deadlines start when they run. Bounds the memory a flood of checkers can take.
+const MAX_WORKERS = Math.max(2, availableParallelism());
 
 const FaultStatus = z.enum(['error', 'timeout', 'memory', 'forbidden', 'invalid']);
 const WorkerReply = z.union([
@@ -72,7 +75,25 @@ const Verdict = z.object({ pass: z.boolean(), reasons: z.array(z.string().max(MA
 
 const WORKER_URL = new URL('./checker-worker.mjs', import.meta.url);
 const idle: Worker[] = [];
+let busy = 0;
+const waiting: Array<() => void> = [];
 let nextId = 0;
+
+/** A worker for one run: an idle one, a new one while under MAX_WORKERS, or the next one freed. */
+async function acquireWorker(): Promise<Worker> {
+  while (busy >= MAX_WORKERS) await new Promise<void>((wake) => waiting.push(wake));
+  busy++;
+  return idle.pop() ?? spawnWorker();
+}
+
+function releaseWorker(w: Worker, reusable: boolean): void {
+  busy--;
+  if (reusable) {
+    w.unref();
+    idle.push(w);
+  } else void w.terminate();
+  waiting.shift()?.();
+}
 
 function spawnWorker(): Worker {
   const w = new Worker(WORKER_URL, {
@@ -123,7 +144,7 @@ export async function runChecker(source: string, input: CheckerInput, limits: Sa
     maxReasonChars: MAX_REASON_CHARS,
     maxOutputBytes,
   };
-  const worker = idle.pop() ?? spawnWorker();
+  const worker = await acquireWorker();
   worker.ref();
   const id = ++nextId;
   return new Promise<CheckerVerdict>((resolve) => {
@@ -135,10 +156,7 @@ export async function runChecker(source: string, input: CheckerInput, limits: Sa
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
-      if (reusable && idle.length < MAX_IDLE_WORKERS) {
-        worker.unref();
-        idle.push(worker);
-      } else void worker.terminate();
+      releaseWorker(worker, reusable);
       resolve(v);
     };
     const onMessage = (raw: unknown) => {
