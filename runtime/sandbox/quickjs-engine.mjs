@@ -28,7 +28,7 @@ const FORBIDDEN_GLOBALS = [
 const PRELUDE = `(function (trap, inputJson, names) {
   'use strict';
   const O = Object, gOPD = O.getOwnPropertyDescriptor, defineProperty = O.defineProperty, hasOwn = O.hasOwn,
-    getProto = O.getPrototypeOf, freeze = O.freeze, isFrozen = O.isFrozen, keys = O.keys, isArray = Array.isArray,
+    getProto = O.getPrototypeOf, freeze = O.freeze, isArray = Array.isArray,
     parse = JSON.parse, apply = Reflect.apply, slice = String.prototype.slice;
   const g = globalThis;
   const deny = (name) => function () { return trap(name); };
@@ -41,8 +41,8 @@ const PRELUDE = `(function (trap, inputJson, names) {
   }
   defineProperty(g, 'Function', { value: noCodegen, writable: false, enumerable: false, configurable: false });
   defineProperty(g, 'eval', { value: deny('eval'), writable: false, enumerable: false, configurable: false });
-  const deepFreeze = (o) => { if (o !== null && typeof o === 'object' && !isFrozen(o)) { freeze(o); for (const k of keys(o)) deepFreeze(o[k]); } return o; };
-  const input = deepFreeze(parse(inputJson));
+  // Deep-frozen while parsing (the reviver runs children first): half the cost of a separate walk.
+  const input = parse(inputJson, (k, v) => (typeof v === 'object' && v !== null ? freeze(v) : v));
   // [0] missing, [1] accessor, [2, value] own data property.
   const own = (o, k) => { const d = gOPD(o, k); return d === undefined ? [0] : hasOwn(d, 'value') ? [2, d.value] : [1]; };
   const isList = (o) => isArray(o);
