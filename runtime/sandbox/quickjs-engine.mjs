@@ -167,7 +167,8 @@ async function runInInstance(QuickJS, job, onStarted, atCap) {
     verdict = readVerdict(ctx, result.value, { own, isList, thenable }, readString, job);
   } catch {
     // A reader failed inside the VM: out of time or memory by now, or the engine gave up.
-    return classify(undefined, ctx.undefined, 'run');
+    if (forbidden !== null || interrupted || atCap()) return classify(undefined, ctx.undefined, 'run');
+    return fault('error', 'the verdict could not be read');
   }
   // Queued jobs (promise callbacks) run under the same deadline: they may only reveal an escape
   // attempt, a loop or an error, never change the verdict.

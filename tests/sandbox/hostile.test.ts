@@ -120,6 +120,17 @@ describe('hostile checkers: resource bombs', () => {
     expect(ticks).toBeGreaterThan(5);
   });
 
+  it('a flood of checkers, bombs among them, each gets its own answer', async () => {
+    const honest = body(`return { pass: finalState.agent.users.u1.balance === 20, reasons: [] };`);
+    const runs = await Promise.all([
+      runChecker(body(`for (;;) {}`), input, { timeoutMs: 300 }),
+      ...Array.from({ length: 5 }, () => runChecker(honest, input)),
+      runChecker(body(`const a = []; for (;;) a.push(new ArrayBuffer(1 << 20));`), input, { memoryMb: 16 }),
+      runChecker(body(`require('fs')`), input),
+    ]);
+    expect(runs.map((v) => v.status)).toEqual(['timeout', 'pass', 'pass', 'pass', 'pass', 'pass', 'memory', 'forbidden']);
+  });
+
   it('catching the interrupt does not buy more time', async () => {
     await contained(body(`for (let i = 0; i < 5; i++) { try { for (;;) {} } catch (e) {} } return { pass: true, reasons: [] };`), ['timeout'], { timeoutMs: 200 });
   });
