@@ -120,7 +120,8 @@ async function runInInstance(QuickJS, job, onStarted, atCap) {
     } catch { /* the describer itself failed: keep the generic text */ }
     if (forbidden !== null) return fault('forbidden', `checker reached for ${forbidden}, which is not allowed in a checker`);
     if (interrupted) return fault('timeout', `checker exceeded its CPU time limit of ${job.timeoutMs} ms`);
-    if (/^InternalError: out of memory/.test(text) || atCap()) return fault('memory', `checker exceeded its memory limit of ${Math.round(job.memoryBytes / 2 ** 20)} MB`);
+    // At the cap, QuickJS may throw null (no memory left for an error object).
+    if (/^InternalError: out of memory/.test(text) || (atCap() && /^(object|unknown error)$/.test(text))) return fault('memory', `checker exceeded its memory limit of ${Math.round(job.memoryBytes / 2 ** 20)} MB`);
     if (what === 'compile' && /^SyntaxError/.test(text)) return fault('invalid', `checker does not compile: ${text}`);
     return fault('error', `checker threw: ${text}`);
   };
@@ -155,7 +156,13 @@ async function runInInstance(QuickJS, job, onStarted, atCap) {
   const checkSlot = ctx.callFunction(own, ctx.undefined, ctx.global, ctx.newString('check'));
   if (checkSlot.error) return classify(errorText, checkSlot.error, 'run');
   const tag = ctx.getNumber(ctx.getProp(checkSlot.value, 0));
-  const checkFn = tag === 2 ? ctx.getProp(checkSlot.value, 1) : undefined;
+  let checkFn = tag === 2 ? ctx.getProp(checkSlot.value, 1) : undefined;
+  if (tag === 0) {
+    // `const check = ...`: a lexical binding (read without running checker code), as the old engine allowed.
+    const lexical = ctx.evalCode(`typeof check === 'function' ? check : undefined`, 'lookup.js', { strict: true });
+    if (lexical.error) return classify(errorText, lexical.error, 'run');
+    checkFn = lexical.value;
+  }
   if (forbidden !== null || interrupted) return classify(errorText, ctx.undefined, 'run');
   if (!checkFn || ctx.typeof(checkFn) !== 'function') return fault('invalid', 'the checker source defines no function named check');
 
