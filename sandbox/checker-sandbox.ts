@@ -2,18 +2,22 @@
 // `check(initialState, finalState, trajectory)` → `{ pass, reasons }` — in isolation.
 //
 // Layers (see docs/synthesis.md, "The checker sandbox", for why and the known limits):
-//  1. A fresh worker thread per run with V8 heap limits (`resourceLimits`), an empty environment,
-//     no stdin and captured stdout/stderr. The parent terminates it on a wall-clock deadline: the
-//     hard stop for anything the inner timeout misses.
-//  2. Inside the worker, a new `vm` context whose global object has no prototype and holds nothing of
-//     Node (no require, process, import, fetch, timers), with string/wasm code generation disabled.
-//  3. Only primitives cross into the context: the inputs go in as one JSON string and are parsed and
-//     deep-frozen by the context's own JSON/Object, the verdict comes back as one JSON string. No
-//     object of the worker's realm is reachable, so `x.constructor.constructor` yields the context's
-//     own (code-generation-disabled) Function, never the worker's.
-//  4. `runInContext` has a CPU timeout and `microtaskMode: 'afterEvaluate'`, so promise loops are
-//     bounded by the same timeout.
+//  1. The engine is QuickJS compiled to WebAssembly (quickjs-emscripten, quickjs-engine.mjs): the
+//     checker's realm holds no object of Node or V8, only QuickJS builtins, a fresh wasm instance
+//     per run. Its runtime has a memory limit (ArrayBuffers included), a stack limit and an interrupt
+//     handler on a CPU deadline. eval/Function, Proxy, timers, WeakRef/FinalizationRegistry and every
+//     Node/browser global are traps: touching one ends the run `forbidden`.
+//  2. The engine runs in a worker thread (checker-worker.mjs) that the parent terminate()s on a
+//     wall-clock deadline: the fence for a builtin that loops inside wasm without polling the
+//     interrupt handler. Workers are reused between runs (each run still gets a fresh wasm instance)
+//     and replaced after any failure.
+//  3. Only data crosses: the input goes in as one JSON string parsed and deep-frozen by the VM; the
+//     verdict comes out as primitives read field by field through the engine API (no user getter,
+//     toJSON or JSON override is ever consulted), serialised by the worker, size-capped, and
+//     validated here with a zod schema. Anything else is a non-pass status, never `fail`.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
 
 export interface CheckerInput {
   initialState: unknown;
@@ -24,7 +28,7 @@ export interface CheckerInput {
 export interface SandboxLimits {
   /** CPU/wall time the checker may take (default 1000 ms). */
   timeoutMs?: number;
-  /** V8 old-generation heap of the worker (default 64 MB). */
+  /** Memory the checker may allocate on top of its inputs, ArrayBuffers included (default 64 MB). */
   memoryMb?: number;
   /** Largest verdict JSON accepted (default 64 kB). */
   maxOutputBytes?: number;
@@ -32,8 +36,8 @@ export interface SandboxLimits {
 
 /**
  * `pass`/`fail`: the checker ran and answered. Everything else is a failure to run, never a pass:
- * `error` (it threw, or its answer had the wrong shape), `timeout`, `memory` (heap limit hit),
- * `forbidden` (it tried to generate code or reach something the sandbox does not provide),
+ * `error` (it threw, or its answer had the wrong shape or size), `timeout`, `memory` (memory limit
+ * hit), `forbidden` (it reached for code generation, a module, or a global the sandbox traps),
  * `invalid` (the source does not compile or defines no `check`).
  */
 export type CheckerStatus = 'pass' | 'fail' | 'error' | 'timeout' | 'memory' | 'forbidden' | 'invalid';
@@ -46,58 +50,71 @@ export interface CheckerVerdict {
 }
 
 const DEFAULTS = { timeoutMs: 1000, memoryMb: 64, maxOutputBytes: 65_536 };
+/** Bounds on the verdict: more reasons, or a longer one, is an `error`, not a truncated answer. */
+export const MAX_REASONS = 100;
+export const MAX_REASON_CHARS = 4000;
+// QuickJS's own stack limit: below the worker's native stack (stackSizeMb) so deep recursion is a
+// catchable QuickJS error rather than a wasm trap; ~1400 frames of plain recursion.
+const STACK_BYTES = 256 * 1024;
+// Slack between the engine's deadline and the parent's terminate(), counted from the moment checker
+// code starts; before that (worker start-up, parsing the input) a separate, generous limit applies.
+const HARD_STOP_GRACE_MS = 1000;
+const SETUP_LIMIT_MS = 30_000;
+// At most this many checkers run at once (more would only share the same cores); the rest wait their
+// turn, and their deadlines start when they run. Bounds the memory a flood of checkers can take.
+const MAX_WORKERS = Math.max(2, availableParallelism());
 
-// Runs inside the worker (plain JS, evaluated with `eval: true`, so no loader is involved).
-const WORKER_SOURCE = String.raw`(() => {
-const { parentPort, workerData } = require('node:worker_threads');
-const vm = require('node:vm');
-const { source, inputJson, timeoutMs, maxOutputBytes } = workerData;
-function send(v) { parentPort.postMessage(v); }
-let ctx;
-try {
-  ctx = vm.createContext(Object.create(null), {
-    name: 'troupe-checker',
-    codeGeneration: { strings: false, wasm: false },
-    microtaskMode: 'afterEvaluate',
-  });
-} catch (e) { send({ status: 'error', reasons: ['sandbox setup failed: ' + e.message] }); return; }
-// Install the input as a primitive, then parse and freeze it with the context's own builtins.
-ctx.__input = inputJson;
-const prelude = '"use strict";' +
-  'const __deepFreeze = (o) => { if (o && typeof o === "object" && !Object.isFrozen(o)) { Object.freeze(o); for (const k of Object.keys(o)) __deepFreeze(o[k]); } return o; };' +
-  'const __in = __deepFreeze(JSON.parse(globalThis.__input)); delete globalThis.__input;';
-const wrapped = prelude + '\n' + source + '\n;(() => {' +
-  ' if (typeof check !== "function") return JSON.stringify({ __invalid: "the checker source defines no function named check" });' +
-  ' let r; try { r = check(__in.initialState, __in.finalState, __in.trajectory); }' +
-  ' catch (e) { return JSON.stringify({ __threw: String(e && e.stack || e).slice(0, 2000), __name: String(e && e.name) }); }' +
-  ' if (r && typeof r.then === "function") return JSON.stringify({ __shape: "check returned a promise; it must answer synchronously" });' +
-  ' if (!r || typeof r !== "object" || typeof r.pass !== "boolean") return JSON.stringify({ __shape: "check must return { pass: boolean, reasons: string[] }" });' +
-  ' const reasons = Array.isArray(r.reasons) ? r.reasons.map((x) => String(x).slice(0, 500)).slice(0, 50) : [];' +
-  ' return JSON.stringify({ pass: r.pass, reasons });' +
-  '})()';
-let out;
-try {
-  const script = new vm.Script(wrapped, { filename: 'checker.js' });
-  out = script.runInContext(ctx, { timeout: timeoutMs, breakOnSigint: false, displayErrors: false });
-} catch (e) {
-  const msg = String(e && e.message || e);
-  if (e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') send({ status: 'timeout', reasons: ['checker exceeded its CPU time limit of ' + timeoutMs + ' ms'] });
-  else if (e && e.name === 'SyntaxError') send({ status: 'invalid', reasons: ['checker does not compile: ' + msg] });
-  else if (/Code generation from strings disallowed|WebAssembly/.test(msg)) send({ status: 'forbidden', reasons: ['code generation is not allowed in a checker: ' + msg] });
-  else send({ status: 'error', reasons: ['checker failed: ' + msg] });
-  return;
+const FaultStatus = z.enum(['error', 'timeout', 'memory', 'forbidden', 'invalid']);
+const WorkerReply = z.union([
+  z.object({ id: z.number(), outcome: z.object({ kind: z.literal('verdict'), json: z.string() }).strict() }).strict(),
+  z.object({ id: z.number(), outcome: z.object({ kind: z.literal('fault'), status: FaultStatus, reason: z.string().max(2000) }).strict() }).strict(),
+  z.object({ id: z.number(), crash: z.string().max(1000) }).strict(),
+  z.object({ id: z.number(), started: z.literal(true) }).strict(),
+]);
+const Verdict = z.object({ pass: z.boolean(), reasons: z.array(z.string().max(MAX_REASON_CHARS)).max(MAX_REASONS) }).strict();
+
+const WORKER_URL = new URL('./checker-worker.mjs', import.meta.url);
+const idle: Worker[] = [];
+let busy = 0;
+const waiting: Array<() => void> = [];
+let nextId = 0;
+
+/** A worker for one run: an idle one, a new one while under MAX_WORKERS, or the next one freed. */
+async function acquireWorker(): Promise<Worker> {
+  while (busy >= MAX_WORKERS) await new Promise<void>((wake) => waiting.push(wake));
+  busy++;
+  return idle.pop() ?? spawnWorker();
 }
-if (typeof out !== 'string') { send({ status: 'error', reasons: ['checker produced no verdict'] }); return; }
-if (out.length > maxOutputBytes) { send({ status: 'error', reasons: ['checker verdict is larger than ' + maxOutputBytes + ' bytes'] }); return; }
-const v = JSON.parse(out);
-if (v.__invalid) send({ status: 'invalid', reasons: [v.__invalid] });
-else if (v.__shape) send({ status: 'error', reasons: [v.__shape] });
-else if (v.__threw !== undefined) {
-  const forbidden = /is not defined|Code generation from strings disallowed|WebAssembly/.test(v.__threw) && /(require|process|import|fetch|setTimeout|setInterval|WebAssembly|eval|Function|Buffer|globalThis\.|XMLHttpRequest|WebSocket|queueMicrotask|Code generation)/.test(v.__threw);
-  send({ status: forbidden ? 'forbidden' : 'error', reasons: ['checker threw: ' + v.__threw.split('\n')[0]] });
-} else send({ status: v.pass ? 'pass' : 'fail', reasons: v.reasons });
-})();
-`;
+
+function releaseWorker(w: Worker, reusable: boolean): void {
+  busy--;
+  if (reusable) {
+    w.unref();
+    idle.push(w);
+  } else void w.terminate();
+  waiting.shift()?.();
+}
+
+function spawnWorker(): Worker {
+  const w = new Worker(WORKER_URL, {
+    env: {},
+    argv: [],
+    execArgv: [],
+    // Not piped: a piped stream keeps an idle (unref'd) worker holding the process open. The checker
+    // has no console; only an engine abort message could reach the parent's stderr.
+    stdin: false,
+    // The worker's own V8 heap holds only the engine glue; checker memory lives in wasm memory and is
+    // bounded by the QuickJS limit. stackSizeMb sizes the native stack that wasm frames use.
+    resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, codeRangeSizeMb: 32, stackSizeMb: 8 },
+  });
+  w.on('exit', () => {
+    const i = idle.indexOf(w);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  // Errors are handled per run; this keeps an idle worker's failure from becoming an uncaught event.
+  w.on('error', () => {});
+  return w;
+}
 
 /** Run `source` (which must define `function check(initialState, finalState, trajectory)`) on `input`. */
 export async function runChecker(source: string, input: CheckerInput, limits: SandboxLimits = {}): Promise<CheckerVerdict> {
@@ -111,41 +128,74 @@ export async function runChecker(source: string, input: CheckerInput, limits: Sa
   });
   let inputJson: string;
   try {
-    inputJson = JSON.stringify(input);
+    // Plain data only: whatever the caller passes is copied as JSON, never shared.
+    inputJson = JSON.stringify({ initialState: input.initialState ?? null, finalState: input.finalState ?? null, trajectory: input.trajectory ?? null });
   } catch (e) {
     return done('error', [`checker input is not JSON-serialisable: ${(e as Error).message}`]);
   }
+  if (typeof source !== 'string') return done('invalid', ['checker source is not a string']);
+  const job = {
+    source,
+    inputJson,
+    timeoutMs,
+    memoryBytes: memoryMb * 2 ** 20,
+    stackBytes: STACK_BYTES,
+    maxReasons: MAX_REASONS,
+    maxReasonChars: MAX_REASON_CHARS,
+    maxOutputBytes,
+  };
+  const worker = await acquireWorker();
+  worker.ref();
+  const id = ++nextId;
   return new Promise<CheckerVerdict>((resolve) => {
     let settled = false;
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { source, inputJson, timeoutMs, maxOutputBytes },
-      env: {},
-      argv: [],
-      execArgv: [],
-      stdin: false,
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.max(4, Math.floor(memoryMb / 4)), codeRangeSizeMb: 16, stackSizeMb: 4 },
-    });
-    // Drain captured output so a chatty checker cannot block on a full pipe.
-    worker.stdout?.resume();
-    worker.stderr?.resume();
-    const finish = (v: CheckerVerdict) => {
+    const finish = (v: CheckerVerdict, reusable: boolean) => {
       if (settled) return;
       settled = true;
-      clearTimeout(hardStop);
-      void worker.terminate();
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      releaseWorker(worker, reusable);
       resolve(v);
     };
-    // Hard stop: the vm timeout covers synchronous code; this covers everything else (and startup).
-    const hardStop = setTimeout(() => finish(done('timeout', [`checker did not finish within ${timeoutMs} ms (worker terminated)`])), timeoutMs + 2000);
-    worker.on('message', (m: { status: CheckerStatus; reasons: string[] }) => finish(done(m.status, m.reasons)));
-    worker.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory|heap limit/i.test(err.message)) {
-        finish(done('memory', [`checker exceeded its memory limit of ${memoryMb} MB`]));
-      } else finish(done('error', [`checker worker failed: ${err.message}`]));
-    });
-    worker.on('exit', (code) => finish(done('error', [`checker worker exited (code ${code}) without a verdict`])));
+    const onMessage = (raw: unknown) => {
+      const reply = WorkerReply.safeParse(raw);
+      if (!reply.success) return finish(done('error', ['checker worker answered out of protocol']), false);
+      const m = reply.data;
+      if (m.id !== id) return finish(done('error', ['checker worker answered another run']), false);
+      if ('started' in m) {
+        clearTimeout(timer);
+        timer = setTimeout(hardStop, timeoutMs + HARD_STOP_GRACE_MS);
+        return;
+      }
+      if ('crash' in m) return finish(done('error', [`checker engine failed: ${m.crash}`]), true);
+      if (m.outcome.kind === 'fault') return finish(done(m.outcome.status, [m.outcome.reason]), true);
+      if (Buffer.byteLength(m.outcome.json) > maxOutputBytes) return finish(done('error', [`checker verdict is larger than ${maxOutputBytes} bytes`]), true);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(m.outcome.json);
+      } catch {
+        return finish(done('error', ['checker verdict is not JSON']), true);
+      }
+      const v = Verdict.safeParse(parsed);
+      if (!v.success) return finish(done('error', [`checker verdict has the wrong shape: ${v.error.issues[0]?.message ?? 'invalid'}`]), true);
+      finish(done(v.data.pass ? 'pass' : 'fail', v.data.reasons), true);
+    };
+    const onError = (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') finish(done('memory', [`checker worker exceeded its memory limit`]), false);
+      else finish(done('error', [`checker worker failed: ${err.message}`]), false);
+    };
+    const onExit = (code: number) => finish(done('error', [`checker worker exited (code ${code}) without a verdict`]), false);
+    // Hard stop: the engine's interrupt handler covers interpreted code; this covers everything else.
+    const hardStop = () => finish(done('timeout', [`checker did not finish within ${timeoutMs} ms (worker terminated)`]), false);
+    let timer = setTimeout(
+      () => finish(done('error', [`checker sandbox did not start within ${SETUP_LIMIT_MS} ms (worker terminated)`]), false),
+      SETUP_LIMIT_MS,
+    );
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ id, job });
   });
 }

@@ -45,5 +45,5 @@ describe('troupe eval on telecom', () => {
     expect(s.reward_info).not.toBeNull();
     expect(s.reward_info!.reward_basis).toEqual(['ENV_ASSERTION']);
     expect(s.reward_info!.env_assertions?.length).toBeGreaterThan(0);
-  }, 240_000);
+  }, 480_000);
 });

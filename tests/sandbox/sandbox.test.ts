@@ -65,6 +65,11 @@ describe('checker sandbox', () => {
     expect(v.reasons[0]).toMatch(/32 MB/);
   });
 
+  it('accepts check as a lexical binding, as the old engine did', async () => {
+    const v = await runChecker(`const check = (i, f) => ({ pass: f.agent.tasks.t1.status === 'completed', reasons: [] });`, input);
+    expect(v).toMatchObject({ status: 'pass', pass: true });
+  });
+
   it('reports a source that does not compile or defines no check', async () => {
     expect((await runChecker('function check( {', input)).status).toBe('invalid');
     expect((await runChecker('const x = 1;', input)).status).toBe('invalid');
