@@ -5,8 +5,8 @@ import { api, clear, fmtRate, h, notice } from './dom.js';
 
 const NODE_W = 210;
 const NODE_H = 100;
-const COL = 300;
-const ROW = 140;
+const COL = 320;
+const ROW = 130;
 const PAD = 30;
 
 let selected;
@@ -41,7 +41,8 @@ function nodePos(n) {
 function drawGraph(box, graph, panel) {
   const pos = new Map(graph.nodes.map((n) => [n.id, nodePos(n)]));
   const width = PAD * 2 + Math.max(...graph.nodes.map((n) => n.layer), 0) * COL + NODE_W;
-  const height = PAD * 2 + Math.max(...graph.nodes.map((n) => n.order), 0) * ROW + NODE_H + 40;
+  const loops = graph.edges.some((e) => { const a = graph.nodes.find((n) => n.id === e.from), b = graph.nodes.find((n) => n.id === e.to); return a && b && b.layer <= a.layer; });
+  const height = PAD * 2 + Math.max(...graph.nodes.map((n) => n.order), 0) * ROW + NODE_H + (loops ? 90 : 10);
   const svg = h('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'society graph' },
     h('defs', {}, h('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
       h('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
@@ -71,7 +72,8 @@ function drawGraph(box, graph, panel) {
     const w = e.rate > 0 ? Math.min(6, 1.5 + Math.log2(1 + e.rate)) : 1.2;
     edgesG.append(h('g', { class: `edge${e.rate > 0 ? ' live' : ''}`, 'data-from': e.from, 'data-to': e.to, 'data-kind': e.kind, 'data-rate': e.rate.toFixed(3) },
       h('path', { d, 'stroke-width': w, 'marker-end': 'url(#arrow)' }, h('title', {}, `${e.kind}: ${e.count} in the last ${graph.windowMs / 1000}s`)),
-      h('text', { x: lx, y: ly, 'text-anchor': 'middle', class: 'edge-label' }, `${e.kind} · ${fmtRate(e.rate)}`)));
+      h('text', { x: lx, y: ly, 'text-anchor': 'middle', class: 'edge-label' }, e.kind),
+      h('text', { x: lx, y: ly + 19, 'text-anchor': 'middle', class: 'edge-label rate' }, fmtRate(e.rate))));
   }
   svg.append(edgesG);
   const nodesG = h('g', { class: 'nodes' });
@@ -84,7 +86,7 @@ function drawGraph(box, graph, panel) {
         : [
             `${n.instances} instance${n.instances === 1 ? '' : 's'} · ${Object.entries(n.states).map(([s, c]) => (c > 1 ? `${c} ${s}` : s)).join(', ') || 'none live'}`,
             `impl ${n.implementations.join(', ') || '-'}`,
-            `instr ${n.instructionsRevisions.filter((r) => r > 0).map((r) => `r${r}`).join(', ') || '-'}${n.models.length ? ` · model ${n.models.join(', ')}` : ''}`,
+            `instructions ${n.instructionsRevisions.filter((r) => r > 0).map((r) => `r${r}`).join(', ') || 'none'}${n.models.length ? ` · model ${n.models.join(', ')}` : ''}`,
             `in-flight ${n.inFlight} · handled ${n.handled}${n.failed ? ` · failed ${n.failed}` : ''}${n.deadLettered ? ` · dlq ${n.deadLettered}` : ''}`,
           ];
     const g = h('g', {
@@ -92,7 +94,7 @@ function drawGraph(box, graph, panel) {
       transform: `translate(${p.x},${p.y})`, 'data-role': n.id, tabindex: n.type === 'role' ? 0 : undefined,
       onclick: n.type === 'role' ? () => select(n.id, panel) : undefined,
     },
-    h('rect', { width: NODE_W, height: n.type === 'role' ? NODE_H : 44, rx: 8 }),
+    h('rect', { width: NODE_W, height: n.type === 'role' ? NODE_H : 56, rx: 8 }),
     h('text', { x: 12, y: 22, class: 'node-title' }, n.label),
     lines.map((l, i) => h('text', { x: 12, y: 42 + i * 15, class: 'node-line' }, l.length > 34 ? `${l.slice(0, 33)}…` : l)));
     nodesG.append(g);
@@ -164,10 +166,11 @@ function drawPanel(panel, s, role) {
   clear(panel).append(
     h('h2', {}, role),
     h('p', { class: 'muted kinds' }, kinds),
-    h('table', { class: 'instances' },
-      h('thead', {}, h('tr', {}, ['instance', 'state', 'impl', 'model', 'instr', 'in-flight', 'handled', 'failed', 'dlq', 'heartbeat', ''].map((c) => h('th', {}, c)))),
-      h('tbody', {}, instanceRows(s, role, panel))),
-    form);
+    h('div', { class: 'panel-body' },
+      h('div', { class: 'scroll' }, h('table', { class: 'instances' },
+        h('thead', {}, h('tr', {}, ['instance', 'state', 'impl', 'model', 'instr', 'in-flight', 'handled', 'failed', 'dlq', 'heartbeat', ''].map((c) => h('th', {}, c)))),
+        h('tbody', {}, instanceRows(s, role, panel)))),
+      form));
 }
 
 async function drain(instance, panel) {
