@@ -186,7 +186,7 @@ describe('the dashboard page', () => {
     });
     expect(await page.$eval('.node[data-role="stage-b"]', (e) => e.textContent)).toMatch(/stage-b@1/);
     // Handled counts arrive with the instances' heartbeats (every 2 s).
-    await page.waitForFunction(() => /handled [1-9]/.test(document.querySelector('.node[data-role="stage-c"]')?.textContent ?? ''), { timeout: 20_000 });
+    await page.waitForFunction(`/handled [1-9]/.test(document.querySelector('.node[data-role="stage-c"]')?.textContent ?? '')`, { timeout: 20_000 });
     await page.click('.node[data-role="stage-b"]');
     await page.waitForSelector('#role-panel tr[data-instance]');
     await shot('graph');
@@ -194,16 +194,16 @@ describe('the dashboard page', () => {
 
   it('streams messages, filtered by kind', async () => {
     await page.goto(`${dashboard.url}#/messages?kind=pipeline.stage2`);
-    await page.waitForFunction(() => document.querySelectorAll('#messages tbody tr').length >= 5);
+    await page.waitForFunction(`document.querySelectorAll('#messages tbody tr').length >= 5`);
     const kinds = await page.$$eval('#messages tbody tr', (rows) => rows.map((r) => r.getAttribute('data-kind')));
     expect(new Set(kinds)).toEqual(new Set(['pipeline.stage2']));
     expect(await page.$$eval('#messages tbody tr', (rows) => rows.map((r) => r.getAttribute('data-role')))).toContain('stage-b');
     // And by sending role, all kinds.
     await page.goto(`${dashboard.url}#/messages?role=stage-a`);
-    await page.waitForFunction(() => document.querySelectorAll('#messages tbody tr').length >= 5);
+    await page.waitForFunction(`document.querySelectorAll('#messages tbody tr').length >= 5`);
     expect(new Set(await page.$$eval('#messages tbody tr', (rows) => rows.map((r) => r.getAttribute('data-role'))))).toEqual(new Set(['stage-a']));
     await page.goto(`${dashboard.url}#/messages`);
-    await page.waitForFunction(() => document.querySelectorAll('#messages tbody tr').length >= 12);
+    await page.waitForFunction(`document.querySelectorAll('#messages tbody tr').length >= 12`);
     await shot('stream');
   });
 
@@ -235,7 +235,7 @@ describe('the dashboard page', () => {
   it('shows a run report with its plot', async () => {
     await page.goto(`${dashboard.url}#/reports`);
     await page.waitForSelector('#report img.plot');
-    await page.waitForFunction(() => [...document.querySelectorAll('#report img.plot')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    await page.waitForFunction(`[...document.querySelectorAll('#report img.plot')].every((i) => i.complete && i.naturalWidth > 0)`);
     expect(await page.$eval('#report h2', (e) => e.textContent)).toBe(`Synthesis run ${REPORT_RUN}`);
     expect(await page.$$eval('#report table.md-table', (t) => t.length)).toBeGreaterThan(0);
     expect(await page.$eval('#report-list', (e) => e.textContent)).toContain(`${REPORT_RUN}/synth`);
@@ -258,7 +258,7 @@ describe('the dashboard page', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, 'bin/troupe.js'), 'ps', '--json', '--run-id', society.runId], { env: { ...process.env, TROUPE_RUNS_DIR: nats.dir }, cwd: REPO });
     const ps = JSON.parse(stdout) as { roles: { role: string; implementation: string }[] };
     expect(ps.roles.filter((r) => r.role === 'stage-b').map((r) => r.implementation)).toEqual(['stage-b@2']);
-    await page.waitForFunction(() => document.querySelector('.node[data-role="stage-b"]')?.textContent?.includes('stage-b@2'));
+    await page.waitForFunction(`document.querySelector('.node[data-role="stage-b"]')?.textContent?.includes('stage-b@2')`);
   }, 90_000);
 
   it('drains one instance from the page, and says plainly that cancel is not available yet', async () => {
