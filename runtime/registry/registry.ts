@@ -24,8 +24,9 @@ export async function removeInstance(kv: KV, instance: string): Promise<void> {
 /** Every live instance, sorted by role then start time. Entries that fail to parse are skipped with a warning. */
 export async function listInstances(kv: KV): Promise<InstanceRecord[]> {
   const out: InstanceRecord[] = [];
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
+  // A Set: the key listing hands out a key again when its entry is rewritten (a heartbeat) while it runs.
+  const keys = new Set<string>();
+  for await (const k of await kv.keys()) keys.add(k);
   for (const k of keys) {
     const e = await kv.get(k);
     if (!e || e.operation !== 'PUT') continue;

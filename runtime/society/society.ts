@@ -12,6 +12,7 @@ import { ALL_MESSAGES, instanceControlSubject, kindOfSubject, KIND_HEADER } from
 import { ControlError, startControlServer, generateControlToken, writeControlEndpoint, type ControlHandlers, type ControlServer } from '../control/index.ts';
 import type { MessageEvent, RoleInstance, SwapRequest, SwapResult, WatchFilter } from '../control/types.ts';
 import { REPO_ROOT, loadRole, type RoleCatalog } from '../host/catalog.ts';
+import type { RoleDefinition } from '../host/role.ts';
 import { newInstanceId, type WorkerRoleSpec } from '../host/worker.ts';
 import { getInstructions, openInstructions, setInstructions } from '../instructions/instructions.ts';
 import { natsSettingsToEnv, redactUrl, type NatsSettings } from '../nats/connect.ts';
@@ -63,6 +64,8 @@ export class Society {
   private readonly roleSpecs = new Map<string, { spec: Omit<WorkerRoleSpec, 'instance'>; replicas: number }>();
   private stopping = false;
   private swapping = new Set<string>();
+  /** Kinds each role's current implementation consumes and produces (the dashboard draws edges from them). */
+  private readonly kinds = new Map<string, RoleKinds>();
 
   constructor(readonly opts: SocietyOptions) {
     this.runId = opts.runId ?? newRunId();
@@ -85,7 +88,8 @@ export class Society {
     if (this.session.embedded) this.log(`embedded nats-server at ${this.session.settings.url} (store ${this.session.embedded.storeDir})`);
     const cfg = this.opts.config;
     for (const [role, rc] of Object.entries(cfg.roles)) {
-      await loadRole(rc.impl ?? role, role, { nc: this.nc, model: rc.model }, this.opts.catalog); // fail fast on a bad module, before any process starts
+      const { def } = await loadRole(rc.impl ?? role, role, { nc: this.nc, model: rc.model }, this.opts.catalog); // fail fast on a bad module, before any process starts
+      this.kinds.set(role, kindsOf(def));
       let instructionsRevision: number | undefined;
       if (rc.instructions) {
         const text = readFileSync(resolve(rc.instructions), 'utf8');
@@ -202,6 +206,11 @@ export class Society {
     return (await listInstances(this.registry)).filter((r) => !role || r.role === role);
   }
 
+  /** Message kinds per role of this society, as its current implementations declare them. */
+  roleKinds(): Record<string, RoleKinds> {
+    return Object.fromEntries(this.kinds);
+  }
+
   /** Children this society runs (pid per instance), for tests and `down`. */
   children(): { instance: string; role: string; pid?: number }[] {
     return [...this.slots.values()].map((s) => ({ instance: s.instance, role: s.spec.role, pid: s.child?.pid }));
@@ -220,12 +229,14 @@ export class Society {
     try {
       const spec = { ...cur.spec };
       let nowServing: string;
+      let newKinds: RoleKinds | undefined;
       if (req.implModule !== undefined) {
         const { def, module } = await loadRole(req.implModule, role, { nc: this.nc, model: cur.spec.model }, this.opts.catalog).catch((e) => {
           throw new ControlError('INVALID_ARGUMENT', e.message);
         });
         spec.impl = module;
         nowServing = def.impl;
+        newKinds = kindsOf(def);
       } else if (req.model !== undefined) {
         spec.model = req.model;
         nowServing = `model ${req.model}`;
@@ -251,6 +262,7 @@ export class Society {
         throw new ControlError('FAILED_PRECONDITION', `new ${role} instances did not start: ${(err as Error).message}`);
       }
       this.roleSpecs.set(role, { spec, replicas: cur.replicas });
+      if (newKinds) this.kinds.set(role, newKinds);
       await Promise.all(old.map((id) => this.retire(id)));
       this.log(`[society] swapped ${role}: ${old.join(', ')} → ${fresh.join(', ')} (${nowServing})`);
       return { role, oldInstanceIds: old, newInstanceIds: fresh, nowServing, message: `${role} now serves ${nowServing}` };
@@ -309,6 +321,15 @@ export class Society {
       watchMessages: (filter, signal) => watchMessages(this.nc, filter, signal),
     };
   }
+}
+
+export interface RoleKinds {
+  consumes: string[];
+  produces: string[];
+}
+
+function kindsOf(def: RoleDefinition): RoleKinds {
+  return { consumes: def.consumes.map((m) => m.kind), produces: def.produces.map((m) => m.kind) };
 }
 
 export function toRoleInstance(r: InstanceRecord): RoleInstance {
