@@ -2,7 +2,7 @@
 // its gradients, and the main thread sums them weighted by each micro-batch's share of the batch's
 // loss tokens (so the result equals the token-mean gradient of the whole batch). Trainable weights
 // live in SharedArrayBuffers that the optimizer updates and every worker reads.
-import { tf } from '../../runtime/tf/backend.ts';
+import { activeBackend, tf } from '../../runtime/tf/backend.ts';
 import { WorkerPool } from '../../runtime/tf/pool.ts';
 import { trainableVariables, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../../runtime/nn/llama.ts';
 import type { SurrogateOptions, TokenBatch } from './grpo.ts';
@@ -30,7 +30,8 @@ export class DataParallel {
       buf.set(v.dataSync() as Float32Array);
       this.shared.set(n, buf);
     }
-    this.pool = new WorkerPool(new URL('./grad-worker.ts', import.meta.url), workers, { spec });
+    // The workers run on the main thread's backend (forced there: no silent fallback in a worker).
+    this.pool = new WorkerPool(new URL('./grad-worker.ts', import.meta.url), workers, { spec, backend: activeBackend() });
     this.ready = Promise.all(Array.from({ length: workers }, (_, i) => this.pool.call(i, { type: 'ping' })));
   }
 

@@ -2,7 +2,7 @@
 // backend, reads the current trainable weights from shared memory before each request, and returns
 // the gradients of one micro-batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, tf } from '../../runtime/tf/backend.ts';
+import { initBackend, tf, type BackendName } from '../../runtime/tf/backend.ts';
 import { serveRequests } from '../../runtime/tf/pool.ts';
 import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
 import { addLora, initParams, trainableVariables, type LlamaModel } from '../../runtime/nn/llama.ts';
@@ -10,9 +10,9 @@ import { computeGradients, grpoLoss, sftLoss, type SftBatch } from './step.ts';
 import type { ModelSpec } from './data-parallel.ts';
 import type { TokenBatch } from './grpo.ts';
 
-const spec = (workerData as { spec: ModelSpec }).spec;
+const { spec, backend } = workerData as { spec: ModelSpec; backend?: BackendName };
 process.env.TROUPE_QUIET_BACKEND = '1';
-await initBackend();
+await initBackend(backend);
 let model: LlamaModel;
 if (spec.kind === 'gguf') model = loadGgufModel(spec.path);
 else model = { config: spec.config, params: initParams(spec.config, spec.seed) };
