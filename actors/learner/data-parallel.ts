@@ -2,7 +2,7 @@
 // its gradients, and the main thread sums them weighted by each micro-batch's share of the batch's
 // loss tokens (so the result equals the token-mean gradient of the whole batch). Trainable weights
 // live in SharedArrayBuffers that the optimizer updates and every worker reads.
-import { activeBackend, tf } from '../../runtime/tf/backend.ts';
+import { activeBackend, tf, type BackendName } from '../../runtime/tf/backend.ts';
 import { WorkerPool } from '../../runtime/tf/pool.ts';
 import { trainableVariables, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../../runtime/nn/llama.ts';
 import type { SurrogateOptions, TokenBatch } from './grpo.ts';
@@ -20,7 +20,7 @@ const maskCount = (mb: MicroBatch) => mb.batch.mask.flat().reduce((a, b) => a + 
 
 export class DataParallel {
   readonly shared = new Map<string, Float32Array>();
-  private ready: Promise<unknown>;
+  private ready: Promise<(BackendName | undefined)[]>;
   private pool: WorkerPool;
 
   /** `model` is the main thread's copy (same spec); its trainable weights seed the shared copy. */
@@ -31,8 +31,14 @@ export class DataParallel {
       this.shared.set(n, buf);
     }
     // The workers run on the main thread's backend (forced there: no silent fallback in a worker).
-    this.pool = new WorkerPool(new URL('./grad-worker.ts', import.meta.url), workers, { spec, backend: activeBackend() });
-    this.ready = Promise.all(Array.from({ length: workers }, (_, i) => this.pool.call(i, { type: 'ping' })));
+    const backend = activeBackend();
+    this.pool = new WorkerPool(new URL('./grad-worker.ts', import.meta.url), workers, { spec, backend });
+    this.ready = Promise.all(Array.from({ length: workers }, (_, i) => this.pool.call<BackendName | undefined>(i, { type: 'ping' })));
+  }
+
+  /** The backend each worker runs on (answers once the workers are up). */
+  workerBackends(): Promise<(BackendName | undefined)[]> {
+    return this.ready;
   }
 
   /** Copies the main model's trainable weights into shared memory (call after each optimizer step). */

@@ -2,7 +2,7 @@
 // backend, reads the current trainable weights from shared memory before each request, and returns
 // the gradients of one micro-batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, tf, type BackendName } from '../../runtime/tf/backend.ts';
+import { activeBackend, initBackend, tf, type BackendName } from '../../runtime/tf/backend.ts';
 import { serveRequests } from '../../runtime/tf/pool.ts';
 import { loadGgufModel } from '../../runtime/nn/load-gguf.ts';
 import { addLora, initParams, trainableVariables, type LlamaModel } from '../../runtime/nn/llama.ts';
@@ -21,7 +21,7 @@ model.train = spec.train;
 const vars = trainableVariables(model);
 
 serveRequests(parentPort!, async (req) => {
-  if (req.type === 'ping') return { value: 'ready' };
+  if (req.type === 'ping') return { value: activeBackend() };
   if (req.type !== 'grads') throw new Error(`unknown request ${String(req.type)}`);
   // Pull the current weights from the shared master copy.
   const shared = req.weights as Record<string, Float32Array>;
