@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run setup`: everything a fresh machine needs before `troupe` runs.
-#  1. node modules (npm ci; the GPU-only optional packages are skipped: see README "GPU training")
+#  1. node modules (npm ci; the GPU-only optional packages are skipped: see README "Training backends")
 #  1b. the native TensorFlow backend @tensorflow/tfjs-node (scripts/install-tfjs-node.sh; g++, make,
 #      unzip installed from Debian if missing). Its failure fails setup unless TROUPE_ALLOW_WASM_ONLY=1.
 #  2. nats-server on PATH (or a clear instruction)
