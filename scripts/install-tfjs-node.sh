@@ -50,7 +50,7 @@ if [ ! -f "$cache/deps/.complete" ]; then
     rm -f "$wheel"
     "$python" -m pip download --no-deps --only-binary=:all: --disable-pip-version-check \
       --python-version 3.11 --platform manylinux_2_17_x86_64 \
-      -d "$cache" "tensorflow-cpu==$TF_WHEEL_VERSION" >&2 || fail "pip download tensorflow-cpu==$TF_WHEEL_VERSION failed (see above)"
+      -d "$cache" "tensorflow-cpu==$TF_WHEEL_VERSION" >&2 || fail "$python -m pip download tensorflow-cpu==$TF_WHEEL_VERSION failed (see above; TROUPE_PYTHON picks the Python)"
     [ -f "$wheel" ] || fail "pip download produced no $TF_WHEEL in $cache"
     got=$(sha256sum "$wheel" | cut -d' ' -f1)
     [ "$got" = "$TF_WHEEL_SHA256" ] || { rm -f "$wheel"; fail "checksum mismatch for $TF_WHEEL: got $got, expected $TF_WHEEL_SHA256"; }
