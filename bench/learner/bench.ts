@@ -2,7 +2,8 @@
 // LoRA, 1 and 2 data-parallel workers), beside the backend's measured matmul peak, with memory.
 // With TORCH_PYTHON=/path/to/python (a Python with torch), the same step in PyTorch on the CPU runs
 // in the same invocation (bench/learner/torch_step.py, 1 and 2 threads) for comparison.
-// Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 1] [--steps 1] [--json out.json]
+// Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 1] [--steps 1] [--workers 1,2] [--json out.json]
+// The backend is the learner's choice (native when installed); TROUPE_TF_BACKEND=wasm|tensorflow forces one.
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { computeGradients, Optimizer, sftLoss, type SftBatch } from '../../nn/tr
 import { DataParallel } from '../../nn/train/data-parallel.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 
-const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' }, workers: { type: 'string', default: '1,2' } } });
 const T = Number(values.seq), B = Number(values.batch), STEPS = Number(values.steps);
 const path = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const backend = await initBackend();
@@ -56,7 +57,7 @@ const remeasurePeak = () => { const p = matmulPeak(); if (p.gflops > peak.gflops
 log(`backend ${backend.name}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s per thread (best shape ${peak.shape})`);
 
 for (const lora of [false, true]) {
-  for (const workers of [1, 2]) {
+  for (const workers of values.workers.split(',').map(Number)) {
     const name = lora ? 'LoRA r=8 (all linear)' : 'full';
     if (values.only && !name.startsWith(values.only)) continue;
     const model = loadGgufModel(path);

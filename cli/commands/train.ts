@@ -1,9 +1,9 @@
-// `troupe train sft|user-sft|grpo --config FILE [--out DIR] [--resume] [--steps N]`
+// `troupe train sft|user-sft|grpo --config FILE [--out DIR] [--resume] [--steps N] [--backend NAME]`
 import { parseArgs } from 'node:util';
 import { loadTrainConfig, TrainConfig } from '../../actors/learner/config.ts';
 import { runTraining, type TrainMode } from '../drivers/train/train-run.ts';
 
-const USAGE = `usage: troupe train <sft|user-sft|grpo> [--config FILE] [--out DIR] [--resume] [--steps N]
+const USAGE = `usage: troupe train <sft|user-sft|grpo> [--config FILE] [--out DIR] [--resume] [--steps N] [--backend NAME]
 
   sft        the agent on exported SFT dialogues (loss on assistant turns and tool calls)
   user-sft   the user simulator on the role-flipped dialogues (loss on user turns)
@@ -16,6 +16,8 @@ const USAGE = `usage: troupe train <sft|user-sft|grpo> [--config FILE] [--out DI
   --out DIR       run directory (metrics.jsonl, report.md, curves, checkpoint/, exported weights)
   --resume        continue from DIR/checkpoint when present
   --steps N       override train.steps
+  --backend NAME  force the TensorFlow.js backend (train.backend): tensorflow (native CPU), wasm, cpu,
+                  tensorflow-gpu, or auto (the best that loads); a forced one that cannot load is an error
 
   publishing the policy to actors (or the [publish] section of the config):
   --publish NATS_URL   put the weights (GGUF) into the NATS object store (credentials: the URL or
@@ -27,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, steps: { type: 'string' }, publish: { type: 'string' }, 'publish-every': { type: 'string' }, reload: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, steps: { type: 'string' }, backend: { type: 'string' }, publish: { type: 'string' }, 'publish-every': { type: 'string' }, reload: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) { console.log(USAGE); return 0; }
   const mode = positionals[0] as TrainMode | undefined;
@@ -41,6 +43,11 @@ export async function main(argv: string[]): Promise<number> {
     const n = Number(values.steps);
     if (!Number.isInteger(n) || n <= 0) { console.error(`troupe train: --steps must be a positive integer, got "${values.steps}"`); return 2; }
     cfg.train.steps = n;
+  }
+  if (values.backend !== undefined) {
+    const b = TrainConfig.shape.train.unwrap().shape.backend.safeParse(values.backend);
+    if (!b.success) { console.error(`troupe train: --backend must be one of ${TrainConfig.shape.train.unwrap().shape.backend.unwrap().options.join(', ')}, got "${values.backend}"`); return 2; }
+    cfg.train.backend = b.data;
   }
   if (values.publish !== undefined || values['publish-every'] !== undefined || values.reload) {
     const every = values['publish-every'] === undefined ? undefined : Number(values['publish-every']);

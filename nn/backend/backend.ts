@@ -1,32 +1,48 @@
 // TensorFlow.js backend choice at start-up: the fastest one that loads, logged once.
-//   1. @tensorflow/tfjs-node-gpu (CUDA)  2. @tensorflow/tfjs-node (native CPU)
+//   1. @tensorflow/tfjs-node-gpu (CUDA; optional, not installed by setup)
+//   2. @tensorflow/tfjs-node (native CPU; installed by setup: scripts/install-tfjs-node.sh)
 //   3. @tensorflow/tfjs-backend-wasm (SIMD, single-threaded here)  4. the plain JS cpu backend.
-// The native packages are optional dependencies and usually absent, so their imports must fail
-// quietly. Everything else in the learner imports `tf` from here, so one module decides.
+// A backend can be forced (train.backend, `troupe train --backend`, TROUPE_TF_BACKEND); a forced
+// backend that cannot load is an error, never a fallback. Everything else in the learner imports
+// `tf` from here, so one module decides.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+// TF's C++ INFO lines (CPU instruction sets, oneDNN) on every start are noise; warnings stay.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+
 export { tf };
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = typeof BACKEND_NAMES[number];
 
 export interface BackendChoice {
   name: BackendName;
-  /** Why the earlier candidates were skipped. */
+  /** True when the backend was asked for rather than picked. */
+  forced: boolean;
+  /** Why each earlier candidate was skipped (the reasons for a fallback). */
   skipped: string[];
 }
 
-let chosen: Promise<BackendChoice> | undefined;
+const NATIVE_PKG: Record<'tensorflow-gpu' | 'tensorflow', string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
 
-async function tryNative(pkg: string): Promise<boolean> {
-  try {
-    // Dynamic specifier so bundlers and tsc do not require the optional package.
-    const spec = pkg;
-    await import(spec);
-    return tf.getBackend() === 'tensorflow' || tf.findBackend('tensorflow') !== null;
-  } catch {
-    return false;
-  }
+/** Validates a backend name from a flag, config or env var (`where` names the source). */
+export function parseBackendName(s: string, where: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(s)) return s as BackendName;
+  throw new Error(`${where}: unknown TensorFlow.js backend "${s}" (one of ${BACKEND_NAMES.join(', ')})`);
+}
+
+// What loaded, per backend name: so a process can switch (tests compare backends) without
+// importing a package twice; a failed load is remembered with its reason.
+const loaded = new Map<BackendName, Promise<void>>();
+let nativeKind: keyof typeof NATIVE_PKG | undefined; // both native packages register the same 'tensorflow' backend
+
+function firstLine(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.split('\n').find((l) => l.trim())?.trim() ?? m;
 }
 
 function wasmDistDir(): string {
@@ -34,56 +50,93 @@ function wasmDistDir(): string {
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
 }
 
-async function choose(prefer?: BackendName, log = true): Promise<BackendChoice> {
-  const skipped: string[] = [];
-  const order: BackendName[] = prefer ? [prefer] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-  for (const name of order) {
-    if (name === 'tensorflow-gpu' || name === 'tensorflow') {
-      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-      if (await tryNative(pkg)) {
-        await tf.setBackend('tensorflow');
-        await tf.ready();
-        return done({ name, skipped });
+async function loadBackend(name: BackendName): Promise<void> {
+  if (name === 'tensorflow-gpu' || name === 'tensorflow') {
+    if (nativeKind && nativeKind !== name) throw new Error(`${NATIVE_PKG[nativeKind]} is already loaded in this process`);
+    const pkg = NATIVE_PKG[name];
+    try {
+      // Dynamic specifier so tsc does not resolve the optional GPU package.
+      const spec = pkg;
+      await import(spec);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+        throw new Error(`${pkg} is not installed${name === 'tensorflow' ? ' (npm run setup installs it)' : ''}`);
       }
-      skipped.push(`${pkg}: not installed or failed to load`);
-    } else if (name === 'wasm') {
-      try {
-        const wasm = await import('@tensorflow/tfjs-backend-wasm');
-        wasm.setWasmPaths(wasmDistDir());
-        // No threads: node worker_threads inside the wasm backend do not work here; we
-        // parallelise over our own workers instead (nn/backend/pool.ts).
-        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-        if (await tf.setBackend('wasm')) {
-          await tf.ready();
-          return done({ name, skipped });
-        }
-        skipped.push('wasm: setBackend returned false');
-      } catch (err) {
-        skipped.push(`wasm: ${(err as Error).message}`);
-      }
-    } else {
-      await tf.setBackend('cpu');
-      await tf.ready();
-      return done({ name: 'cpu', skipped });
+      throw new Error(`${pkg} failed to load (${name === 'tensorflow' ? 'run scripts/install-tfjs-node.sh' : 'addon'}): ${firstLine(err)}`);
     }
-  }
-  throw new Error(`no TensorFlow.js backend could start (${skipped.join('; ')})`);
-
-  function done(c: BackendChoice): BackendChoice {
-    if (log && !process.env.TROUPE_QUIET_BACKEND) {
-      const simd = c.name === 'wasm' ? ` simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))} threads=no` : '';
-      console.error(`[learner] tfjs backend: ${c.name}${simd}${c.skipped.length ? ` (skipped: ${c.skipped.join('; ')})` : ''}`);
-    }
-    return c;
+    if (!tf.findBackend('tensorflow')) throw new Error(`${pkg} loaded but registered no "tensorflow" backend`);
+    nativeKind = name;
+  } else if (name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(wasmDistDir());
+    // No threads: node worker_threads inside the wasm backend do not work here; we
+    // parallelise over our own workers instead (nn/backend/pool.ts).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
 }
 
+/** Loads `name` (once per process) and makes it the active backend; throws with the reason. */
+export async function useBackend(name: BackendName): Promise<void> {
+  let p = loaded.get(name);
+  if (!p) { p = loadBackend(name); loaded.set(name, p); }
+  await p;
+  const tfName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  if (!(await tf.setBackend(tfName))) throw new Error(`tf.setBackend('${tfName}') failed (see the TensorFlow.js warning above)`);
+  await tf.ready();
+}
+
+/** The backend the process is running on, as initBackend/useBackend last set it. */
+export function activeBackend(): BackendName | undefined {
+  const b = tf.getBackend();
+  return b === 'tensorflow' ? nativeKind : b === 'wasm' || b === 'cpu' ? b : undefined;
+}
+
+async function choose(prefer: BackendName | undefined, why: string): Promise<BackendChoice> {
+  const skipped: string[] = [];
+  if (prefer) {
+    try {
+      await useBackend(prefer);
+    } catch (err) {
+      throw new Error(`TensorFlow.js backend "${prefer}" was asked for (${why}) but cannot start: ${firstLine(err)}`);
+    }
+    return done({ name: prefer, forced: true, skipped });
+  }
+  for (const name of BACKEND_NAMES) {
+    try {
+      await useBackend(name);
+      return done({ name, forced: false, skipped });
+    } catch (err) {
+      skipped.push(`${name}: ${firstLine(err)}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start (${skipped.join('; ')})`);
+}
+
+function done(c: BackendChoice): BackendChoice {
+  if (!process.env.TROUPE_QUIET_BACKEND) console.error(`[learner] ${describeBackend(c)}`);
+  return c;
+}
+
+/** One line for logs and reports: the backend, how it was chosen, and why others were skipped. */
+export function describeBackend(c: BackendChoice): string {
+  const simd = c.name === 'wasm' ? ` simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))} threads=no` : '';
+  return `tfjs backend: ${c.name}${simd}${c.forced ? ' (forced)' : ''}${c.skipped.length ? ` (skipped: ${c.skipped.join('; ')})` : ''}`;
+}
+
+let chosen: { prefer: BackendName | undefined; choice: Promise<BackendChoice> } | undefined;
+
 /**
- * Initialises the best available backend once per process (or `prefer`, e.g. 'cpu' for exact
- * float checks or `TROUPE_TF_BACKEND`). Later calls return the first choice.
+ * Initialises the backend once per process: `prefer` (train.backend, --backend) or else
+ * `TROUPE_TF_BACKEND`, or the best that loads. A forced backend that cannot load throws. A later
+ * call asking for another backend switches to it (tests compare backends in one process).
  */
 export function initBackend(prefer?: BackendName): Promise<BackendChoice> {
-  const env = process.env.TROUPE_TF_BACKEND as BackendName | undefined;
-  chosen ??= choose(prefer ?? env);
-  return chosen;
+  const env = process.env.TROUPE_TF_BACKEND;
+  const want = prefer ?? (env ? parseBackendName(env, 'TROUPE_TF_BACKEND') : undefined);
+  if (chosen && (want === undefined || want === chosen.prefer)) return chosen.choice;
+  const why = prefer ? 'train.backend / --backend' : 'TROUPE_TF_BACKEND';
+  const choice = choose(want, why);
+  chosen = { prefer: want, choice };
+  return choice;
 }

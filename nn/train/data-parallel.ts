@@ -2,7 +2,7 @@
 // its gradients, and the main thread sums them weighted by each micro-batch's share of the batch's
 // loss tokens (so the result equals the token-mean gradient of the whole batch). Trainable weights
 // live in SharedArrayBuffers that the optimizer updates and every worker reads.
-import { tf } from '../backend/backend.ts';
+import { activeBackend, tf, type BackendName } from '../backend/backend.ts';
 import { WorkerPool } from '../backend/pool.ts';
 import { trainableVariables, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../model/llama.ts';
 import type { SurrogateOptions, TokenBatch } from './grpo.ts';
@@ -17,7 +17,7 @@ const maskCount = (mb: MicroBatch) => mb.batch.mask.flat().reduce((a, b) => a + 
 
 export class DataParallel {
   readonly shared = new Map<string, Float32Array>();
-  private ready: Promise<unknown>;
+  private ready: Promise<(BackendName | undefined)[]>;
   private pool: WorkerPool;
 
   /** `model` is the main thread's copy (same spec); its trainable weights seed the shared copy. */
@@ -27,8 +27,15 @@ export class DataParallel {
       buf.set(v.dataSync() as Float32Array);
       this.shared.set(n, buf);
     }
-    this.pool = new WorkerPool(new URL('./grad-worker.ts', import.meta.url), workers, { spec });
-    this.ready = Promise.all(Array.from({ length: workers }, (_, i) => this.pool.call(i, { type: 'ping' })));
+    // The workers run on the main thread's backend (forced there: no silent fallback in a worker).
+    const backend = activeBackend();
+    this.pool = new WorkerPool(new URL('./grad-worker.ts', import.meta.url), workers, { spec, backend });
+    this.ready = Promise.all(Array.from({ length: workers }, (_, i) => this.pool.call<BackendName | undefined>(i, { type: 'ping' })));
+  }
+
+  /** The backend each worker runs on (answers once the workers are up). */
+  workerBackends(): Promise<(BackendName | undefined)[]> {
+    return this.ready;
   }
 
   /** Copies the main model's trainable weights into shared memory (call after each optimizer step). */

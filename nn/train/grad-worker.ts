@@ -2,7 +2,7 @@
 // backend, reads the current trainable weights from shared memory before each request, and returns
 // the gradients of one micro-batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, tf } from '../backend/backend.ts';
+import { activeBackend, initBackend, tf, type BackendName } from '../backend/backend.ts';
 import { serveRequests } from '../backend/pool.ts';
 import { loadGgufModel } from '../model/load-gguf.ts';
 import { addLora, initParams, trainableVariables, type LlamaModel } from '../model/llama.ts';
@@ -10,9 +10,9 @@ import { computeGradients, grpoLoss, sftLoss, type SftBatch } from './step.ts';
 import type { ModelSpec } from './model-spec.ts';
 import type { TokenBatch } from './grpo.ts';
 
-const spec = (workerData as { spec: ModelSpec }).spec;
+const { spec, backend } = workerData as { spec: ModelSpec; backend?: BackendName };
 process.env.TROUPE_QUIET_BACKEND = '1';
-await initBackend();
+await initBackend(backend);
 let model: LlamaModel;
 if (spec.kind === 'gguf') model = loadGgufModel(spec.path);
 else model = { config: spec.config, params: initParams(spec.config, spec.seed) };
@@ -21,7 +21,7 @@ model.train = spec.train;
 const vars = trainableVariables(model);
 
 serveRequests(parentPort!, async (req) => {
-  if (req.type === 'ping') return { value: 'ready' };
+  if (req.type === 'ping') return { value: activeBackend() };
   if (req.type !== 'grads') throw new Error(`unknown request ${String(req.type)}`);
   // Pull the current weights from the shared master copy.
   const shared = req.weights as Record<string, Float32Array>;

@@ -1,13 +1,12 @@
 // Data-parallel gradients over two worker threads equal the single-process token-mean gradient.
-import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend } from '../../nn/backend/backend.ts';
+import { it, expect } from 'vitest';
+import { describeOnBackends } from './backends.ts';
 import { initParams, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 import { DataParallel } from '../../nn/train/data-parallel.ts';
 import { computeGradients, sftLoss, type SftBatch } from '../../nn/train/step.ts';
 
 const cfg: LlamaConfig = { vocabSize: 17, dim: 8, nLayers: 1, nHeads: 2, nKvHeads: 1, headDim: 4, ffnDim: 12, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 16 };
-beforeAll(async () => { await initBackend(); });
 
 function batch(seed: number, B: number, T: number): SftBatch {
   const r = makeRng(seed);
@@ -15,11 +14,12 @@ function batch(seed: number, B: number, T: number): SftBatch {
   return { inputs: rows(() => Math.floor(r() * 17)), targets: rows(() => Math.floor(r() * 17)), mask: rows(() => (r() < 0.6 ? 1 : 0)) };
 }
 
-describe('data parallel', () => {
-  it('two workers give the whole-batch token-mean gradient', async () => {
+describeOnBackends('data parallel', (backend) => {
+  it('two workers, on the main thread\'s backend, give the whole-batch token-mean gradient', async () => {
     const model: LlamaModel = { config: cfg, params: initParams(cfg, 9) };
     const dp = new DataParallel(model, { kind: 'random', config: cfg, seed: 9 }, 2);
     try {
+      expect(await dp.workerBackends()).toEqual([backend, backend]);
       const parts = [batch(1, 2, 6), batch(2, 3, 6), batch(3, 1, 6)];
       const whole: SftBatch = { inputs: parts.flatMap((p) => p.inputs), targets: parts.flatMap((p) => p.targets), mask: parts.flatMap((p) => p.mask) };
       const ref = computeGradients(model, () => ({ loss: sftLoss(model, whole) }));

@@ -1,6 +1,7 @@
 // GRPO pieces against hand-computed cases: advantages, masks, clipping, KL, filtering, staleness.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { describeOnBackends } from './backends.ts';
 import {
   groupAdvantages, classifyGroup, buildGrpoBatch, clippedSurrogateLoss, collectGroups,
   type RolloutGroup, type RolloutSource,
@@ -59,7 +60,7 @@ describe('batch masks', () => {
   });
 });
 
-describe('clipped surrogate', () => {
+describeOnBackends('clipped surrogate', () => {
   // ratios 1.5, 1.2, 0.5, 1.5 with A = +1, +1, −1, −1 and ε = 0.4; a fifth token is masked.
   const ratios = [1.5, 1.2, 0.5, 1.5, 3.0];
   const adv = [1, 1, -1, -1, 5];

@@ -1,15 +1,14 @@
 // The memory-saving paths of the learner (per-block activation recomputation, a loss head over the
 // masked positions only, in chunks) must give the same loss and gradients as the plain path.
-import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { it, expect } from 'vitest';
+import { tf } from '../../nn/backend/backend.ts';
+import { describeOnBackends } from './backends.ts';
 import { initParams, addLora, type LlamaConfig, type LlamaModel, type TrainMemoryOptions } from '../../nn/model/llama.ts';
 import { computeGradients, grpoLoss, sftLoss, type SftBatch } from '../../nn/train/step.ts';
 import type { TokenBatch } from '../../nn/train/grpo.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 
 const base: LlamaConfig = { vocabSize: 13, dim: 8, nLayers: 3, nHeads: 4, nKvHeads: 2, headDim: 2, ffnDim: 12, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 16 };
-
-beforeAll(async () => { await initBackend(); });
 
 function makeModel(cfg: LlamaConfig, lora: boolean): LlamaModel {
   const model: LlamaModel = { config: cfg, params: initParams(cfg, 21) };
@@ -51,7 +50,7 @@ function expectSame(a: ReturnType<typeof grads>, b: ReturnType<typeof grads>) {
   expect(maxAbs).toBeGreaterThan(1e-2); // not vacuous
 }
 
-describe('memory-saving training paths', () => {
+describeOnBackends('memory-saving training paths', () => {
   const plain: TrainMemoryOptions = { recompute: false, logitChunk: 0 };
   for (const tied of [true, false]) for (const lora of [false, true]) {
     it(`recomputation and the chunked masked head give the plain gradients (${tied ? 'tied' : 'separate'} head, ${lora ? 'LoRA' : 'full'})`, () => {

@@ -1,15 +1,14 @@
 // Finite-difference check of the model's gradients (hand-written gradients for the embedding
 // gather and every matmul included) on a tiny float32 configuration, full and LoRA.
-import { describe, it, expect, beforeAll } from 'vitest';
-import { initBackend, tf } from '../../nn/backend/backend.ts';
+import { it, expect } from 'vitest';
+import { tf } from '../../nn/backend/backend.ts';
+import { describeOnBackends } from './backends.ts';
 import { initParams, addLora, trainableVariables, forward, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
 import { embed, matmul } from '../../nn/model/ops.ts';
 import { computeGradients, sftLoss, type SftBatch } from '../../nn/train/step.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 
 const cfg: LlamaConfig = { vocabSize: 11, dim: 8, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 2, ffnDim: 12, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 16 };
-
-beforeAll(async () => { await initBackend(); });
 
 function randomBatch(seed: number, B: number, T: number): SftBatch {
   const r = makeRng(seed);
@@ -52,7 +51,7 @@ function check(model: LlamaModel, batch: SftBatch, perVar = 3) {
   return { worst, compared };
 }
 
-describe('gradients', () => {
+describeOnBackends('gradients', () => {
   it('custom embedding and matmul gradients equal the dense reference', () => {
     const table = tf.randomNormal([6, 3], 0, 1, 'float32', 1);
     const ids = tf.tensor1d([1, 4, 1, 0], 'int32');

@@ -53,7 +53,7 @@ function buildModel(cfg: TrainConfig, mode: TrainMode, source: GgufFile | undefi
 
 export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
   if (mode === 'grpo' && cfg.rollouts?.source === 'society' && cfg.model.random?.vocabSize) throw new Error('rollouts.source = "society" needs the GGUF\'s tokenizer: leave model.random.vocabSize unset');
-  const backend = await initBackend();
+  const backend = await initBackend(cfg.train.backend === 'auto' ? undefined : cfg.train.backend);
   const dir = cfg.output.dir ?? join(runsDir(), `train-${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
   const log = new RunLog(dir, opts.quiet);
@@ -68,7 +68,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   if (cfg.model.lora) addLora(model, cfg.model.lora.rank, cfg.model.lora.alpha, cfg.model.lora.targets);
   model.train = { recompute: cfg.train.recompute, logitChunk: cfg.train.logitChunk };
   const nTrain = [...trainableVariables(model).values()].reduce((s, v) => s + v.size, 0);
-  say(`[train ${mode}] backend=${backend.name} params=${paramCount(model.config)} trainable=${nTrain}${cfg.model.lora ? ` (LoRA r=${cfg.model.lora.rank})` : ''} run dir=${dir}`);
+  say(`[train ${mode}] backend=${backend.name}${backend.forced ? ' (forced)' : ''} params=${paramCount(model.config)} trainable=${nTrain}${cfg.model.lora ? ` (LoRA r=${cfg.model.lora.rank})` : ''} run dir=${dir}`);
 
   const adamOpts: AdamWOptions = { lr: cfg.train.lr, beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps, weightDecay: cfg.train.weightDecay, maxGradNorm: cfg.train.maxGradNorm };
   const ckptDir = join(dir, 'checkpoint');
@@ -132,6 +132,9 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
     say(`[train ${mode}] gradients on ${cfg.train.workers} worker threads`);
   }
   const summary: Record<string, unknown> = { mode, workers: cfg.train.workers, backend: backend.name, parameters: paramCount(model.config), trainable: nTrain };
+  // Why a faster backend was not used (auto choice), so a slow run explains itself in its report.
+  if (backend.skipped.length) summary.backendSkipped = backend.skipped.join('; ');
+  if (backend.forced) summary.backendForced = true;
   const t0 = performance.now();
   let lastStep = startStep, lastVersion = startVersion;
   try {
