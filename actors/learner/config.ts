@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { modelsDir } from '../../runtime/config/paths.ts';
-import type { BackendName } from '../../runtime/tf/backend.ts';
+import type { BackendName } from '../../nn/backend/backend.ts';
 
 export const DEFAULT_MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 
@@ -50,7 +50,7 @@ export const TrainConfig = z.object({
     recompute: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /** Rows of the output head per chunk in the loss (0 = whole logits at once, the old path). */
     logitChunk: z.number().int().min(0).default(256),
-    /** TensorFlow.js backend: "auto" = TROUPE_TF_BACKEND or the best that loads (runtime/tf/backend.ts);
+    /** TensorFlow.js backend: "auto" = TROUPE_TF_BACKEND or the best that loads (nn/backend/backend.ts);
      *  a named one is forced, and failing to load it is an error. */
     backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly ('auto' | BackendName)[]).default('auto'),
   }).strict().prefault({}),

@@ -1,7 +1,7 @@
 // The backends the learner's numerical tests run on: the native CPU backend (the default; required —
 // if its addon is missing the tests fail with the reason, they never skip) and wasm (the fallback).
 import { beforeAll, describe } from 'vitest';
-import { useBackend, type BackendName } from '../../runtime/tf/backend.ts';
+import { useBackend, type BackendName } from '../../nn/backend/backend.ts';
 
 export const TEST_BACKENDS: BackendName[] = ['tensorflow', 'wasm'];
 
