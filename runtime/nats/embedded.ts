@@ -153,7 +153,7 @@ export function natsServerAvailable(): boolean {
  * A detached shell that polls both pids every second and stops the server (SIGTERM, so JetStream
  * flushes its store) once its owner is gone; it exits by itself when the server stops first.
  */
-function startWatchdog(ownerPid: number, serverPid: number): void {
+export function startWatchdog(ownerPid: number, serverPid: number): void {
   const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -TERM "$2" 2>/dev/null; exit 0';
   try {
     const w = spawn('/bin/sh', ['-c', script, 'troupe-nats-watchdog', String(ownerPid), String(serverPid)], { detached: true, stdio: 'ignore' });
