@@ -122,10 +122,19 @@ export async function runFailover(o: { dir: string; n: number; concurrency?: num
 
     // Read from the stream after the kill (a reader made now is placed on a live node); keep
     // listening past the ack wait so a late duplicate would show up.
-    const done = await collect<PipelineItem>(nc, PipelineDone.subject, (got) => new Set(got.map((g) => g.envelope.data.seq)).size >= o.n, {
-      timeoutMs: 120_000,
-      settleMs: 3000,
-    });
+    // Creating the reader is a JetStream API call: on a loaded machine during the election it can
+    // time out; start over (it reads from the start of the stream), a bounded number of times.
+    let done: Collected<PipelineItem>[] | undefined;
+    for (let attempt = 1; !done; attempt++) {
+      done = await collect<PipelineItem>(nc, PipelineDone.subject, (got) => new Set(got.map((g) => g.envelope.data.seq)).size >= o.n, {
+        timeoutMs: 120_000,
+        settleMs: 3000,
+      }).catch((err) => {
+        if (attempt >= 5 || !/timeout|no responders/i.test(String(err))) throw err;
+        log(`reading the results failed (${(err as Error).message}); again`);
+        return undefined;
+      });
+    }
     sub.unsubscribe();
     const si = await jsm.streams.info(MESSAGE_STREAM);
     const after = {

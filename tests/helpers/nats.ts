@@ -90,7 +90,8 @@ export async function collect<T = PipelineItem>(
     } catch (err) {
       // A loaded machine can miss the pull's idle heartbeats; what was received is kept (ack none,
       // and the consumer's position only advances on delivery), so just pull again.
-      if (!/heartbeat/i.test(String(err))) throw err;
+      // A pull that times out (a cluster electing a leader) is pulled again too, until the deadline.
+      if (!/heartbeat|timeout/i.test(String(err))) throw err;
     }
     if (settleUntil === Infinity && until(got)) settleUntil = Date.now() + (opts.settleMs ?? 0);
   }
