@@ -31,6 +31,7 @@ import { askJson } from '../kit/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
 import { deterministicChecks } from '../kit/task-checks.ts';
 import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
+import { storeReplicas } from '../../runtime/nats/streams.ts';
 
 export interface CriticDeps {
   domain: (name: string) => DomainSpec;
@@ -54,7 +55,7 @@ const reviewSchema = {
 
 /** The KV bucket of accepted-task signatures, shared by every critic replica (created if missing). */
 export function openAcceptedTasks(nc: NatsConnection): Promise<KV> {
-  return new Kvm(nc).create(ACCEPTED_TASKS_BUCKET, { history: 1, storage: 'file' as never });
+  return new Kvm(nc).create(ACCEPTED_TASKS_BUCKET, { history: 1, storage: 'file' as never, replicas: storeReplicas(nc) });
 }
 
 async function acceptedSignatures(kv: KV, domain: string): Promise<{ id: string; signature: string[] }[]> {

@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { DATASET_PREFIX, DATASET_STREAM, DatasetRecordMsg, DatasetRecordSchema, datasetSubject, type DatasetRecord } from '../../protocols/synthesis.ts';
 import type { RoleDefinition } from '../../runtime/host/role.ts';
 import { workRole } from '../kit/work-role.ts';
+import { storeReplicas } from '../../runtime/nats/streams.ts';
 
 export async function ensureDatasetStream(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -19,6 +20,7 @@ export async function ensureDatasetStream(nc: NatsConnection): Promise<void> {
         storage: 'file' as any,
         max_msgs_per_subject: 1,
         duplicate_window: 24 * 3600 * 1e9,
+        num_replicas: storeReplicas(nc),
       })
       .catch(async (err) => {
         await jsm.streams.info(DATASET_STREAM).catch(() => {

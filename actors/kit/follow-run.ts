@@ -24,9 +24,15 @@ export interface RunOptions {
   onEnvelope?: (e: Envelope<unknown>) => void;
   /** Sender role of the run request (default `synth-cli`). */
   sender?: string;
+  /**
+   * Resuming a run: what the stream and the dataset already hold for it, read once the live
+   * subscription is open (so nothing falls between the two; a message seen twice counts once). It
+   * is counted before the first progress line, and the run request is not published again.
+   */
+  history?: () => Promise<Envelope<unknown>[]>;
 }
 
-/** Publish the run request and follow the run's messages until every item ended (or the timeout). */
+/** Publish the run request (unless resuming) and follow the run's messages until every item ended (or the timeout). */
 export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary; complete: boolean; startedAt: number; endedAt: number }> {
   const counter = new FunnelCounter(o.runId, o.plans * o.tasksPerPlan);
   const sub = o.nc.subscribe(`${MESSAGE_PREFIX}.synth.>`);
@@ -41,10 +47,14 @@ export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary
       if (counter.add(v.envelope) && counter.done) resolveDone();
     }
   })();
-  const bus = new Bus(o.nc, defaultSender(o.sender ?? 'synth-cli'));
-  await withSpan(`synth run ${o.runId}`, { attributes: { 'troupe.synth.run': o.runId, 'troupe.synth.domain': o.domain } }, () =>
-    bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions, ...o.request }, { key: `synth-run-${o.runId}` }),
-  );
+  if (o.history) {
+    await o.nc.flush(); // the subscription is registered at the server before the history is read
+    for (const e of await o.history()) counter.add(e);
+    o.onProgress?.(counter.summary(), Date.now() - startedAt);
+    if (counter.done) resolveDone();
+  } else {
+    await publishRequest(o);
+  }
   const ticker = setInterval(() => o.onProgress?.(counter.summary(), Date.now() - startedAt), o.progressEveryMs ?? 10_000);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.timeoutMs)));
@@ -53,4 +63,11 @@ export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary
   clearTimeout(timer);
   sub.unsubscribe();
   return { summary: counter.summary(), complete: how === 'done', startedAt, endedAt: Date.now() };
+}
+
+async function publishRequest(o: RunOptions): Promise<void> {
+  const bus = new Bus(o.nc, defaultSender(o.sender ?? 'synth-cli'));
+  await withSpan(`synth run ${o.runId}`, { attributes: { 'troupe.synth.run': o.runId, 'troupe.synth.domain': o.domain } }, () =>
+    bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions, ...o.request }, { key: `synth-run-${o.runId}` }),
+  );
 }

@@ -4,6 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { INSTRUCTIONS_BUCKET } from '../../protocols/subjects.ts';
+import { storeReplicas } from '../nats/streams.ts';
 
 export const InstructionsValueSchema = z.object({
   text: z.string(),
@@ -28,7 +29,7 @@ export interface Instructions extends InstructionsValue {
 }
 
 export async function openInstructions(nc: NatsConnection): Promise<KV> {
-  return new Kvm(nc).create(INSTRUCTIONS_BUCKET, { history: 64, storage: 'file' as any });
+  return new Kvm(nc).create(INSTRUCTIONS_BUCKET, { history: 64, storage: 'file' as any, replicas: storeReplicas(nc) });
 }
 
 function decode(role: string, revision: number, json: unknown): Instructions {

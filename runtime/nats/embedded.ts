@@ -2,7 +2,7 @@
 // store under the run directory. Used when no NATS URL is given.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -80,6 +80,8 @@ export async function startEmbeddedNats(dir: string, opts: { port?: number } = {
   const user = 'troupe';
   const pass = randomBytes(18).toString('base64url');
   const conf = join(dir, 'nats-server.conf');
+  const pidFile = join(dir, 'nats-server.pid');
+  await waitForPreviousServer(pidFile, dir);
   // JSON is valid nats-server config syntax, which spares us quoting rules.
   writeFileSync(
     conf,
@@ -89,6 +91,7 @@ export async function startEmbeddedNats(dir: string, opts: { port?: number } = {
       jetstream: { store_dir: storeDir },
       authorization: { user, password: pass },
       max_payload: 8 * 1024 * 1024,
+      pid_file: pidFile,
     }),
     { mode: 0o600 },
   );
@@ -139,6 +142,31 @@ export async function startEmbeddedNats(dir: string, opts: { port?: number } = {
   return { url: `nats://127.0.0.1:${port}`, user, pass, pid: child.pid!, storeDir, stop };
 }
 
+/**
+ * A run resumed right after its process was killed may find the old server still on this store (its
+ * watchdog stops it within about a second, and it flushes before exiting). Two servers on one store
+ * would corrupt it: wait for the old one to go, up to 15 s, then fail naming its pid.
+ */
+async function waitForPreviousServer(pidFile: string, dir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const isOurs = () => {
+    try {
+      process.kill(pid, 0);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmd.includes('nats-server') && cmd.includes(dir); // pids get reused
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 150 && isOurs(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isOurs()) throw new Error(`a nats-server (pid ${pid}) still runs on ${dir}; stop it first (troupe down, or kill ${pid})`);
+}
+
 /** True when a nats-server binary can be found (for tests and `npm run setup`). */
 export function natsServerAvailable(): boolean {
   try {
@@ -153,7 +181,7 @@ export function natsServerAvailable(): boolean {
  * A detached shell that polls both pids every second and stops the server (SIGTERM, so JetStream
  * flushes its store) once its owner is gone; it exits by itself when the server stops first.
  */
-function startWatchdog(ownerPid: number, serverPid: number): void {
+export function startWatchdog(ownerPid: number, serverPid: number): void {
   const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -TERM "$2" 2>/dev/null; exit 0';
   try {
     const w = spawn('/bin/sh', ['-c', script, 'troupe-nats-watchdog', String(ownerPid), String(serverPid)], { detached: true, stdio: 'ignore' });

@@ -2,6 +2,7 @@
 // message ids were already handled, in a KV bucket shared by all replicas of the sink.
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { storeReplicas } from './streams.ts';
 
 export interface OnceGuard {
   /**
@@ -15,7 +16,7 @@ export interface OnceGuard {
 
 /** Guard over KV bucket `troupe_once_<name>`; claims are kept for `ttlMs` (default 7 days). */
 export async function openOnceGuard(nc: NatsConnection, name: string, ttlMs = 7 * 24 * 3600_000): Promise<OnceGuard> {
-  const kv: KV = await new Kvm(nc).create(`troupe_once_${name.replace(/[^A-Za-z0-9_-]/g, '_')}`, { history: 1, ttl: ttlMs });
+  const kv: KV = await new Kvm(nc).create(`troupe_once_${name.replace(/[^A-Za-z0-9_-]/g, '_')}`, { history: 1, ttl: ttlMs, replicas: storeReplicas(nc) });
   const key = (id: string) => id.replace(/[^A-Za-z0-9_=-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
   return {
     async claim(id) {

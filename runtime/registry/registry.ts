@@ -4,13 +4,14 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { InstanceRecordSchema, type InstanceRecord } from '../../protocols/runtime-messages.ts';
 import { REGISTRY_BUCKET } from '../../protocols/subjects.ts';
+import { storeReplicas } from '../nats/streams.ts';
 
 /** Entries expire this long after their last heartbeat. */
 export const REGISTRY_TTL_MS = 10_000;
 export const HEARTBEAT_MS = 2_000;
 
 export async function openRegistry(nc: NatsConnection): Promise<KV> {
-  return new Kvm(nc).create(REGISTRY_BUCKET, { history: 1, ttl: REGISTRY_TTL_MS, storage: 'memory' as any });
+  return new Kvm(nc).create(REGISTRY_BUCKET, { history: 1, ttl: REGISTRY_TTL_MS, storage: 'memory' as any, replicas: storeReplicas(nc) });
 }
 
 export async function putInstance(kv: KV, rec: InstanceRecord): Promise<void> {

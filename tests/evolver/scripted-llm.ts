@@ -95,7 +95,8 @@ function answer(body: { messages: Msg[]; max_tokens?: number; response_format?: 
   }
 }
 
-export async function startScriptedLlm(): Promise<ScriptedLlm> {
+/** `delayMs`: each answer waits this long (a run that takes a while, e.g. to be killed mid-way). */
+export async function startScriptedLlm(opts: { delayMs?: number } = {}): Promise<ScriptedLlm> {
   const calls: Record<string, number> = {};
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -107,17 +108,19 @@ export async function startScriptedLlm(): Promise<ScriptedLlm> {
       }
       const body = JSON.parse(raw);
       const content = answer(body, calls);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: `cmpl-${++counter}`,
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: 'scripted',
-          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: Math.ceil(raw.length / 4), completion_tokens: Math.ceil(content.length / 4), total_tokens: 0 },
-        }),
-      );
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            id: `cmpl-${++counter}`,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model: 'scripted',
+            choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: Math.ceil(raw.length / 4), completion_tokens: Math.ceil(content.length / 4), total_tokens: 0 },
+          }),
+        );
+      }, opts.delayMs ?? 0);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

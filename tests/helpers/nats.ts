@@ -61,6 +61,8 @@ export async function feedItems(
 export interface Collected<T> {
   envelope: Envelope<T>;
   seq: number;
+  /** When the stream stored it (ms since the epoch, the server's clock). */
+  storedAt: number;
 }
 
 /**
@@ -83,12 +85,13 @@ export async function collect<T = PipelineItem>(
     try {
       const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
       for await (const m of batch) {
-        got.push({ envelope: m.json<Envelope<T>>(), seq: m.seq });
+        got.push({ envelope: m.json<Envelope<T>>(), seq: m.seq, storedAt: Number(BigInt(m.info.timestampNanos) / 1_000_000n) });
       }
     } catch (err) {
       // A loaded machine can miss the pull's idle heartbeats; what was received is kept (ack none,
       // and the consumer's position only advances on delivery), so just pull again.
-      if (!/heartbeat/i.test(String(err))) throw err;
+      // A pull that times out (a cluster electing a leader) is pulled again too, until the deadline.
+      if (!/heartbeat|timeout/i.test(String(err))) throw err;
     }
     if (settleUntil === Infinity && until(got)) settleUntil = Date.now() + (opts.settleMs ?? 0);
   }

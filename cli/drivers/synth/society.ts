@@ -49,6 +49,8 @@ export const RolesConfigSchema = z.object({
   maxSteps: z.number().int().positive().default(30),
   /** Per-dialogue wall-clock limit. */
   dialogueTimeoutMs: z.number().int().positive().optional(),
+  /** Unacked work goes back to the stream after this long (default 30 s): how soon a resumed run picks up what a killed one held. */
+  ackWaitMs: z.number().int().positive().optional(),
   /** Replicas (in this process) per role. */
   replicas: z.record(z.string(), z.number().int().positive()).default({}),
 });
@@ -136,7 +138,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
       const instance = `${sender.instance}-${i}`;
       // LLM roles follow their keys live; rollout and dataset read no instructions.
       const follow = r.instructions ? { source: live, instructionsKey: r.def.name, paramsKey: valueKey('params', r.def.name) } : undefined;
-      const host = new RoleHost({ bus: new Bus(nc, { ...sender, instance, impl: r.def.impl }), role: r.def, instance, instructions: r.instructions, live: follow, model: r.model, log: o.log });
+      const host = new RoleHost({ bus: new Bus(nc, { ...sender, instance, impl: r.def.impl }), role: r.def, instance, instructions: r.instructions, live: follow, model: r.model, ackWaitMs: config.ackWaitMs, log: o.log });
       await host.start();
       hosts.push(host);
     }
