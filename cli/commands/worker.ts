@@ -115,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
   const env = process.env;
   const worker = new Worker({
     nc,
+    natsSettings: settings,
     roles,
     catalog: ROLES,
     ackWaitMs,

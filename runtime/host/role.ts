@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope, MessageDef } from '../../protocols/envelope.ts';
 import { isRoleName } from '../../protocols/envelope.ts';
 import type { LiveSource } from '../instructions/live.ts';
+import type { NatsSettings } from '../nats/connect.ts';
 
 /** Event a role machine emits (XState `emit`) to publish a message. Build it with `output()`. */
 export interface PublishEvent {
@@ -72,6 +73,8 @@ export interface RoleContext {
   nc: NatsConnection;
   /** The model the worker was asked to use for this role (`--model ROLE=MODEL`), if any. */
   model?: string;
+  /** How the worker reached NATS (URL and credentials), for roles that hand the society's address on (the learner's rollouts and publishes). */
+  nats?: NatsSettings;
 }
 
 export function defineRole(def: RoleDefinition): RoleDefinition {
