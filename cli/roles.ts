@@ -1,7 +1,8 @@
 // The roles `troupe up`, `troupe worker` and `troupe swap` know by name: one explicit table, so a
 // moved or renamed module breaks the typecheck rather than a run. Any other implementation is given
-// by module path (`--impl ./my-critic.ts`). Cross-role dependencies are wired here, by injection
-// (the learner's training run lives in cli/drivers/train; a role folder never reaches the CLI).
+// by module path (`--impl ./my-critic.ts`). Cross-role dependencies are wired at this level, by
+// injection (the learner's training run: cli/drivers/train/learner-role.ts; a role folder never
+// reaches the CLI).
 import type { RoleCatalog } from '../runtime/host/catalog.ts';
 
 export const ROLES: RoleCatalog = {
@@ -13,15 +14,6 @@ export const ROLES: RoleCatalog = {
   actor: { summary: 'the agent: answers dialogue turns (troupe.rpc.agent.<domain>) with the domain\'s policy and tools', module: 'actors/actor/role.ts', load: () => import('../actors/actor/role.ts') },
   'user-simulator': { summary: 'the user: answers dialogue turns (troupe.rpc.user.<domain>) from the task\'s scenario', module: 'actors/user-simulator/role.ts', load: () => import('../actors/user-simulator/role.ts') },
   evolver: { summary: 'runs evolve sessions (evolver.run.requested): production, reflection, validation, promotion', module: 'actors/evolver/role.ts', load: () => import('../actors/evolver/role.ts') },
-  learner: {
-    summary: 'runs training runs (learn.run.requested): SFT, user SFT, GRPO with rollouts through the society',
-    module: 'actors/learner/role.ts',
-    load: async () => {
-      const { createLearnerRole } = await import('../actors/learner/role.ts');
-      return {
-        // TensorFlow.js loads with the first run, not when the worker starts.
-        createRole: async (ctx) => createLearnerRole(ctx, async (mode, cfg, opts) => (await import('./drivers/train/train-run.ts')).runTraining(mode, cfg, opts)),
-      };
-    },
-  },
+  // The role lives in actors/learner/role.ts; this module injects the training run (cli/drivers/train).
+  learner: { summary: 'runs training runs (learn.run.requested): SFT, user SFT, GRPO with rollouts through the society', module: 'cli/drivers/train/learner-role.ts', load: () => import('./drivers/train/learner-role.ts') },
 };

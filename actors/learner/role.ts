@@ -17,7 +17,7 @@ import { defineRole, output, type RoleContext, type RoleDefinition, type RoleInp
 import type { NatsSettings } from '../../runtime/nats/connect.ts';
 import { runsDir } from '../../runtime/config/paths.ts';
 import { TrainConfig } from './config.ts';
-import { natsRefBase } from './publish.ts';
+import { natsRefBase } from './nats-ref.ts';
 import type { Collected, GrpoPhases, GrpoStepMetrics } from './phases.ts';
 
 export interface LearnerInput {
