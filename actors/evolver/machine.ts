@@ -47,6 +47,8 @@ interface Ctx {
   validation?: { current: RunResult; candidate: RunResult; currentRevision: number };
   decision?: PromotionDecision;
   error?: string;
+  /** Set on entering `failed`: `error` is then why the session stopped (elsewhere it may be a round's note). */
+  stopped: boolean;
 }
 
 type Input = { cfg: EvolveConfig; env: EvolverEnv };
@@ -115,8 +117,13 @@ async function recordRound(c: Ctx): Promise<RoundRecord> {
   return rec;
 }
 
+export interface EvolveResult {
+  records: RoundRecord[];
+  error?: string;
+}
+
 export const evolverMachine = setup({
-  types: { context: {} as Ctx, input: {} as Input },
+  types: { context: {} as Ctx, input: {} as Input, output: {} as EvolveResult },
   actors: {
     produce: fromPromise(async ({ input: c }: { input: Ctx }): Promise<Production> => produce(c.env, c.cfg, c.round, c.plans)),
     collectFailures: fromPromise(async ({ input: c }: { input: Ctx }) => collectFailures(c.env, c.cfg, c.production!.runId, c.production!.startedAt)),
@@ -132,7 +139,7 @@ export const evolverMachine = setup({
   },
 }).createMachine({
   id: 'evolver',
-  context: ({ input }) => ({ cfg: input.cfg, env: input.env, round: 1, records: [], plans: input.cfg.fixedPlans, ...fresh }),
+  context: ({ input }) => ({ cfg: input.cfg, env: input.env, round: 1, records: [], plans: input.cfg.fixedPlans, ...fresh, stopped: false }),
   initial: 'produce',
   states: {
     produce: {
@@ -208,14 +215,10 @@ export const evolverMachine = setup({
       },
     },
     done: { type: 'final' },
-    failed: { type: 'final' },
+    failed: { type: 'final', entry: assign({ stopped: true }) },
   },
+  output: ({ context }) => ({ records: context.records, ...(context.stopped ? { error: context.error ?? 'failed' } : {}) }),
 });
-
-export interface EvolveResult {
-  records: RoundRecord[];
-  error?: string;
-}
 
 /** Run the machine to its end; `onState` sees every state it enters (progress). */
 export function runEvolver(cfg: EvolveConfig, env: EvolverEnv, onState?: (state: string, round: number) => void): Promise<EvolveResult> {
@@ -228,7 +231,7 @@ export function runEvolver(cfg: EvolveConfig, env: EvolverEnv, onState?: (state:
         last = state;
         onState?.(state, snap.context.round);
       }
-      if (snap.status === 'done') resolve({ records: snap.context.records, error: snap.value === 'failed' ? snap.context.error : undefined });
+      if (snap.status === 'done') resolve(snap.output!);
     });
     actor.start();
   });

@@ -1,5 +1,8 @@
 // The scene's ports over NATS request/reply, and the serving side of each: an agent service, a user
 // simulator service and an environment service. Replicas of a service join the same queue group.
+// The actor and the user simulator as roles are hosted machines (actors/actor/role.ts,
+// actors/user-simulator/role.ts, one machine per turn); `serveAgent` / `serveUser` here serve a plain
+// port in the same queue groups (tests with scripted or deliberately flaky ports).
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sender } from '../../protocols/envelope.ts';
 import {

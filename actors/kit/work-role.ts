@@ -8,16 +8,17 @@ import type { MessageDef } from '../../protocols/envelope.ts';
 import { SynthRoleParamsSchema, type Provenance, type RunOverrides, type SynthRoleParams } from '../../protocols/synthesis.ts';
 import { defineRole, type PublishEvent, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
 import { LiveValueError } from '../../runtime/instructions/live.ts';
-import { LlmClient, parseRoleModelConfig, roleModelConfigFromEnv } from '../../llm/client/index.ts';
+import { LlmClient, parseRoleModelConfig, roleModelConfigFromEnv, type RoleModelConfigInput } from '../../llm/client/index.ts';
 import type { RoleContext } from '../../runtime/host/role.ts';
 
 /**
  * The model client of a synthesis role hosted by `troupe worker` (`createRole`): the worker's
  * `--model ROLE=MODEL` if given (it wins over the environment's model), with the `TROUPE_<ROLE>_MODEL` / `_BASE_URL` / `_API_KEY_ENV`
- * environment; nothing set means the embedded local model, as in `troupe synth`.
+ * environment; nothing set means the embedded local model, as in `troupe synth`. `base`: the role's
+ * own defaults (sampling, reply budget), under the environment's.
  */
-export function workerLlm(role: string, ctx: RoleContext): LlmClient {
-  const env = roleModelConfigFromEnv(role);
+export function workerLlm(role: string, ctx: RoleContext, base: RoleModelConfigInput = {}): LlmClient {
+  const env = roleModelConfigFromEnv(role, base);
   return new LlmClient({ role, config: ctx.model ? parseRoleModelConfig(role, { ...env, model: ctx.model }) : env });
 }
 

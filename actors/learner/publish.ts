@@ -14,6 +14,7 @@ import { exportGguf } from '../../nn/model/export.ts';
 import type { GgufFile } from '../../nn/model/gguf-read.ts';
 import type { LlamaModel } from '../../nn/model/llama.ts';
 import { redactArtifactRef } from '../../llm/server/artifact.ts';
+import { natsRefBase } from './nats-ref.ts';
 
 export interface PublishOptions {
   /** An open connection, or settings to open (and close) one for this publish. */
@@ -52,17 +53,7 @@ export interface Published {
   bytes: number;
 }
 
-/** `nats://[user:pass@|token@]host:port` from connection settings (first server only). */
-export function natsRefBase(s: NatsSettings): string {
-  const first = s.url.split(',')[0].trim();
-  const m = /^(?:(nats|tls):\/\/)?(?:([^@/]*)@)?([^@/]+?)\/?$/.exec(first);
-  if (!m) throw new Error(`cannot make an artifact reference from NATS URL "${first}"`);
-  const scheme = m[1] ?? (s.tlsCa || s.tlsCert ? 'tls' : 'nats');
-  const enc = encodeURIComponent;
-  const cred = s.user !== undefined ? `${enc(s.user)}:${enc(s.pass ?? '')}@` : s.token ? `${enc(s.token)}@` : m[2] ? `${m[2]}@` : '';
-  const hostPort = m[3].includes(':') ? m[3] : `${m[3]}:4222`;
-  return `${scheme}://${cred}${hostPort}`;
-}
+export { natsRefBase };
 
 export function artifactRef(base: string, bucket: string, object: string): string {
   return `${base}/${encodeURIComponent(bucket)}/${object.split('/').map(encodeURIComponent).join('/')}`;

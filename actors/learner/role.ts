@@ -6,9 +6,18 @@
 //
 //   next ─► collecting ─► updating ─► publishing ─► next …   next ─► done (steps spent)
 //                 └───────────┴────────────┴──► failed
-// It is hosted in the `troupe train grpo` process (train-run.ts), which reports each finished step
-// on the bus as `learn.step.completed` (protocols/learner.ts).
-import { assign, createActor, fromPromise, setup, toPromise } from 'xstate';
+// It runs inside a training run (cli/drivers/train/train-run.ts → grpo-trainer.ts), which reports each
+// finished step on the bus as `learn.step.completed` (protocols/learner.ts). A training run is started
+// by `troupe train`, or — the hosted learner role at the end of this file — by a `learn.run.requested`
+// message to `troupe worker --roles learner`.
+import { join } from 'node:path';
+import { assign, createActor, emit, fromPromise, setup, toPromise } from 'xstate';
+import { LearnRunCompleted, LearnRunRequested, LearnStepCompleted, LearnPolicyPublished, type LearnRunRequest, type LearnRunResult } from '../../protocols/learner.ts';
+import { defineRole, output, type RoleContext, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
+import type { NatsSettings } from '../../runtime/nats/connect.ts';
+import { runsDir } from '../../runtime/config/paths.ts';
+import { TrainConfig } from './config.ts';
+import { natsRefBase } from './nats-ref.ts';
 import type { Collected, GrpoPhases, GrpoStepMetrics } from './phases.ts';
 
 export interface LearnerInput {
@@ -95,4 +104,114 @@ export async function runLearnerRole(input: LearnerInput & { onState?: (state: s
   const out = await done;
   if (out.error) throw out.error;
   return { metrics: out.metrics };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hosted learner role (`troupe worker --roles learner`): consumes `learn.run.requested`, runs the
+// training it describes (for GRPO, the machine above drives each step), publishes `learn.run.completed`.
+//
+//   checking ─► training ─► reporting ─► done
+//      │ refused (bad configuration)   ▲ (a failed run is reported with its error)
+//      └───────────────────────────────┘
+
+/** A training run, as cli/drivers/train/train-run.ts runs one (injected: the role folder does not reach the CLI). */
+export type TrainFn = (mode: LearnRunRequest['mode'], cfg: TrainConfig, opts: { resume?: boolean; quiet?: boolean }) => Promise<{ dir: string; report: string; summary: Record<string, unknown> }>;
+
+export interface LearnerRoleDeps {
+  train: TrainFn;
+  /** The society's NATS, for rollouts and publishes whose configuration names none. */
+  nats?: NatsSettings;
+}
+
+/**
+ * The configuration a request runs with, or why it cannot run. Defaults for a hosted run: the run
+ * directory is `<runs dir>/learn-<runId>` (so the same run id resumes from its checkpoint), and
+ * society rollouts and publishes go to the society the learner lives in.
+ */
+export function hostedTrainConfig(req: LearnRunRequest, nats: NatsSettings | undefined): { cfg: TrainConfig } | { error: string } {
+  const r = TrainConfig.safeParse(req.config);
+  if (!r.success) return { error: `config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+  const cfg = r.data;
+  cfg.output.dir ??= join(runsDir(), `learn-${req.runId}`);
+  const raw = req.config as { rollouts?: { nats?: unknown }; publish?: { nats?: unknown } };
+  const society = () => {
+    if (!nats) throw new Error('no NATS settings from the worker');
+    return natsRefBase(nats);
+  };
+  try {
+    if (cfg.rollouts?.source === 'society' && raw.rollouts?.nats === undefined) cfg.rollouts.nats = society();
+    if (cfg.publish && cfg.publish.nats === undefined) cfg.publish.nats = society();
+  } catch (e) {
+    return { error: `the configuration names no NATS server and ${(e as Error).message}` };
+  }
+  if (req.mode !== 'grpo' && !cfg.data) return { error: `${req.mode} needs data.path (a JSONL of OpenAI-format dialogues on the learner's machine)` };
+  return { cfg };
+}
+
+interface HostedCtx {
+  input: RoleInput<LearnRunRequest>;
+  cfg?: TrainConfig;
+  result?: LearnRunResult;
+}
+
+export function learnerRoleMachine(deps: LearnerRoleDeps) {
+  const prepared = (c: HostedCtx) => hostedTrainConfig(c.input.data, deps.nats);
+  return setup({
+    types: { input: {} as RoleInput<LearnRunRequest>, context: {} as HostedCtx },
+    actors: {
+      train: fromPromise<{ dir: string; report: string; summary: Record<string, unknown> }, { req: LearnRunRequest; cfg: TrainConfig }>(({ input }) =>
+        // Always resume: a run id names one run directory, so a redelivered or repeated request continues from its checkpoint.
+        deps.train(input.req.mode, input.cfg, { resume: true }),
+      ),
+    },
+    guards: { runnable: ({ context }) => 'cfg' in prepared(context) },
+  }).createMachine({
+    id: 'learner-role',
+    context: ({ input }) => ({ input }),
+    initial: 'checking',
+    states: {
+      checking: {
+        always: [
+          { guard: 'runnable', target: 'training', actions: assign({ cfg: ({ context }) => (prepared(context) as { cfg: TrainConfig }).cfg }) },
+          {
+            target: 'reporting',
+            actions: assign({ result: ({ context }) => ({ runId: context.input.data.runId, mode: context.input.data.mode, ok: false, error: `refused: ${(prepared(context) as { error: string }).error}` }) }),
+          },
+        ],
+      },
+      training: {
+        invoke: {
+          src: 'train',
+          input: ({ context }) => ({ req: context.input.data, cfg: context.cfg! }),
+          onDone: { target: 'reporting', actions: assign({ result: ({ context, event }) => ({ runId: context.input.data.runId, mode: context.input.data.mode, ok: true, dir: event.output.dir, report: event.output.report, summary: event.output.summary }) }) },
+          // Reported, not retried: a retry would repeat a long run; the same run id asked again resumes it.
+          onError: { target: 'reporting', actions: assign({ result: ({ context, event }) => ({ runId: context.input.data.runId, mode: context.input.data.mode, ok: false, dir: context.cfg?.output.dir, error: String((event.error as Error)?.message ?? event.error) }) }) },
+        },
+      },
+      reporting: {
+        entry: emit(({ context }) => output(LearnRunCompleted, context.result!)),
+        always: 'done',
+      },
+      done: { type: 'final' },
+    },
+  });
+}
+
+export function learnerRole(deps: LearnerRoleDeps): RoleDefinition {
+  return defineRole({
+    name: 'learner',
+    impl: 'learner@1',
+    version: '1',
+    consumes: [LearnRunRequested],
+    produces: [LearnRunCompleted, LearnStepCompleted, LearnPolicyPublished],
+    machine: learnerRoleMachine(deps),
+    // One run at a time: a run holds the machine's memory and cores.
+    concurrency: 1,
+    timeoutMs: 7 * 24 * 3_600_000,
+  });
+}
+
+/** The learner as `troupe worker --roles learner` hosts it; `train` is wired in by the role table (cli/roles.ts). */
+export function createLearnerRole(ctx: RoleContext, train: TrainFn): RoleDefinition {
+  return learnerRole({ train, nats: ctx.nats });
 }

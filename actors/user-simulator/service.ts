@@ -1,30 +1,20 @@
-// The user-simulator role as a request/reply service: builds the simulator for the request's task
-// (scenario, user tools, guidelines) and answers `dialogue.user-turn` in the `user-simulator` queue
-// group. Stateless between turns: every request carries the user's whole view of the dialogue.
+// The user-simulator role hosted in this process for one domain, outside a worker (no registry
+// entry): a given chat model behind the hosted machine (role.ts), answering `dialogue.user-turn` in
+// the `user-simulator` queue group beside any worker replicas.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Sender } from '../../protocols/envelope.ts';
 import { getDomain } from '../../domains/registry.ts';
-import type { ChatModel, UserPort } from '../kit/ports.ts';
-import { serveUser } from '../kit/remote.ts';
-import type { RpcServer } from '../../runtime/rpc/rpc.ts';
+import type { ChatModel } from '../kit/ports.ts';
+import { Bus } from '../../runtime/nats/bus.ts';
+import { hostRequests, type HostedRequests } from '../../runtime/host/host.ts';
 import { taskResolver } from '../kit/task-env.ts';
-import { createTaskUser } from './for-task.ts';
+import { taskUsers, userSimulatorRole } from './role.ts';
 
 export function startUserService(
   nc: NatsConnection,
   o: { domain: string; model: ChatModel; taskFile?: string; from?: Sender; temperature?: number; maxTokens?: number },
-): RpcServer {
-  const domain = getDomain(o.domain);
-  const resolve = taskResolver(domain, o.taskFile);
-  const users = new Map<string, UserPort>();
-  return serveUser(nc, {
-    domain: o.domain,
-    from: o.from ?? { role: 'user-simulator', instance: `user-simulator-${process.pid}` },
-    userFor: (req) => {
-      if (!req.taskId) throw new Error('dialogue.user-turn without taskId: the user simulator needs the task');
-      let u = users.get(req.taskId);
-      if (!u) users.set(req.taskId, (u = createTaskUser(domain, resolve(req.taskId), o.model, { temperature: o.temperature, maxTokens: o.maxTokens })));
-      return u;
-    },
-  });
+): Promise<HostedRequests> {
+  const resolve = taskResolver(getDomain(o.domain), o.taskFile);
+  const role = userSimulatorRole({ impl: 'user-simulator-llm@1', domains: [o.domain], userFor: taskUsers(o.model, (_d, id) => resolve(id), { temperature: o.temperature, maxTokens: o.maxTokens }) });
+  return hostRequests(new Bus(nc, { impl: role.impl, ...(o.from ?? { role: 'user-simulator', instance: `user-simulator-${process.pid}` }) }), role);
 }

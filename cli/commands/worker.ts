@@ -20,7 +20,14 @@ the role's key and of params.<ROLE> in the instructions bucket that are current 
 synthesis role also honours its items' run override keys). The synthesis roles (meta-planner,
 scriptwriter, critic, verifier) take their model from --model or TROUPE_<ROLE>_MODEL / _BASE_URL /
 _API_KEY_ENV (default: the embedded local model); TROUPE_CRITIC_REVIEW=off and
-TROUPE_VERIFIER_CHECKER_MODE=code select the critic's checks-only mode and the verifier's code mode.`;
+TROUPE_VERIFIER_CHECKER_MODE=code select the critic's checks-only mode and the verifier's code mode.
+
+The actor and user-simulator answer dialogue turns on troupe.rpc.agent|user.<domain> (one machine per
+turn); model as above (TROUPE_ACTOR_MODEL, TROUPE_USER_SIMULATOR_MODEL), domains from
+TROUPE_ACTOR_DOMAINS / TROUPE_USER_SIMULATOR_DOMAINS (default all), the user simulator's tasks from
+the domain's τ² tasks or TROUPE_USER_SIMULATOR_TASKS. The evolver runs evolve sessions
+(evolver.run.requested; model TROUPE_EVOLVER_MODEL) and the learner training runs
+(learn.run.requested) against the society this worker joins.`;
 
 const SpecSchema = z.array(
   z.object({
@@ -115,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
   const env = process.env;
   const worker = new Worker({
     nc,
+    natsSettings: settings,
     roles,
     catalog: ROLES,
     ackWaitMs,

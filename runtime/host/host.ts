@@ -1,6 +1,8 @@
 // Hosting one role instance: bind a RoleDefinition's machine to its subjects through shared durable
 // pull consumers (one per consumed kind; all replicas of the role pull from the same one), run one
 // actor per work item, publish its outputs with deterministic ids, ack, and supervise failures.
+// Beside JetStream work, a role may answer request/reply subjects (`RoleDefinition.serves`): one
+// actor per request, the reply is the machine's output, a machine that errors answers an rpc-error.
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
 import { createActor } from 'xstate';
@@ -12,6 +14,7 @@ import { withConsumeSpan, withHandlerSpan, context } from '../tracing/index.ts';
 import type { PublishEvent, RoleDefinition, RoleInput } from './role.ts';
 import { z } from 'zod';
 import type { LiveSource } from '../instructions/live.ts';
+import { serveRpc, type RpcServer } from '../rpc/rpc.ts';
 
 /**
  * Where a host reads its role's instructions and workflow parameters per item: the current revision
@@ -73,6 +76,7 @@ export class RoleHost {
   private pauseUntil = 0;
   private iters: ConsumerMessages[] = [];
   private advisorySubs: Subscription[] = [];
+  private servers: RpcServer[] = [];
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
   /** Messages being handled → when we last told the server we are still working on them. */
@@ -101,12 +105,13 @@ export class RoleHost {
     return { state, inFlight, handled, failed, deadLettered, restarts };
   }
 
-  /** Create (or update) the role's shared consumers and start pulling. */
+  /** Create (or update) the role's shared consumers and start pulling; answer its request subjects. */
   async start(): Promise<void> {
     const { bus, role } = this.opts;
-    const jsm = await bus.js.jetstreamManager();
     const names: string[] = [];
+    const jsm = role.consumes.length ? await bus.js.jetstreamManager() : undefined;
     for (const def of role.consumes) {
+      if (!jsm) break;
       const name = roleConsumerName(role.name, def.kind);
       const cfg = {
         durable_name: name,
@@ -137,6 +142,8 @@ export class RoleHost {
       // Before pulling: the server emits the advisory on a pull, so a puller is always listening.
       this.advisorySubs.push(this.listenForGiveUps(name));
     }
+    for (const served of role.serves ?? []) this.servers.push(this.serve(served));
+    if (this.servers.length) await bus.nc.flush(); // subscribed at the server before we say ready
     this.state = 'ready';
     // One timer per instance, not per message: in-progress acks for anything held past half the ack wait.
     this.ticker = setInterval(() => this.keepAlive(), Math.max(100, Math.min(1000, this.ackWaitMs / 4)));
@@ -182,6 +189,8 @@ export class RoleHost {
     this.state = 'draining';
     for (const it of this.iters) it.stop();
     this.wake();
+    // Stops taking requests and waits for those being answered.
+    await Promise.all(this.servers.map((s) => s.stop()));
     await Promise.all(this.loops);
     while (this.inFlight > 0) await sleep(10);
     for (const sub of this.advisorySubs) sub.unsubscribe();
@@ -287,9 +296,13 @@ export class RoleHost {
   }
 
   private async runMachine(env: Envelope, delivery: number): Promise<PublishEvent[]> {
+    return runRoleMachine(this.opts.role, await this.inputFor(env, delivery));
+  }
+
+  private async inputFor(env: Envelope, delivery: number): Promise<RoleInput> {
     const { role, instance, model } = this.opts;
     const { instructions, params } = await this.currentSettings();
-    return runRoleMachine(role, {
+    return {
       message: env,
       data: env.data,
       delivery,
@@ -298,6 +311,40 @@ export class RoleHost {
       instructions,
       ...(params ? { params } : {}),
       ...(this.opts.live ? { live: this.opts.live.source } : {}),
+    };
+  }
+
+  /**
+   * Answer one request/reply subject: one actor per request (delivery 1: requests are not
+   * redelivered), its output is the reply. Validation, rpc-errors (role failure vs. infrastructure)
+   * and trace context are the request/reply layer's (runtime/rpc); counting and spans are ours.
+   */
+  private serve(served: NonNullable<RoleDefinition['serves']>[number]): RpcServer {
+    const { bus, role, instance } = this.opts;
+    return serveRpc(bus.nc, {
+      subject: served.subject,
+      queue: served.queue,
+      reqDef: served.request,
+      replyDef: served.reply,
+      from: bus.sender,
+      handler: async (_data, env) => {
+        this.inFlight++;
+        try {
+          const out = await withHandlerSpan(role.name, env.kind, { 'troupe.impl': role.impl, 'troupe.subject': served.subject }, async () =>
+            runRoleMachineForReply(role, await this.inputFor(env, 1)),
+          );
+          this.handled++;
+          this.consecutiveFailures = 0;
+          return out;
+        } catch (err) {
+          this.failed++;
+          this.log(`[${instance}] ${role.name} failed on ${env.kind} ${env.id}: ${(err as Error).message}`);
+          throw err;
+        } finally {
+          this.inFlight--;
+        }
+      },
+      onInvalid: () => this.failed++, // answered with an rpc-error naming the problem; nothing is stored
     });
   }
 
@@ -388,8 +435,19 @@ function deadLetterId(consumer: string, streamSeq: number): string {
  * reaches a final state, reject if it errors or exceeds the role's timeout. (The host's unit of work;
  * exported for benchmarks and unit tests of role machines.)
  */
-export function runRoleMachine(role: RoleDefinition, input: RoleInput): Promise<PublishEvent[]> {
-  return new Promise<PublishEvent[]>((resolve, reject) => {
+export async function runRoleMachine(role: RoleDefinition, input: RoleInput): Promise<PublishEvent[]> {
+  return (await runToFinal(role, input)).outputs;
+}
+
+/** Run a role's machine on one request; resolve with its output (the reply), reject if it errors. */
+export async function runRoleMachineForReply(role: RoleDefinition, input: RoleInput): Promise<unknown> {
+  const r = await runToFinal(role, input);
+  if (r.output === undefined) throw new Error(`role ${role.name} reached a final state without an output to reply with`);
+  return r.output;
+}
+
+function runToFinal(role: RoleDefinition, input: RoleInput): Promise<{ outputs: PublishEvent[]; output: unknown }> {
+  return new Promise((resolve, reject) => {
     const outputs: PublishEvent[] = [];
     const timeoutMs = role.timeoutMs ?? 600_000;
     let settled = false;
@@ -400,9 +458,10 @@ export function runRoleMachine(role: RoleDefinition, input: RoleInput): Promise<
       settled = true;
       clearTimeout(timer);
       sub.unsubscribe();
+      const output = (actor.getSnapshot() as { output?: unknown }).output; // before stop() replaces the snapshot
       actor.stop();
       if (err) reject(err instanceof Error ? err : new Error(String(err)));
-      else resolve(outputs);
+      else resolve({ outputs, output });
     }
     actor.on('troupe.publish', (e: PublishEvent) => outputs.push(e));
     const sub = actor.subscribe({
@@ -416,4 +475,27 @@ export function runRoleMachine(role: RoleDefinition, input: RoleInput): Promise<
     if (snap.status === 'done') finish();
     else if (snap.status === 'error') finish(snap.error);
   });
+}
+
+/** A role hosted in this process for its request subjects only (no registry entry): what eval and tests start. */
+export interface HostedRequests {
+  readonly host: RoleHost;
+  /** Requests answered (successfully or with an rpc-error). */
+  readonly handled: number;
+  stop(): Promise<void>;
+}
+
+/** Host `role` (one that `serves` request subjects) on `bus` until `stop()`; ready when this resolves. */
+export async function hostRequests(bus: Bus, role: RoleDefinition, o: { instance?: string; log?: (line: string) => void } = {}): Promise<HostedRequests> {
+  if (!role.serves?.length) throw new Error(`role ${role.name} serves no request subject`);
+  if (role.consumes.length) throw new Error(`role ${role.name} consumes JetStream work: host it with a worker`);
+  const host = new RoleHost({ bus, role, instance: o.instance ?? bus.sender.instance, log: o.log });
+  await host.start();
+  return {
+    host,
+    get handled() {
+      return host.handled + host.failed;
+    },
+    stop: () => host.drain(),
+  };
 }

@@ -1,11 +1,14 @@
 // What a role module is: an XState v5 machine plus metadata. The host creates one actor per work
 // item (input = the message), collects the messages it emits, publishes them when the actor reaches
 // a final state, and then acks the input. A role therefore holds no state between items.
+// A role may also answer request/reply subjects (`serves`): one actor per request, and the reply is
+// the machine's output (its final state's `output`); a machine that errors answers with an rpc-error.
 import type { AnyStateMachine } from 'xstate';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Envelope, MessageDef } from '../../protocols/envelope.ts';
 import { isRoleName } from '../../protocols/envelope.ts';
 import type { LiveSource } from '../instructions/live.ts';
+import type { NatsSettings } from '../nats/connect.ts';
 
 /** Event a role machine emits (XState `emit`) to publish a message. Build it with `output()`. */
 export interface PublishEvent {
@@ -33,14 +36,30 @@ export interface RoleInput<T = unknown> {
   live?: LiveSource;
 }
 
+/**
+ * A core-NATS request/reply subject a role answers (e.g. one dialogue's turns): the host runs one
+ * machine actor per request and replies with its output. Requests are not stored: a lost one is the
+ * caller's timeout, and the caller decides whether to ask again.
+ */
+export interface ServedRequest {
+  subject: string;
+  /** Queue group: the role's replicas (and any other server in the group) share the requests. */
+  queue: string;
+  request: MessageDef<any>;
+  reply: MessageDef<any>;
+}
+
 export interface RoleDefinition {
   /** Role name, e.g. `critic`. */
   name: string;
   /** Implementation id, e.g. `critic-llm@2`; recorded in the registry and on every output. */
   impl: string;
   version: string;
+  /** JetStream work kinds, one shared durable consumer each (may be empty for a role that only `serves`). */
   consumes: MessageDef<any>[];
   produces: MessageDef<any>[];
+  /** Request/reply subjects answered by the machine (its output is the reply). */
+  serves?: ServedRequest[];
   /** Machine with input RoleInput; emits PublishEvent; reaches a final state when done with the item. */
   machine: AnyStateMachine;
   /** Items handled at once per instance (default 16). */
@@ -54,11 +73,13 @@ export interface RoleContext {
   nc: NatsConnection;
   /** The model the worker was asked to use for this role (`--model ROLE=MODEL`), if any. */
   model?: string;
+  /** How the worker reached NATS (URL and credentials), for roles that hand the society's address on (the learner's rollouts and publishes). */
+  nats?: NatsSettings;
 }
 
 export function defineRole(def: RoleDefinition): RoleDefinition {
   if (!isRoleName(def.name)) throw new Error(`invalid role name "${def.name}": lowercase words joined by dashes`);
-  if (!def.consumes.length) throw new Error(`role ${def.name}: consumes no message kind`);
+  if (!def.consumes.length && !def.serves?.length) throw new Error(`role ${def.name}: consumes no message kind and serves no request subject`);
   return def;
 }
 

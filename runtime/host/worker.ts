@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsSettings } from '../nats/connect.ts';
 import { InstanceControlSchema, type InstanceRecord } from '../../protocols/runtime-messages.ts';
 import { instanceControlSubject } from '../../protocols/subjects.ts';
 import { Bus } from '../nats/bus.ts';
@@ -31,6 +32,8 @@ export interface WorkerRoleSpec {
 
 export interface WorkerOptions {
   nc: NatsConnection;
+  /** How `nc` was made; handed to roles that pass the society's address on (RoleContext.nats). */
+  natsSettings?: NatsSettings;
   roles: WorkerRoleSpec[];
   /** Roles by name (the CLI's table); an `impl` module path needs no entry. */
   catalog: RoleCatalog;
@@ -73,7 +76,7 @@ export class Worker {
     const instructionsKv = await openInstructions(nc);
     const live = (this.live = new LiveKeys(instructionsKv, (l) => this.log(l)));
     for (const spec of this.opts.roles) {
-      const { def, defaultInstructions } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model }, this.opts.catalog);
+      const { def, defaultInstructions } = await loadRole(spec.impl ?? spec.role, spec.role, { nc, model: spec.model, nats: this.opts.natsSettings }, this.opts.catalog);
       const instance = spec.instance ?? newInstanceId(spec.role);
       // A role that ships default instructions starts from them when nobody has written its key yet.
       if (defaultInstructions && spec.instructionsRevision === undefined) {

@@ -82,7 +82,7 @@ describe('oracle + mock environment + local model as user', () => {
     const services = [
       startEnvironmentService(nc, { domain: 'mock' }),
       serveAgent(nc, { domain: 'mock', from: { role: 'actor', instance: 'oracle-harness' }, agentFor: (req) => createOracleAgent(findTask(tasks, req.taskId!, 'mock')) }),
-      startUserService(nc, { domain: 'mock', model, maxTokens: 64 }),
+      await startUserService(nc, { domain: 'mock', model, maxTokens: 64 }),
     ];
     try {
       const task = findTask(tasks, 'update_task_with_message_history', 'mock');
@@ -113,7 +113,7 @@ describe('oracle + mock environment + local model as user', () => {
     const server = await startEmbeddedNats(dir);
     const nc = await connectNats({ url: server.url, user: server.user, pass: server.pass });
     const agentModel = llmClientChatModel(new LlmClient({ role: 'actor', config: parseRoleModelConfig('actor', { model: 'local', temperature: 0, maxTokens: 48 }) }));
-    const services = [startEnvironmentService(nc, { domain: 'mock' }), startAgentService(nc, { domain: 'mock', model: agentModel, maxTokens: 48 }), startUserService(nc, { domain: 'mock', model, maxTokens: 48 })];
+    const services = [startEnvironmentService(nc, { domain: 'mock' }), await startAgentService(nc, { domain: 'mock', model: agentModel, maxTokens: 48 }), await startUserService(nc, { domain: 'mock', model, maxTokens: 48 })];
     try {
       const result = await playRemoteScene(nc, { dialogueId: 'llm-agent-1', domain: 'mock', taskId: 'create_task_1', limits: { maxSteps: 3 } }, { from: { role: 'scene', instance: 'test' } });
       expect(() => DialogueResult.parse(result)).not.toThrow();

@@ -93,7 +93,7 @@ describe('eval through the society (oracle + scripted user harnesses)', () => {
           log: (l) => logLines.push(l),
           onReady: async (nats) => {
             nc = await connectNats(nats);
-            svc = startEvalServices(nc, { domain: 'mock', taskOf, run: { user: { kind: 'scripted' } }, instance: 'test' });
+            svc = await startEvalServices(nc, { domain: 'mock', taskOf, run: { user: { kind: 'scripted' } }, instance: 'test' });
             // The oracle, except that its first dialogue of the third task gets a reply τ² would raise on.
             agent = serveAgent(nc, {
               domain: 'mock',

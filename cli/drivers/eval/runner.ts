@@ -9,6 +9,9 @@
 // (tool arguments that are not JSON, an empty message) is re-requested here under a new id, up to
 // `maxAttempts` in all; then it is recorded as `infrastructure_error` (excluded from pass^k).
 // Exactly-once per (task, trial): the results map is keyed by it and the first graded result wins.
+// Those decisions are the eval machine's named states and guards (machine.ts); this file prepares the
+// run (tasks, resume, plan) and supplies the machine's effects (bus, services, scene host, grading,
+// the results file).
 import { existsSync, renameSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -21,7 +24,7 @@ import { readResultsFile, writeResultsFile } from '../../../domains/evaluator/re
 import { decodeEnvelope } from '../../../protocols/envelope.ts';
 import { DialogueCompleted, DialogueRequested, type DialogueRequest, type DialogueResult } from '../../../protocols/dialogue.ts';
 import { DEAD_LETTER_PREFIX, DEAD_LETTER_STREAM } from '../../../protocols/subjects.ts';
-import type { Results, RewardInfo, SimulationRun } from '../../../protocols/tau2/results.ts';
+import type { Results, SimulationRun } from '../../../protocols/tau2/results.ts';
 import type { Task } from '../../../protocols/tau2/task.ts';
 import { RoleHost } from '../../../runtime/host/host.ts';
 import { defineRole } from '../../../runtime/host/role.ts';
@@ -34,9 +37,11 @@ import { parseRoleModelConfig } from '../../../llm/client/index.ts';
 import sceneRole, { sceneMachineFor } from '../../../actors/scene/role.ts';
 import { historyFromTask } from '../../../actors/kit/task-env.ts';
 import { toSimulationRun } from '../../../actors/scene/simulation-run.ts';
-import { checkResumable, finishedSimulations, planSimulations, selectTasks, simKey, type PlannedSimulation, type TaskSelection } from './plan.ts';
+import { checkResumable, finishedSimulations, planSimulations, selectTasks, simKey, type TaskSelection } from './plan.ts';
 import { passKTable, perTaskOutcomes, runningPass1 } from './report.ts';
-import { startEvalServices, type AgentChoice, type EvalServiceOptions, type UserChoice } from './services.ts';
+import { startEvalServices, type AgentChoice, type EvalServiceOptions, type EvalServices, type UserChoice } from './services.ts';
+import { evalMachine, type EvalEffects } from './machine.ts';
+import { createActor, toPromise } from 'xstate';
 
 export interface EvalOptions extends TaskSelection {
   domain: string;
@@ -89,8 +94,7 @@ function writeAtomically(path: string, results: Results): void {
   renameSync(tmp, path);
 }
 
-/** Role errors τ² treats as a failed run (re-run, then infrastructure_error), not as the agent's failure. */
-export const RERUN_ROLE_ERROR = /\(invalid_json\)|returned an empty message/;
+export { RERUN_ROLE_ERROR } from './machine.ts';
 
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -158,9 +162,9 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   const session = await openNatsSession(o.nats, { runDir: runDir(runTag), name: 'troupe-eval' });
   const nc: NatsConnection = session.nc;
   const bus = new Bus(nc, { role: 'eval', instance: runTag });
-  let services: ReturnType<typeof startEvalServices> | undefined;
+  let services: EvalServices | undefined;
   try {
-    services = o.localServices === false ? undefined : startEvalServices(nc, { domain: o.domain, taskOf, run: { env: true, agent: o.agent, user: o.user }, instance: runTag, wrapModel: o.wrapModel });
+    services = o.localServices === false ? undefined : await startEvalServices(nc, { domain: o.domain, taskOf, run: { env: true, agent: o.agent, user: o.user }, instance: runTag, wrapModel: o.wrapModel });
   } catch (e) {
     await session.close();
     throw e;
@@ -181,166 +185,127 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
 
   const started = Date.now();
   let ranHere = 0;
-  let reRequested = 0;
-  const pending = new Map<string, { plan: PlannedSimulation; attempt: number }>(); // dialogueId → item
-  let resolveAll!: () => void;
-  const allDone = new Promise<void>((r) => (resolveAll = r));
   const readers: { stop(): void }[] = [];
-
-  const request = async (p: PlannedSimulation, attempt: number) => {
-    const dialogueId = `${runTag}/${p.taskId}/t${p.trial}/a${attempt}`;
-    pending.set(dialogueId, { plan: p, attempt });
-    const req: DialogueRequest = {
-      dialogueId,
-      domain: o.domain,
-      taskId: p.taskId,
-      trial: p.trial,
-      seed: p.seed,
-      agent: { implementation: info.agent_info.implementation, model: o.agentLabel },
-      user: { implementation: info.user_info.implementation, model: o.userLabel },
-      limits: { maxSteps: o.maxSteps, maxErrors: o.maxErrors },
-    };
-    await bus.publish(DialogueRequested, req, { key: dialogueId });
-  };
-
-  const record = async (sim: SimulationRun) => {
-    const key = simKey(sim.task_id, sim.trial ?? 0);
-    if (!planKeys.has(key)) return; // already recorded (resumed, or a copy): the first result wins
-    sims.set(key, sim);
-    planKeys.delete(key);
-    ranHere++;
-    writeAtomically(o.out, snapshot());
-    const done = doneCount();
-    const elapsed = (Date.now() - started) / 1000;
-    const eta = (elapsed / ranHere) * (total - done);
-    const reward = sim.reward_info?.reward;
-    log(
-      `[${done}/${total}] ${sim.task_id} trial ${sim.trial}: ${sim.termination_reason === 'infrastructure_error' ? 'infrastructure_error' : `reward ${reward?.toFixed(2)} (${sim.termination_reason})`}` +
-        ` | pass^1 ${runningPass1([...sims.values()].filter(isMine)).toFixed(3)} | ${fmtDuration(elapsed)} elapsed, ETA ${fmtDuration(eta)}`,
-    );
-    await o.onSimulation?.(sim, done, total);
-    if (planKeys.size === 0) resolveAll();
-  };
-  const planKeys = new Set(plan.map((p) => simKey(p.taskId, p.trial)));
-
-  /** A failure seen here: re-request under a new id, or record the infrastructure error. */
-  const failed = async (dialogueId: string, why: string, result?: DialogueResult, retry = true) => {
-    const item = pending.get(dialogueId);
-    if (!item) return;
-    pending.delete(dialogueId);
-    if (!planKeys.has(simKey(item.plan.taskId, item.plan.trial))) return;
-    if (retry && item.attempt < maxAttempts) {
-      reRequested++;
-      log(`eval: ${item.plan.taskId} trial ${item.plan.trial} attempt ${item.attempt} failed (${why}); retrying`);
-      await request(item.plan, item.attempt + 1);
-      return;
-    }
-    const now = new Date().toISOString();
-    const base: DialogueResult = result ?? {
-      dialogueId,
-      domain: o.domain,
-      taskId: item.plan.taskId,
-      trial: item.plan.trial,
-      seed: item.plan.seed,
-      terminationReason: 'infrastructure_error',
-      messages: [],
-      steps: 0,
-      numErrors: 0,
-      startTime: now,
-      endTime: now,
-      durationMs: 0,
-      agentCost: 0,
-      userCost: 0,
-      agentUsage: { prompt_tokens: 0, completion_tokens: 0 },
-      userUsage: { prompt_tokens: 0, completion_tokens: 0 },
-    };
-    await record(toSimulationRun({ ...base, terminationReason: 'infrastructure_error', error: why }, null));
-  };
-
-  const onCompleted = async (result: DialogueResult) => {
-    const item = pending.get(result.dialogueId);
-    if (!item) return; // another run's dialogue, or a copy of one already graded
-    if (!planKeys.has(simKey(item.plan.taskId, item.plan.trial))) {
-      pending.delete(result.dialogueId);
-      return;
-    }
-    if (result.terminationReason === 'infrastructure_error') {
-      // The scene role already replayed it INFRA_ATTEMPTS times.
-      pending.delete(result.dialogueId);
-      await record(toSimulationRun(result, null));
-      return;
-    }
-    if ((result.terminationReason === 'agent_error' || result.terminationReason === 'user_error') && RERUN_ROLE_ERROR.test(result.error ?? '')) {
-      // τ² raises on undecodable tool arguments or an empty message and re-runs the simulation.
-      await failed(result.dialogueId, `${result.terminationReason}: ${result.error}`, result);
-      return;
-    }
-    let reward: RewardInfo;
-    try {
-      reward = await evaluateSimulation(
+  // The effects the eval machine (machine.ts) asks for; it makes every decision itself.
+  const effects: EvalEffects = {
+    async start() {
+      await host?.start();
+      await o.onReady?.(session.settings);
+    },
+    async request(p, attempt) {
+      const dialogueId = `${runTag}/${p.taskId}/t${p.trial}/a${attempt}`;
+      const req: DialogueRequest = {
+        dialogueId,
+        domain: o.domain,
+        taskId: p.taskId,
+        trial: p.trial,
+        seed: p.seed,
+        agent: { implementation: info.agent_info.implementation, model: o.agentLabel },
+        user: { implementation: info.user_info.implementation, model: o.userLabel },
+        limits: { maxSteps: o.maxSteps, maxErrors: o.maxErrors },
+      };
+      await bus.publish(DialogueRequested, req, { key: dialogueId });
+      return dialogueId;
+    },
+    listen(send) {
+      let stopped = false;
+      void (async () => {
+        const completed = await (await subjectReader(nc, DialogueCompleted.subject, { from: 'new' })).consume();
+        readers.push(completed);
+        const dead = await (await subjectReader(nc, `${DEAD_LETTER_PREFIX}.${DialogueRequested.kind}`, { stream: DEAD_LETTER_STREAM, from: 'new' })).consume();
+        readers.push(dead);
+        if (stopped) {
+          completed.stop();
+          dead.stop();
+          return;
+        }
+        send({ type: 'listening' });
+        void (async () => {
+          for await (const m of completed) {
+            const d = decodeEnvelope<DialogueResult>(m.data, DialogueCompleted.kind);
+            if (d.ok && !stopped) send({ type: 'completed', result: d.envelope.data });
+          }
+        })();
+        void (async () => {
+          for await (const m of dead) {
+            try {
+              const letter = JSON.parse(new TextDecoder().decode(m.data)) as { reason?: string; body?: string };
+              const id = (JSON.parse(letter.body ?? '{}') as { data?: { dialogueId?: string } }).data?.dialogueId;
+              if (id && !stopped) send({ type: 'deadLettered', dialogueId: id, reason: letter.reason ?? '?' });
+            } catch {
+              // not one of ours
+            }
+          }
+        })();
+      })().catch((error) => send({ type: 'listenFailed', error }));
+      return () => {
+        stopped = true;
+        for (const r of readers) r.stop();
+      };
+    },
+    grade: (result) =>
+      evaluateSimulation(
         { task_id: result.taskId, termination_reason: result.terminationReason, messages: result.messages as SimulationRun['messages'] },
         taskOf(result.taskId),
         (opt) => domain.createEnvironment({ solo: opt?.solo }),
         { mode: 'strict', judge: o.judge },
+      ),
+    // A task the configuration cannot grade (no NL judge, bad criteria) fails the same way every time.
+    deterministicGradingError: (e) => e instanceof EvaluationCriteriaError || /needs an NL judge/.test((e as Error)?.message ?? ''),
+    toSimulation: (result, reward) => toSimulationRun(result, reward),
+    emptyResult(dialogueId, p) {
+      const now = new Date().toISOString();
+      return {
+        dialogueId,
+        domain: o.domain,
+        taskId: p.taskId,
+        trial: p.trial,
+        seed: p.seed,
+        terminationReason: 'infrastructure_error',
+        messages: [],
+        steps: 0,
+        numErrors: 0,
+        startTime: now,
+        endTime: now,
+        durationMs: 0,
+        agentCost: 0,
+        userCost: 0,
+        agentUsage: { prompt_tokens: 0, completion_tokens: 0 },
+        userUsage: { prompt_tokens: 0, completion_tokens: 0 },
+      };
+    },
+    async recorded(sim) {
+      sims.set(simKey(sim.task_id, sim.trial ?? 0), sim);
+      ranHere++;
+      writeAtomically(o.out, snapshot());
+      const done = doneCount();
+      const elapsed = (Date.now() - started) / 1000;
+      const eta = (elapsed / ranHere) * (total - done);
+      const reward = sim.reward_info?.reward;
+      log(
+        `[${done}/${total}] ${sim.task_id} trial ${sim.trial}: ${sim.termination_reason === 'infrastructure_error' ? 'infrastructure_error' : `reward ${reward?.toFixed(2)} (${sim.termination_reason})`}` +
+          ` | pass^1 ${runningPass1([...sims.values()].filter(isMine)).toFixed(3)} | ${fmtDuration(elapsed)} elapsed, ETA ${fmtDuration(eta)}`,
       );
-    } catch (e) {
-      // A task the configuration cannot grade (no NL judge, bad criteria) fails the same way every time.
-      const deterministic = e instanceof EvaluationCriteriaError || /needs an NL judge/.test((e as Error).message);
-      await failed(result.dialogueId, `grading: ${(e as Error).name}: ${(e as Error).message}`, result, !deterministic);
-      return;
-    }
-    pending.delete(result.dialogueId);
-    await record(toSimulationRun(result, reward));
+      await o.onSimulation?.(sim, done, total);
+    },
+    async close() {
+      for (const r of readers) r.stop();
+      await host?.drain().catch(() => undefined);
+      await services?.stop();
+      await session.close();
+      if (o.agent.kind === 'llm' || o.user.kind === 'llm') await stopLocalModelServer();
+    },
+    log,
   };
 
-  // One chain of handlers, so results are graded and written one at a time.
-  let chain = Promise.resolve();
-  const enqueue = (f: () => Promise<void>) => {
-    chain = chain.then(f).catch((e) => log(`eval: internal error: ${(e as Error).stack ?? e}`));
-  };
-
-  try {
-    const completedReader = await subjectReader(nc, DialogueCompleted.subject, { from: 'new' });
-    const completed = await completedReader.consume();
-    readers.push(completed);
-    void (async () => {
-      for await (const m of completed) {
-        const d = decodeEnvelope<DialogueResult>(m.data, DialogueCompleted.kind);
-        if (d.ok) enqueue(() => onCompleted(d.envelope.data));
-      }
-    })();
-    const dlqReader = await subjectReader(nc, `${DEAD_LETTER_PREFIX}.${DialogueRequested.kind}`, { stream: DEAD_LETTER_STREAM, from: 'new' });
-    const dead = await dlqReader.consume();
-    readers.push(dead);
-    void (async () => {
-      for await (const m of dead) {
-        try {
-          const letter = JSON.parse(new TextDecoder().decode(m.data)) as { reason?: string; body?: string };
-          const id = (JSON.parse(letter.body ?? '{}') as { data?: { dialogueId?: string } }).data?.dialogueId;
-          if (id) enqueue(() => failed(id, `dead-lettered: ${letter.reason ?? '?'}`));
-        } catch {
-          // not one of ours
-        }
-      }
-    })();
-
-    await host?.start();
-    await o.onReady?.(session.settings);
-    for (const p of plan) await request(p, 1);
-
-    const deadline = o.deadlineMs ? new Promise<'deadline'>((r) => setTimeout(() => r('deadline'), o.deadlineMs).unref()) : new Promise<never>(() => {});
-    const how = await Promise.race([allDone.then(() => 'done' as const), deadline]);
-    await chain;
-    if (how === 'deadline') throw new Error(`eval: ${planKeys.size} simulation(s) unfinished after ${o.deadlineMs} ms (results so far are in ${o.out})`);
-  } finally {
-    for (const r of readers) r.stop();
-    await host?.drain().catch(() => undefined);
-    await services?.stop();
-    await session.close();
-    if (o.agent.kind === 'llm' || o.user.kind === 'llm') await stopLocalModelServer();
-  }
+  const actor = createActor(evalMachine, { input: { plan, maxAttempts, deadlineMs: o.deadlineMs, effects } });
+  const done = toPromise(actor);
+  actor.start();
+  const end = await done;
+  if (end.error !== undefined) throw end.error;
+  if (end.unfinished > 0) throw new Error(`eval: ${end.unfinished} simulation(s) unfinished after ${o.deadlineMs} ms (results so far are in ${o.out})`);
   const results = snapshot();
-  return { results, ran: ranHere, reRequested };
+  return { results, ran: end.ran, reRequested: end.reRequested };
 }
 
 export function finalReport(results: Results, domainTasks?: Set<string>): string {

@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   const domain = getDomain(values.domain);
   const taskOf = taskResolver(domain, values.tasks);
   const nc = await connectNats({ ...nats, name: `eval-serve-${process.pid}` });
-  const services = startEvalServices(nc, {
+  const services = await startEvalServices(nc, {
     domain: values.domain,
     taskOf,
     run: { env: want.has('env'), agent, user },

@@ -1,6 +1,8 @@
 // The services an evaluation needs on the bus — environment, agent, user simulator — started in this
 // process, or in a separate one with `cli/drivers/eval/serve.ts`. Each joins its queue group, so any
-// number of replicas (here and elsewhere) share the load.
+// number of replicas (here, elsewhere, or `troupe worker --roles actor,user-simulator`) share the
+// load. The agent and the user simulator are the hosted role machines (actors/actor/role.ts,
+// actors/user-simulator/role.ts), with the LLM or a test harness behind them.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getDomain } from '../../../domains/registry.ts';
 import type { Task } from '../../../protocols/tau2/task.ts';
@@ -8,11 +10,14 @@ import type { UserMessage } from '../../../protocols/dialogue.ts';
 import type { ChatModel } from '../../../actors/kit/ports.ts';
 import { LlmClient, parseRoleModelConfig, type RoleModelConfigInput } from '../../../llm/client/index.ts';
 import { llmClientChatModel } from '../../../actors/kit/llm-chat-model.ts';
-import { serveAgent, serveEnvironment, serveUser } from '../../../actors/kit/remote.ts';
-import type { RpcServer } from '../../../runtime/rpc/rpc.ts';
+import { serveEnvironment } from '../../../actors/kit/remote.ts';
+import { Bus } from '../../../runtime/nats/bus.ts';
+import { hostRequests } from '../../../runtime/host/host.ts';
+import type { RoleDefinition } from '../../../runtime/host/role.ts';
 import { openTaskEnvironment } from '../../../actors/kit/task-env.ts';
 import { createDomainAgent } from '../../../actors/actor/for-domain.ts';
-import { createTaskUser } from '../../../actors/user-simulator/for-task.ts';
+import { actorRole } from '../../../actors/actor/role.ts';
+import { taskUsers, userSimulatorRole } from '../../../actors/user-simulator/role.ts';
 import { createOracleAgent } from '../../../actors/actor/oracle-agent.ts';
 
 /** Who plays the agent: an LLM (local or an endpoint), or the ORACLE TEST HARNESS. */
@@ -46,42 +51,42 @@ export function llmClientFor(role: string, model: RoleModelConfigInput): LlmClie
   return new LlmClient({ role, config: parseRoleModelConfig(role, model) });
 }
 
-export function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): EvalServices {
+export async function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): Promise<EvalServices> {
   const domain = getDomain(o.domain);
-  const servers: RpcServer[] = [];
+  const servers: { stop(): Promise<void> }[] = [];
   const from = (role: string) => ({ role, instance: `${role}-${o.instance}` });
   const delay = o.harnessDelayMs ?? 0;
   const wrap = o.wrapModel ?? ((_role, m: ChatModel) => m);
+  const host = async (role: RoleDefinition) => servers.push(await hostRequests(new Bus(nc, { ...from(role.name), impl: role.impl }), role));
 
-  if (o.run.env) {
-    servers.push(serveEnvironment(nc, { domain: o.domain, from: from(`env-${o.domain}`), open: (id) => openTaskEnvironment(domain, o.taskOf(id)) }));
-  }
-  const agent = o.run.agent;
-  if (agent?.kind === 'oracle') {
-    servers.push(
-      serveAgent(nc, {
-        domain: o.domain,
-        from: { ...from('actor'), impl: 'oracle-test-harness' },
+  try {
+    if (o.run.env) {
+      servers.push(serveEnvironment(nc, { domain: o.domain, from: from(`env-${o.domain}`), open: (id) => openTaskEnvironment(domain, o.taskOf(id)) }));
+    }
+    const agent = o.run.agent;
+    if (agent?.kind === 'oracle') {
+      await host(actorRole({
+        impl: 'oracle-test-harness',
+        domains: [o.domain],
         agentFor: async (req) => {
           if (!req.taskId) throw new Error('the oracle test harness needs the taskId in dialogue.agent-turn');
           if (delay) await sleep(delay);
           return createOracleAgent(o.taskOf(req.taskId));
         },
-      }),
-    );
-  } else if (agent?.kind === 'llm') {
-    const a = createDomainAgent(domain, wrap('actor', llmClientChatModel(llmClientFor('actor', agent.model))), {
-      temperature: agent.model.temperature,
-      maxTokens: agent.model.maxTokens,
-    });
-    servers.push(serveAgent(nc, { domain: o.domain, from: from('actor'), agentFor: () => a }));
-  }
-  const user = o.run.user;
-  if (user?.kind === 'scripted') {
-    servers.push(
-      serveUser(nc, {
-        domain: o.domain,
-        from: { ...from('user-simulator'), impl: 'scripted-test-harness' },
+      }));
+    } else if (agent?.kind === 'llm') {
+      const a = createDomainAgent(domain, wrap('actor', llmClientChatModel(llmClientFor('actor', agent.model))), {
+        temperature: agent.model.temperature,
+        maxTokens: agent.model.maxTokens,
+      });
+      await host(actorRole({ impl: 'actor-llm@1', domains: [o.domain], agentFor: () => a }));
+    }
+    const user = o.run.user;
+    if (user?.kind === 'scripted') {
+      await host(userSimulatorRole({
+        impl: 'scripted-test-harness',
+        domains: [o.domain],
+        needsTask: false,
         userFor: () => ({
           async nextTurn() {
             if (delay) await sleep(delay);
@@ -89,23 +94,18 @@ export function startEvalServices(nc: NatsConnection, o: EvalServiceOptions): Ev
             return { message };
           },
         }),
-      }),
-    );
-  } else if (user?.kind === 'llm') {
-    const model = wrap('user-simulator', llmClientChatModel(llmClientFor('user-simulator', user.model)));
-    const users = new Map<string, ReturnType<typeof createTaskUser>>();
-    servers.push(
-      serveUser(nc, {
-        domain: o.domain,
-        from: from('user-simulator'),
-        userFor: (req) => {
-          if (!req.taskId) throw new Error('dialogue.user-turn without taskId: the user simulator needs the task');
-          let u = users.get(req.taskId);
-          if (!u) users.set(req.taskId, (u = createTaskUser(domain, o.taskOf(req.taskId), model, { temperature: user.model.temperature, maxTokens: user.model.maxTokens })));
-          return u;
-        },
-      }),
-    );
+      }));
+    } else if (user?.kind === 'llm') {
+      const model = wrap('user-simulator', llmClientChatModel(llmClientFor('user-simulator', user.model)));
+      await host(userSimulatorRole({
+        impl: 'user-simulator-llm@1',
+        domains: [o.domain],
+        userFor: taskUsers(model, (_d, id) => o.taskOf(id), { temperature: user.model.temperature, maxTokens: user.model.maxTokens }),
+      }));
+    }
+  } catch (e) {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    throw e;
   }
   return {
     async stop() {

@@ -46,7 +46,7 @@ export async function startRolloutServices(nc: NatsConnection, o: RolloutService
   }
   const started: EvalServices[] = [];
   for (const [domain, tasks] of byDomain) {
-    started.push(startEvalServices(nc, {
+    started.push(await startEvalServices(nc, {
       domain,
       taskOf: (id) => {
         const t = tasks.get(id);

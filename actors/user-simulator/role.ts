@@ -1,0 +1,135 @@
+// The user simulator as a hosted role: it answers `dialogue.user-turn` requests on
+// `troupe.rpc.user.<domain>` (queue group `user-simulator`) with one machine actor per turn, and the
+// machine's output is the reply. Stateless between turns: every request carries the user's whole
+// view of the dialogue and the task id the simulator is built from.
+//
+//   checking ─► composing ─► answering (final: the reply)
+//      │ domain not served,     │ the simulator failed (model error, bad output)
+//      │ no task id             │
+//      └────────────────────────┴──► failed (the caller gets an rpc-error: user_error, or
+//                                     infrastructure_error when the model endpoint is down)
+import { assign, fromPromise, setup } from 'xstate';
+import { QUEUE, UserTurnAnswered, UserTurnAsked, userTurnSubject, type UserTurnReply, type UserTurnRequest } from '../../protocols/dialogue.ts';
+import { defineRole, type RoleContext, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
+import { getDomain } from '../../domains/registry.ts';
+import type { Task } from '../../protocols/tau2/task.ts';
+import type { ChatModel, UserPort } from '../kit/ports.ts';
+import { llmClientChatModel } from '../kit/llm-chat-model.ts';
+import { taskResolver } from '../kit/task-env.ts';
+import { workerLlm } from '../kit/work-role.ts';
+import { servedDomains } from '../kit/turn-role.ts';
+import { createTaskUser } from './for-task.ts';
+
+export interface UserSimulatorRoleDeps {
+  /** Implementation id (registry, `from.impl` of every reply): `user-simulator-llm@1`, or a test harness's. */
+  impl: string;
+  domains: readonly string[];
+  /** The simulator for this request (the task's LLM user; the scripted harness). */
+  userFor: (req: UserTurnRequest & { taskId: string }) => UserPort | Promise<UserPort>;
+  /** A harness that needs no task (the scripted user) answers requests without one. */
+  needsTask?: boolean;
+  concurrency?: number;
+}
+
+interface Ctx {
+  input: RoleInput<UserTurnRequest>;
+  reply?: UserTurnReply;
+  error?: unknown;
+}
+
+export function userSimulatorMachine(deps: Pick<UserSimulatorRoleDeps, 'domains' | 'userFor' | 'needsTask'>) {
+  return setup({
+    types: { input: {} as RoleInput<UserTurnRequest>, context: {} as Ctx, output: {} as UserTurnReply },
+    actors: {
+      compose: fromPromise<UserTurnReply, UserTurnRequest>(async ({ input, signal }) => (await deps.userFor(input as UserTurnRequest & { taskId: string })).nextTurn(input, signal)),
+    },
+    guards: {
+      servedDomain: ({ context }) => deps.domains.includes(context.input.data.domain),
+      // The simulator plays the task's user: without the task there is nothing to play.
+      hasTask: ({ context }) => deps.needsTask === false || !!context.input.data.taskId,
+    },
+    actions: {
+      refuseDomain: assign({ error: ({ context }) => new Error(`user-simulator: domain "${context.input.data.domain}" is not served here (${deps.domains.join(', ')})`) }),
+      refuseNoTask: assign({ error: () => new Error('dialogue.user-turn without taskId: the user simulator needs the task') }),
+    },
+  }).createMachine({
+    id: 'user-simulator',
+    context: ({ input }) => ({ input }),
+    initial: 'checking',
+    states: {
+      checking: {
+        always: [
+          { guard: { type: 'servedDomain' }, target: 'checkingTask' },
+          { target: 'failed', actions: 'refuseDomain' },
+        ],
+      },
+      checkingTask: {
+        always: [{ guard: 'hasTask', target: 'composing' }, { target: 'failed', actions: 'refuseNoTask' }],
+      },
+      composing: {
+        invoke: {
+          src: 'compose',
+          input: ({ context }) => context.input.data,
+          onDone: { target: 'answering', actions: assign({ reply: ({ event }) => event.output }) },
+          onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
+        },
+      },
+      answering: { type: 'final' },
+      failed: {
+        // Erroring the actor is how the host learns of the failure (see actors/actor/role.ts).
+        entry: ({ context }) => {
+          throw context.error instanceof Error ? context.error : new Error(String(context.error ?? 'user simulator failed'));
+        },
+      },
+    },
+    output: ({ context }) => context.reply!,
+  });
+}
+
+export function userSimulatorRole(deps: UserSimulatorRoleDeps): RoleDefinition {
+  return defineRole({
+    name: 'user-simulator',
+    impl: deps.impl,
+    version: '1',
+    consumes: [],
+    produces: [],
+    serves: deps.domains.map((d) => ({ subject: userTurnSubject(d), queue: QUEUE.user, request: UserTurnAsked, reply: UserTurnAnswered })),
+    machine: userSimulatorMachine(deps),
+    concurrency: deps.concurrency ?? 16,
+    timeoutMs: 10 * 60_000,
+  });
+}
+
+/** The LLM user of each task, built on its first turn and kept (the system prompt is a pure function of the task). */
+export function taskUsers(model: ChatModel, taskOf: (domain: string, taskId: string) => Task, opts: { temperature?: number; maxTokens?: number }) {
+  const users = new Map<string, UserPort>();
+  return (req: { domain: string; taskId: string }): UserPort => {
+    const key = `${req.domain}\u0000${req.taskId}`;
+    let u = users.get(key);
+    if (!u) users.set(key, (u = createTaskUser(getDomain(req.domain), taskOf(req.domain, req.taskId), model, opts)));
+    return u;
+  };
+}
+
+/**
+ * The LLM user simulator, as `troupe worker --roles user-simulator` hosts it: model from
+ * `--model user-simulator=M` or TROUPE_USER_SIMULATOR_MODEL / _BASE_URL / _API_KEY_ENV (default: the
+ * embedded local model, temperature 0, 120 tokens a reply, as in synthesis); domains from
+ * TROUPE_USER_SIMULATOR_DOMAINS (default: all); tasks from each domain's τ² task file, or from
+ * TROUPE_USER_SIMULATOR_TASKS (a task file, e.g. synthesized tasks).
+ */
+export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
+  const llm = workerLlm('user-simulator', ctx, { temperature: 0, maxTokens: 120 });
+  const taskFile = process.env.TROUPE_USER_SIMULATOR_TASKS || undefined;
+  const resolvers = new Map<string, (id: string) => Task>();
+  const taskOf = (domain: string, id: string) => {
+    let r = resolvers.get(domain);
+    if (!r) resolvers.set(domain, (r = taskResolver(getDomain(domain), taskFile)));
+    return r(id);
+  };
+  return userSimulatorRole({
+    impl: 'user-simulator-llm@1',
+    domains: servedDomains('user-simulator'),
+    userFor: taskUsers(llmClientChatModel(llm), taskOf, { temperature: llm.config.temperature, maxTokens: llm.config.maxTokens }),
+  });
+}
