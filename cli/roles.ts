@@ -9,4 +9,6 @@ export const ROLES: RoleCatalog = {
   scriptwriter: { summary: 'explores the domain and drafts tasks from a plan', module: 'actors/scriptwriter/role.ts', load: () => import('../actors/scriptwriter/role.ts') },
   critic: { summary: 'reviews drafted tasks (deterministic checks, optional model review)', module: 'actors/critic/role.ts', load: () => import('../actors/critic/role.ts') },
   verifier: { summary: 'writes and validates each task\'s checker; judges dialogues', module: 'actors/verifier/role.ts', load: () => import('../actors/verifier/role.ts') },
+  rollout: { summary: 'plays one synthesis dialogue (agent or its gold-action teacher, user simulator, the task\'s environment)', module: 'cli/drivers/synth/rollout-role.ts', load: () => import('./drivers/synth/rollout-role.ts') },
+  dataset: { summary: 'stores verified dialogues in the dataset stream', module: 'actors/dataset/role.ts', load: () => import('../actors/dataset/role.ts') },
 };
