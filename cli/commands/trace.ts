@@ -49,10 +49,20 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  // `--spans a.jsonl b.jsonl` (the form the docs show): the files after --spans are span files too.
+  if (values.spans?.length) {
+    const files = positionals.filter((p) => p.endsWith('.jsonl'));
+    values.spans.push(...files);
+    positionals.splice(0, positionals.length, ...positionals.filter((p) => !p.endsWith('.jsonl')));
+  }
   const finder = values.message !== undefined ? `messaging.message.id=${values.message}` : values.attr;
   if (finder !== undefined && !/^[^=]+=.+$/.test(finder)) throw new Error(`--attr needs KEY=VALUE (got "${finder}")`);
   if (!values.list && positionals.length !== (finder === undefined ? 1 : 0)) {
-    console.error(USAGE);
+    const why =
+      positionals.length === 0
+        ? 'give a trace ID (or --list, --message, --attr)'
+        : `expected one trace ID, got ${positionals.length} (${positionals.join(' ')})${finder !== undefined ? ' besides --message/--attr' : ''}`;
+    console.error(`troupe trace: ${why}\n\n${USAGE}`);
     return 2;
   }
 

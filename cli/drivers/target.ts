@@ -130,3 +130,12 @@ export async function societyTarget(o: TargetOptions): Promise<SocietyTarget> {
     close: () => society.stop(),
   };
 }
+
+/** The running society's NATS, for commands that only talk to it (`troupe cancel`); never starts one. */
+export async function connectToSociety(values: Record<string, unknown>, name: string): Promise<{ nc: NatsConnection; describe: string }> {
+  const given = givenNatsSettings(values);
+  const state = given ? undefined : findSociety(undefined, { submit: false });
+  const settings = given ?? settingsOfState(state!, process.env);
+  const nc = await connectNats({ ...settings, name });
+  return { nc, describe: state ? `society ${state.runId}` : redactUrl(settings.url) };
+}
