@@ -28,6 +28,7 @@ import { defineRole } from '../../../runtime/host/role.ts';
 import { Bus } from '../../../runtime/nats/bus.ts';
 import type { NatsSettings } from '../../../runtime/nats/connect.ts';
 import { subjectReader } from '../../../runtime/nats/read.ts';
+import { RunHandle } from '../../../runtime/registry/runs.ts';
 import { newRunId, openNatsSession, runDir } from '../../../runtime/nats/session.ts';
 import { stopLocalModelServer } from '../../../llm/server/embedded.ts';
 import { parseRoleModelConfig } from '../../../llm/client/index.ts';
@@ -64,6 +65,14 @@ export interface EvalOptions extends TaskSelection {
   /** Give up waiting for results after this long (default: none). */
   deadlineMs?: number;
   log?: (line: string) => void;
+  /** Only the first N selected tasks. */
+  limit?: number;
+  /** Stop early (Ctrl-C): the results so far are returned (and already written), the run cancelled. */
+  abort?: AbortSignal;
+  /** Progress line at least this often (default 10 s). */
+  progressEveryMs?: number;
+  /** Called with the run directory (spans, log, embedded NATS) before anything runs. */
+  onRunDir?: (dir: string) => void;
   /** Called once the bus and services are up (tests use it to start/kill external replicas). */
   onReady?: (nats: NatsSettings) => void | Promise<void>;
   /** LLM judge for tasks whose reward basis includes NL_ASSERTION (none: such tasks cannot be graded). */
@@ -102,7 +111,7 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   const log = o.log ?? ((l: string) => console.log(l));
   const maxAttempts = o.maxAttempts ?? 4;
   const domain = getDomain(o.domain);
-  const tasks = selectTasks(domain, o);
+  const tasks = o.limit !== undefined ? selectTasks(domain, o).slice(0, o.limit) : selectTasks(domain, o);
   const taskById = new Map<string, Task>(tasks.map((t) => [t.id, t]));
   const taskOf = (id: string) => {
     const t = taskById.get(id);
@@ -155,8 +164,11 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   // Bad model settings fail here, before anything is started.
   if (o.agent.kind === 'llm') parseRoleModelConfig('actor', o.agent.model);
   if (o.user.kind === 'llm') parseRoleModelConfig('user-simulator', o.user.model);
+  o.onRunDir?.(runDir(runTag));
   const session = await openNatsSession(o.nats, { runDir: runDir(runTag), name: 'troupe-eval' });
   const nc: NatsConnection = session.nc;
+  // The evaluation is a run: `troupe cancel <run>` (or Ctrl-C) drops its remaining dialogues.
+  const run = await RunHandle.start(nc, runTag, 'eval');
   const bus = new Bus(nc, { role: 'eval', instance: runTag });
   let services: ReturnType<typeof startEvalServices> | undefined;
   try {
@@ -200,10 +212,12 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
       user: { implementation: info.user_info.implementation, model: o.userLabel },
       limits: { maxSteps: o.maxSteps, maxErrors: o.maxErrors },
     };
-    await bus.publish(DialogueRequested, req, { key: dialogueId });
+    await bus.publish(DialogueRequested, req, { key: dialogueId, run: runTag });
   };
 
+  let lastError: string | undefined;
   const record = async (sim: SimulationRun) => {
+    if (sim.termination_reason === 'infrastructure_error' || /error/.test(sim.termination_reason)) lastError = `${sim.task_id}: ${sim.termination_reason}${(sim as { info?: { error?: string } }).info?.error ? ` (${(sim as { info?: { error?: string } }).info!.error})` : ''}`;
     const key = simKey(sim.task_id, sim.trial ?? 0);
     if (!planKeys.has(key)) return; // already recorded (resumed, or a copy): the first result wins
     sims.set(key, sim);
@@ -231,6 +245,7 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
     if (!planKeys.has(simKey(item.plan.taskId, item.plan.trial))) return;
     if (retry && item.attempt < maxAttempts) {
       reRequested++;
+      lastError = `${item.plan.taskId}: ${why}`;
       log(`eval: ${item.plan.taskId} trial ${item.plan.trial} attempt ${item.attempt} failed (${why}); retrying`);
       await request(item.plan, item.attempt + 1);
       return;
@@ -329,9 +344,25 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
     for (const p of plan) await request(p, 1);
 
     const deadline = o.deadlineMs ? new Promise<'deadline'>((r) => setTimeout(() => r('deadline'), o.deadlineMs).unref()) : new Promise<never>(() => {});
-    const how = await Promise.race([allDone.then(() => 'done' as const), deadline]);
+    const aborted = new Promise<'aborted'>((r) => (o.abort?.aborted ? r('aborted') : o.abort?.addEventListener('abort', () => r('aborted'), { once: true })));
+    // At least every 10 s: stage, done/total, ETA, the last error.
+    const progress = setInterval(() => {
+      const done = doneCount();
+      const elapsed = (Date.now() - started) / 1000;
+      const eta = ranHere > 0 ? fmtDuration((elapsed / ranHere) * (total - done)) : 'after the first result';
+      log(`[eval ${fmtDuration(elapsed)}] playing: ${done}/${total} done, ${pending.size} dialogue(s) in flight · ETA ${eta}${lastError ? ` · last error: ${lastError.slice(0, 160)}` : ''}`);
+    }, o.progressEveryMs ?? 10_000);
+    let how: 'done' | 'deadline' | 'aborted';
+    try {
+      how = await Promise.race([allDone.then(() => 'done' as const), deadline, aborted]);
+    } finally {
+      clearInterval(progress);
+    }
     await chain;
+    if (how === 'done') await run.finish();
+    else await run.cancel(how === 'aborted' ? 'interrupted' : `deadline of ${o.deadlineMs} ms`);
     if (how === 'deadline') throw new Error(`eval: ${planKeys.size} simulation(s) unfinished after ${o.deadlineMs} ms (results so far are in ${o.out})`);
+    if (how === 'aborted') log(`eval: interrupted with ${planKeys.size} simulation(s) unfinished; run ${runTag} cancelled (results so far are in ${o.out})`);
   } finally {
     for (const r of readers) r.stop();
     await host?.drain().catch(() => undefined);
