@@ -115,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
   const target = await societyTarget({
     values,
     roles: SYNTH_ROLES,
+    catalog: (await import('../roles.ts')).ROLES,
     runId,
     name: `troupe-synth-${runId}`,
     log: say,

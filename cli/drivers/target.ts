@@ -15,7 +15,7 @@ import { listInstances, openRegistry } from '../../runtime/registry/registry.ts'
 import { defaultSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
 import { findSociety, readNatsCredentials, type SocietyState } from '../../runtime/society/state.ts';
-import { ROLES } from '../roles.ts';
+import type { RoleCatalog } from '../../runtime/host/catalog.ts';
 
 export interface SocietyTarget {
   nc: NatsConnection;
@@ -69,6 +69,8 @@ export interface TargetOptions {
   values: Record<string, unknown>;
   /** Roles the work needs. */
   roles: readonly string[];
+  /** The role table (the CLI's, handed in: drivers do not import it). */
+  catalog: RoleCatalog;
   /** Run id and connection name of this command. */
   runId: string;
   name: string;
@@ -111,9 +113,9 @@ export async function societyTarget(o: TargetOptions): Promise<SocietyTarget> {
   }
   // Nobody is serving these roles: start them here, as `troupe up` would, and stop them at the end.
   const own = o.own ? await o.own() : { workerEnv: {} };
-  const config = defaultSocietyConfig(ROLES, o.roles);
+  const config = defaultSocietyConfig(o.catalog, o.roles);
   for (const [r, n] of Object.entries(own.replicas ?? {})) if (config.roles[r]) config.roles[r].replicas = n;
-  const society = new Society({ catalog: ROLES, config, nats: given, runId: o.runId, workerEnv: own.workerEnv, ephemeral: true, log: o.log });
+  const society = new Society({ catalog: o.catalog, config, nats: given, runId: o.runId, workerEnv: own.workerEnv, ephemeral: true, log: o.log });
   try {
     await society.start();
   } catch (err) {
