@@ -21,7 +21,7 @@ Prints one trace (ID may be a unique prefix) from the span files of a run: by de
 under ${'$'}TROUPE_RUNS_DIR (~/.troupe/runs). Tree view: parent before child, siblings by start time,
 with process (role#pid), start offset, duration and key attributes.
   --run DIR      run directory (reads DIR/spans/*.jsonl)
-  --spans FILE   span file(s) to read instead (repeatable)
+  --spans FILE…  span file(s) to read instead (--spans a.jsonl b.jsonl, or repeated)
   --sequence     spans in time order in per-process lanes, with an arrow for every cross-process hop
   --absolute     wall-clock start times instead of offsets
   --message ID   the trace that carried the message with this envelope id
