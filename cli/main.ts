@@ -13,6 +13,7 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
   swap: { summary: 'replace a role implementation, model or instructions while it runs', load: () => import('./commands/swap.ts') },
   watch: { summary: 'live message flow', load: () => import('./commands/watch.ts') },
   trace: { summary: 'print one trace as a causal tree', load: () => import('./commands/trace.ts') },
+  cancel: { summary: 'cancel a work run: its remaining messages are dropped, not worked', load: () => import('./commands/cancel.ts') },
   down: { summary: 'stop a society started with `troupe up`', load: () => import('./commands/down.ts') },
   model: { summary: 'model pull | serve | list', load: () => import('./commands/model.ts') },
   tau2: { summary: 'τ²-bench tools | replay | grade', load: () => import('./commands/tau2.ts') },

@@ -16,4 +16,6 @@ export const ROLES: RoleCatalog = {
   evolver: { summary: 'runs evolve sessions (evolver.run.requested): production, reflection, validation, promotion', module: 'actors/evolver/role.ts', load: () => import('../actors/evolver/role.ts') },
   // The role lives in actors/learner/role.ts; this module injects the training run (cli/drivers/train).
   learner: { summary: 'runs training runs (learn.run.requested): SFT, user SFT, GRPO with rollouts through the society', module: 'cli/drivers/train/learner-role.ts', load: () => import('./drivers/train/learner-role.ts') },
+  rollout: { summary: 'plays one synthesis dialogue (agent or its gold-action teacher, user simulator, the task\'s environment)', module: 'cli/drivers/synth/rollout-role.ts', load: () => import('./drivers/synth/rollout-role.ts') },
+  dataset: { summary: 'stores verified dialogues in the dataset stream', module: 'actors/dataset/role.ts', load: () => import('../actors/dataset/role.ts') },
 };

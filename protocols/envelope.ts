@@ -25,6 +25,8 @@ export const EnvelopeSchema = z.object({
   causedBy: z.string().optional(),
   /** Idempotency key: publishing twice with the same key within the dedupe window stores one copy. */
   key: z.string().min(1).max(200).optional(),
+  /** The work run this message belongs to (`troupe cancel RUN` drops the rest); carried to every output. */
+  run: z.string().min(1).max(200).optional(),
   data: z.unknown(),
 });
 export type Envelope<T = unknown> = Omit<z.infer<typeof EnvelopeSchema>, 'data'> & { data: T };

@@ -70,3 +70,32 @@ export type InstanceRecord = z.infer<typeof InstanceRecordSchema>;
 
 export const InstanceControlSchema = z.object({ op: z.enum(['drain']) });
 export type InstanceControl = z.infer<typeof InstanceControlSchema>;
+
+/** A work run in the run table (KV `troupe_runs`, key = run id). */
+export const RunRecordSchema = z.object({
+  runId: z.string(),
+  state: z.enum(['running', 'cancelled', 'finished']),
+  /** What submitted it (`synth`, `evolve`, `eval`, …) and from where. */
+  by: z.string(),
+  host: z.string().optional(),
+  pid: z.number().int().optional(),
+  startedAt: z.number(),
+  /** The submitter refreshes this while it follows the run; a running run whose heartbeat is stale is dead. */
+  heartbeatAt: z.number(),
+  endedAt: z.number().optional(),
+  reason: z.string().optional(),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/** What a host records when it drops a message of a cancelled or dead run (acked, not worked). */
+export const RunItemDroppedSchema = z.object({
+  runId: z.string(),
+  /** `cancelled`, or `dead` (running, but its submitter stopped heartbeating). */
+  runState: z.enum(['cancelled', 'dead']),
+  kind: z.string(),
+  messageId: z.string(),
+  role: z.string(),
+  instance: z.string(),
+  at: z.number(),
+});
+export const RunItemDropped = defineMessage('run.item.dropped', RunItemDroppedSchema, { description: 'a message of a cancelled or dead run, acked without being worked' });

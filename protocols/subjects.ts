@@ -17,6 +17,8 @@ export const REGISTRY_BUCKET = 'troupe_registry';
 /** KV bucket of role instructions (one key per role, revisioned). */
 export const INSTRUCTIONS_BUCKET = 'troupe_instructions';
 /** Object store bucket for large artifacts (weights, exports). */
+/** KV bucket of work runs: one entry per run id, its state (running, cancelled, finished) and heartbeat. */
+export const RUNS_BUCKET = 'troupe_runs';
 export const ARTIFACTS_BUCKET = 'troupe_artifacts';
 
 /** Header carrying the message kind, so `troupe watch` need not parse bodies. */

@@ -22,7 +22,7 @@ import {
   type Verdict,
 } from '../../protocols/synthesis.ts';
 import { output, type PublishEvent, type RoleInput } from '../../runtime/host/role.ts';
-import type { LlmClient } from '../../llm/client/index.ts';
+import { LOCAL_MODEL, type LlmClient } from '../../llm/client/index.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
@@ -40,6 +40,44 @@ export interface CriticDeps {
   accepted: KV;
   /** `false`: deterministic checks only (no model review), e.g. when the model is too small to judge. */
   review?: boolean;
+  /**
+   * Whether the model review may turn a task the deterministic checks passed into revise/reject:
+   * `cited` (only when a reason cites a rule: quotes the domain policy or names a check), `never`
+   * (the review is recorded as advisory). Default: `never` on the embedded model ("local", a 135M
+   * model whose verdicts are noise: it rejected every task with reasons like a date), else `cited`.
+   */
+  veto?: 'cited' | 'never';
+}
+
+/** The veto rule in force: the configured one, else by model (see CriticDeps.veto). */
+export function vetoRule(deps: Pick<CriticDeps, 'veto' | 'llm'>): 'cited' | 'never' {
+  return deps.veto ?? (deps.llm.config.model === LOCAL_MODEL ? 'never' : 'cited');
+}
+
+const words = (t: string) => t.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+
+/**
+ * Guard: does this reason cite a rule? It names one of the deterministic checks, or quotes the policy
+ * (four consecutive words of one policy line, or a whole policy line of fewer words).
+ */
+export function citesRule(reason: string, policy: string, checkNames: readonly string[]): boolean {
+  const r = ` ${words(reason).join(' ')} `;
+  if (checkNames.some((n) => r.includes(` ${words(n).join(' ')} `))) return true;
+  for (const line of policy.split('\n')) {
+    const w = words(line.replace(/^\s*(\d+[.)]|[-*])\s*/, ''));
+    if (!w.length) continue;
+    const n = Math.min(4, w.length);
+    if (n < 3) continue;
+    for (let i = 0; i + n <= w.length; i++) if (r.includes(` ${w.slice(i, i + n).join(' ')} `)) return true;
+  }
+  return false;
+}
+
+/** Guard: may the review's verdict stand against deterministic checks that all passed? */
+export function reviewMayVeto(rule: 'cited' | 'never', verdict: Verdict, reasons: readonly string[], policy: string, checkNames: readonly string[]): boolean {
+  if (verdict === 'accept') return true;
+  if (rule === 'never') return false;
+  return reasons.some((x) => citesRule(x, policy, checkNames));
 }
 
 const reviewSchema = {
@@ -113,8 +151,21 @@ async function review(deps: CriticDeps, input: RoleInput<TaskProposal>) {
       const v = majorityVerdict(answers.map((a) => a.verdict));
       const winners = answers.filter((a) => a.verdict === v);
       rev = { verdict: v, reasons: winners.flatMap((a) => a.reasons) };
-      verdict = v;
-      reasons = rev.reasons.map((r) => `review: ${r}`);
+      const rule = vetoRule(deps);
+      if (reviewMayVeto(rule, v, rev.reasons, domain.policy(), det.checks.map((c) => c.name))) {
+        verdict = v;
+        reasons = rev.reasons.map((r) => `review: ${r}`);
+      } else {
+        // The deterministic checks passed and the review's objection cites no rule (or this model may
+        // not veto): the task goes on, and the record keeps what the review said.
+        verdict = 'accept';
+        reasons = [
+          rule === 'never'
+            ? `deterministic checks passed; model review (${v}) is advisory on the embedded model`
+            : `deterministic checks passed; model review (${v}) overruled: no reason cites a policy rule or a check`,
+          ...rev.reasons.map((r) => `review (advisory): ${r}`),
+        ];
+      }
       if (votes > 1) reasons.push(`votes: ${(['accept', 'revise', 'reject'] as const).map((x) => `${x} ${answers.filter((a) => a.verdict === x).length}`).join(', ')}${errors.length ? `, no answer ${errors.length}` : ''}`);
     } else {
       // No usable review: the deterministic checks passed, so the task goes on, and the record says so.
@@ -212,5 +263,15 @@ async function attributeBlame(deps: CriticDeps, f: FailedData, input: RoleInput<
 export const defaultInstructions = DEFAULT_INSTRUCTIONS.critic;
 
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
-  return criticRole({ domain: getDomain, llm: workerLlm('critic', ctx), accepted: await openAcceptedTasks(ctx.nc), review: process.env.TROUPE_CRITIC_REVIEW !== 'off' });
+  return criticRole({ domain: getDomain, llm: workerLlm('critic', ctx), accepted: await openAcceptedTasks(ctx.nc), ...criticModeFromEnv() });
+}
+
+/** TROUPE_CRITIC_REVIEW: `off` (checks only), `advisory` (review never vetoes), `veto` (vetoes citing a rule); unset: by model. */
+export function criticModeFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<CriticDeps, 'review' | 'veto'> {
+  const v = env.TROUPE_CRITIC_REVIEW;
+  if (v === undefined || v === '' || v === 'llm') return { review: true };
+  if (v === 'off') return { review: false };
+  if (v === 'advisory') return { review: true, veto: 'never' };
+  if (v === 'veto') return { review: true, veto: 'cited' };
+  throw new Error(`TROUPE_CRITIC_REVIEW must be off, advisory, veto or llm (got "${v}")`);
 }

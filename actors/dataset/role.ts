@@ -4,7 +4,7 @@
 import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DATASET_PREFIX, DATASET_STREAM, DatasetRecordMsg, DatasetRecordSchema, datasetSubject, type DatasetRecord } from '../../protocols/synthesis.ts';
-import type { RoleDefinition } from '../../runtime/host/role.ts';
+import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { workRole } from '../kit/work-role.ts';
 import { storeReplicas } from '../../runtime/nats/streams.ts';
 
@@ -50,6 +50,12 @@ export function datasetRole(nc: NatsConnection): RoleDefinition {
       return [];
     },
   });
+}
+
+/** For `troupe up` / `troupe worker --roles dataset`: the stream is created if missing. */
+export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
+  await ensureDatasetStream(ctx.nc);
+  return datasetRole(ctx.nc);
 }
 
 /** Every record in the dataset stream (optionally one domain / one run), in stream order. */

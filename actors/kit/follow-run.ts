@@ -3,7 +3,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope, type Envelope } from '../../protocols/envelope.ts';
 import { SynthRunRequested, type SynthRunRequest } from '../../protocols/synthesis.ts';
-import { MESSAGE_PREFIX } from '../../protocols/subjects.ts';
+import { DEAD_LETTER_PREFIX, MESSAGE_PREFIX } from '../../protocols/subjects.ts';
+import { RunHandle } from '../../runtime/registry/runs.ts';
 import { Bus, defaultSender } from '../../runtime/nats/bus.ts';
 import { withSpan } from '../../runtime/tracing/index.ts';
 import { FunnelCounter, type FunnelSummary } from './funnel.ts';
@@ -16,7 +17,7 @@ export interface RunOptions {
   tasksPerPlan: number;
   maxRevisions: number;
   timeoutMs: number;
-  onProgress?: (s: FunnelSummary, elapsedMs: number) => void;
+  onProgress?: (s: FunnelSummary, elapsedMs: number, extra: { plans: number; lastError?: string }) => void;
   progressEveryMs?: number;
   /** Run overrides, fixed plans, base seed, validation flag (see SynthRunRequestSchema). */
   request?: Pick<SynthRunRequest, 'overrides' | 'fixedPlans' | 'seed' | 'validation'>;
@@ -32,10 +33,38 @@ export interface RunOptions {
   history?: () => Promise<Envelope<unknown>[]>;
 }
 
-/** Publish the run request (unless resuming) and follow the run's messages until every item ended (or the timeout). */
-export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary; complete: boolean; startedAt: number; endedAt: number }> {
+export interface RunOutcome {
+  summary: FunnelSummary;
+  /** Every item reached an end. */
+  complete: boolean;
+  /** Someone cancelled the run (`troupe cancel`, or `abort`); its leftover messages are dropped by the hosts. */
+  cancelled: boolean;
+  startedAt: number;
+  endedAt: number;
+}
+
+/**
+ * Publish the run request (unless resuming) and follow the run's messages until every item ended (or the timeout, or
+ * a cancel). The run is registered in the run table while it is followed (heartbeats), so a host
+ * drops its messages once it is cancelled or its follower is gone; `abort` cancels it.
+ */
+export async function followRun(o: RunOptions & { abort?: AbortSignal }): Promise<RunOutcome> {
   const counter = new FunnelCounter(o.runId, o.plans * o.tasksPerPlan);
+  const run = await RunHandle.start(o.nc, o.runId, o.sender ?? 'synth-cli');
   const sub = o.nc.subscribe(`${MESSAGE_PREFIX}.synth.>`);
+  // The last failure anywhere in the society (dead letters carry the reason): shown with progress.
+  let lastError: string | undefined;
+  const dlq = o.nc.subscribe(`${DEAD_LETTER_PREFIX}.>`, {
+    callback: (err, m) => {
+      if (err) return;
+      try {
+        const d = m.json<{ reason?: string; by?: { role?: string } }>();
+        if (d.reason) lastError = `${d.by?.role ?? '?'}: ${d.reason}`;
+      } catch {
+        /* not a dead-letter record */
+      }
+    },
+  });
   const startedAt = Date.now();
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -50,24 +79,36 @@ export async function followRun(o: RunOptions): Promise<{ summary: FunnelSummary
   if (o.history) {
     await o.nc.flush(); // the subscription is registered at the server before the history is read
     for (const e of await o.history()) counter.add(e);
-    o.onProgress?.(counter.summary(), Date.now() - startedAt);
     if (counter.done) resolveDone();
   } else {
     await publishRequest(o);
   }
-  const ticker = setInterval(() => o.onProgress?.(counter.summary(), Date.now() - startedAt), o.progressEveryMs ?? 10_000);
+  const progress = () => o.onProgress?.(counter.summary(), Date.now() - startedAt, { plans: o.plans, lastError });
+  progress(); // at once: what the run is waiting for, before the first model answer
+  let cancelledBy: () => void = () => {};
+  const cancelled = new Promise<'cancelled'>((r) => (cancelledBy = () => r('cancelled')));
+  const ticker = setInterval(() => {
+    progress();
+    void run.cancelled().then((c) => c && cancelledBy(), () => {});
+  }, o.progressEveryMs ?? 10_000);
+  const onAbort = () => cancelledBy();
+  o.abort?.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.timeoutMs)));
-  const how = await Promise.race([done.then(() => 'done' as const), timedOut]);
+  const how = await Promise.race([done.then(() => 'done' as const), timedOut, cancelled]);
   clearInterval(ticker);
   clearTimeout(timer);
+  o.abort?.removeEventListener('abort', onAbort);
   sub.unsubscribe();
-  return { summary: counter.summary(), complete: how === 'done', startedAt, endedAt: Date.now() };
+  dlq.unsubscribe();
+  if (how === 'done') await run.finish();
+  else await run.cancel(how === 'timeout' ? `timed out after ${o.timeoutMs} ms` : 'cancelled');
+  return { summary: counter.summary(), complete: how === 'done', cancelled: how === 'cancelled', startedAt, endedAt: Date.now() };
 }
 
 async function publishRequest(o: RunOptions): Promise<void> {
   const bus = new Bus(o.nc, defaultSender(o.sender ?? 'synth-cli'));
   await withSpan(`synth run ${o.runId}`, { attributes: { 'troupe.synth.run': o.runId, 'troupe.synth.domain': o.domain } }, () =>
-    bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions, ...o.request }, { key: `synth-run-${o.runId}` }),
+    bus.publish(SynthRunRequested, { runId: o.runId, domain: o.domain, plans: o.plans, tasksPerPlan: o.tasksPerPlan, maxRevisions: o.maxRevisions, ...o.request }, { key: `synth-run-${o.runId}`, run: o.runId }),
   );
 }

@@ -151,6 +151,28 @@ export class FunnelCounter {
   }
 }
 
-export function progressLine(s: FunnelSummary, elapsedMs: number): string {
-  return `[synth ${(elapsedMs / 1000).toFixed(0)}s] items ${s.terminal}/${s.items} done · proposed ${s.proposed} · accepted ${s.acceptedByCritic} · checker ok ${s.checkerValidated} · played ${s.dialoguesPlayed} · passed ${s.dialoguePassed} · dropped ${Object.entries(s.dropped).map(([k, v]) => `${k}:${v}`).join(',') || 0}`;
+/** What the run is doing now, from its counts: the earliest stage with work still open. */
+export function runStage(s: FunnelSummary, plans: number): string {
+  const plansDone = s.plansIssued + s.plansRejected;
+  if (plansDone < plans) return `planning: meta-planner writing plan ${plansDone + 1}/${plans}`;
+  if (s.proposed < s.items - droppedBefore(s, 'critic')) return `drafting: scriptwriter exploring the domain and writing tasks (${s.proposed}/${s.items})`;
+  if (s.acceptedByCritic + (s.dropped.critic ?? 0) < s.proposed) return 'reviewing: critic checking drafted tasks';
+  if (s.checkerValidated + (s.dropped.verifier ?? 0) < s.acceptedByCritic) return 'verifying: verifier writing and validating checkers';
+  if (s.dialoguesPlayed < s.checkerValidated) return `playing: rollout dialogues (${s.dialoguesPlayed}/${s.checkerValidated})`;
+  return s.terminal < s.items ? 'judging: checker runs and blame' : 'done';
+}
+
+function droppedBefore(s: FunnelSummary, ...stages: string[]): number {
+  return Object.entries(s.dropped).filter(([k]) => !stages.includes(k)).reduce((a, [, v]) => a + v, 0);
+}
+
+/**
+ * One progress line: elapsed, stage, done/total, the funnel counts, an ETA once an item ended
+ * (elapsed per ended item × items left) and the last error seen, if any.
+ */
+export function progressLine(s: FunnelSummary, elapsedMs: number, extra: { plans?: number; lastError?: string } = {}): string {
+  const eta = s.terminal > 0 && s.terminal < s.items ? ` · ETA ~${Math.round(((elapsedMs / s.terminal) * (s.items - s.terminal)) / 1000)}s` : '';
+  const stage = extra.plans !== undefined ? ` · ${runStage(s, extra.plans)}` : '';
+  const err = extra.lastError ? ` · last error: ${extra.lastError.slice(0, 160)}` : '';
+  return `[synth ${(elapsedMs / 1000).toFixed(0)}s] items ${s.terminal}/${s.items} done${stage} · proposed ${s.proposed} · accepted ${s.acceptedByCritic} · checker ok ${s.checkerValidated} · played ${s.dialoguesPlayed} · passed ${s.dialoguePassed} · dropped ${Object.entries(s.dropped).map(([k, v]) => `${k}:${v}`).join(',') || 0}${eta}${err}`;
 }

@@ -1,13 +1,16 @@
 // `troupe eval`: evaluate an agent on a τ²-bench domain through the society (see docs/dialogue.md,
 // "Evaluation"). Writes τ²'s results.json after every simulation and resumes from it.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { initTracing } from '../../runtime/tracing/index.ts';
 import { natsCliOptions, natsSettingsFromFlags } from '../../runtime/nats/connect.ts';
 import { LOCAL_MODEL, type RoleModelConfigInput } from '../../llm/client/index.ts';
 import { OpenAiNlJudge } from '../../llm/client/openai-nl-judge.ts';
 import { finalReport, runEval } from '../drivers/eval/runner.ts';
 import type { AgentChoice, UserChoice } from '../drivers/eval/services.ts';
 
-const USAGE = `usage: troupe eval --domain D [--split base|train|test|…] [--task-ids a,b] [--tasks FILE]
+const USAGE = `usage: troupe eval --domain D [--split base|train|test|…] [--task-ids a,b] [--tasks FILE] [--limit N]
     [--agent-model local|NAME [--agent-base-url URL] [--agent-api-key-env VAR]]
     [--user-model local|NAME [--user-base-url URL] [--user-api-key-env VAR]]
     [--max-tokens N] [--agent-max-tokens N] [--user-max-tokens N] [--temperature T]
@@ -20,7 +23,15 @@ Models: "local" (default) is the embedded model server shared by both roles; any
 --<role>-base-url of an OpenAI-compatible endpoint, and the NAME of the environment variable that
 holds its key (--<role>-api-key-env). Without --nats an embedded nats-server is started.
 --external-services: environment/agent/user services run elsewhere (cli/drivers/eval/serve.ts, workers).
-An existing --out file is resumed: finished (task, trial) simulations are kept, not redone.`;
+An existing --out file is resumed: finished (task, trial) simulations are kept, not redone.
+--limit N evaluates the first N selected tasks. Replies are bounded by default (agent ${'$'}{DEFAULT_AGENT_MAX_TOKENS},
+user ${'$'}{DEFAULT_USER_MAX_TOKENS} tokens; --max-tokens 0 lifts the bound, as τ² leaves it unset). A progress line
+comes at least every 10 s; the pass^k table is printed at the end and on Ctrl-C. Spans and eval.log go
+to the run directory (~/.troupe/runs/eval-…).`;
+
+/** Default reply bounds: a small CPU model left unbounded can ramble for minutes per turn. */
+export const DEFAULT_AGENT_MAX_TOKENS = 256;
+export const DEFAULT_USER_MAX_TOKENS = 128;
 
 function int(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -37,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       domain: { type: 'string' },
       split: { type: 'string' },
       'task-ids': { type: 'string' },
+      limit: { type: 'string' },
       tasks: { type: 'string' },
       agent: { type: 'string', default: 'llm' },
       'agent-model': { type: 'string', default: LOCAL_MODEL },
@@ -71,14 +83,18 @@ export async function main(argv: string[]): Promise<number> {
   if (!values.out) throw new Error(`--out results.json is required\n${USAGE}`);
   const temperature = Number(values.temperature);
   if (!Number.isFinite(temperature) || temperature < 0 || temperature > 2) throw new Error(`--temperature must be in [0, 2], got "${values.temperature}"`);
-  const maxTokens = int('max-tokens', values['max-tokens'], 1);
-  const roleModel = (role: 'agent' | 'user'): RoleModelConfigInput => ({
-    model: values[`${role}-model`],
-    baseURL: values[`${role}-base-url`],
-    apiKeyEnv: values[`${role}-api-key-env`],
-    temperature,
-    maxTokens: int(`${role}-max-tokens`, values[`${role}-max-tokens`], 1) ?? maxTokens,
-  });
+  const maxTokens = int('max-tokens', values['max-tokens'], 0);
+  const limit = int('limit', values.limit, 1);
+  const roleModel = (role: 'agent' | 'user'): RoleModelConfigInput => {
+    const n = int(`${role}-max-tokens`, values[`${role}-max-tokens`], 0) ?? maxTokens ?? (role === 'agent' ? DEFAULT_AGENT_MAX_TOKENS : DEFAULT_USER_MAX_TOKENS);
+    return {
+      model: values[`${role}-model`],
+      baseURL: values[`${role}-base-url`],
+      apiKeyEnv: values[`${role}-api-key-env`],
+      temperature,
+      ...(n > 0 ? { maxTokens: n } : {}),
+    };
+  };
   let agent: AgentChoice;
   if (values.agent === 'oracle') {
     agent = { kind: 'oracle' };
@@ -95,7 +111,31 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rpcTimeoutS = int('rpc-timeout-s', values['rpc-timeout-s'], 1);
 
+  // Ctrl-C: stop waiting, cancel the run, print the table of what finished (written after each result).
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) process.exit(130);
+    console.error('\ntroupe eval: interrupted; cancelling the run (Ctrl-C again to quit at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  let logFile: WriteStream | undefined;
+  let tracing: { shutdown(): Promise<void> } | undefined;
+  const log = (l: string) => {
+    console.log(l);
+    logFile?.write(`${new Date().toISOString()} ${l}\n`);
+  };
   const { results, ran, reRequested } = await runEval({
+    limit,
+    abort: abort.signal,
+    log,
+    onRunDir: (dir) => {
+      // One run directory: the embedded NATS store, this command's spans and its log.
+      process.env.TROUPE_RUN_DIR = dir;
+      tracing = initTracing({ serviceName: 'eval', runDir: dir });
+      logFile = createWriteStream(join(dir, 'eval.log'), { flags: 'a' });
+      console.log(`eval: run directory ${dir} (spans/, eval.log)`);
+    },
     domain: values.domain,
     split: values.split,
     taskIds: values['task-ids']?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -114,9 +154,11 @@ export async function main(argv: string[]): Promise<number> {
     localServices: !values['external-services'],
     judge,
     rpcTimeoutMs: rpcTimeoutS ? rpcTimeoutS * 1000 : undefined,
-  });
+  }).finally(() => process.off('SIGINT', onSignal));
   const selected = new Set((results.tasks as { id: string }[]).map((t) => t.id));
-  console.log(`\n${finalReport(results, selected)}`);
-  console.log(`\n${ran} simulation(s) run now${reRequested ? `, ${reRequested} re-requested after failures` : ''}; results in ${values.out}`);
-  return 0;
+  log(`\n${finalReport(results, selected)}`);
+  log(`\n${ran} simulation(s) run now${reRequested ? `, ${reRequested} re-requested after failures` : ''}; results in ${values.out}`);
+  await tracing?.shutdown().catch(() => {});
+  await new Promise<void>((r) => (logFile ? logFile.end(r) : r()));
+  return abort.signal.aborted ? 130 : 0;
 }

@@ -43,7 +43,22 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`troupe export: --out DIR is required\n\n${HELP}`);
     return 2;
   }
-  const given = natsSettingsFromFlags(values);
+  let given = natsSettingsFromFlags(values);
+  if (!given && values.run && !existsSync(join(runsDir(), values.run, 'nats'))) {
+    // A run submitted to a running society has no store of its own: read that society's dataset.
+    const { findSociety, readNatsCredentials } = await import('../../runtime/society/state.ts');
+    let state;
+    try {
+      state = findSociety();
+    } catch {
+      state = undefined;
+    }
+    const creds = state ? readNatsCredentials(state.runDir) : undefined;
+    if (creds) {
+      given = creds;
+      console.error(`troupe export: run ${values.run} has no store of its own; reading the dataset of society ${state!.runId}`);
+    }
+  }
   if (!given && !values.run) {
     console.error('troupe export: give --run ID (a local synth run) or --nats URL');
     return 2;
@@ -51,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   let runDir = join('/nonexistent');
   if (!given) {
     runDir = join(runsDir(), values.run!);
-    if (!existsSync(join(runDir, 'nats'))) throw new Error(`run ${values.run} has no NATS store at ${join(runDir, 'nats')}`);
+    if (!existsSync(join(runDir, 'nats'))) throw new Error(`run ${values.run} has no NATS store at ${join(runDir, 'nats')}, and no society is running here (for a run on a society elsewhere, give --nats URL)`);
   }
   const { readDataset } = await import('../../actors/dataset/role.ts');
   const { exportRecords } = await import('../drivers/synth/export.ts');

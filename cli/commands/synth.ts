@@ -1,11 +1,12 @@
 // `troupe synth --domain D --plans N --tasks-per-plan M [--roles-config FILE]`: run the data society
 // (meta-planner → scriptwriter → critic → verifier → rollout → verifier → dataset) over NATS, show
 // progress, and write the run report (markdown + SVG funnel) into the run directory.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { natsCliOptions, natsSettingsFromFlags } from '../../runtime/nats/connect.ts';
-import { newRunId, openNatsSession, runDir as makeRunDir } from '../../runtime/nats/session.ts';
+import { natsCliOptions } from '../../runtime/nats/connect.ts';
+import { newRunId, runDir as makeRunDir } from '../../runtime/nats/session.ts';
+import type { RolesConfig } from '../drivers/synth/roles-config.ts';
 import { initTracing } from '../../runtime/tracing/index.ts';
 import { runsDir } from '../../runtime/config/paths.ts';
 import type { FunnelSummary } from '../../actors/kit/funnel.ts';
@@ -36,6 +37,25 @@ records are keyed by id). --run-id of a run that already exists is refused: use 
 --evolve runs K rounds with the evolver instead of one run (the same as "troupe evolve", which has
 more options): each round's failures drive a rewrite of one role's instructions, validated on V
 items per arm before it is promoted.`;
+
+/** The roles a synthesis run needs (all in the role table; `troupe up` hosts them by default). */
+export const SYNTH_ROLES = ['meta-planner', 'scriptwriter', 'critic', 'verifier', 'rollout', 'dataset'];
+
+/** A roles config as the environment of the workers of synth's own society (each role reads its part). */
+export function rolesConfigEnv(config: RolesConfig, file: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (file) env.TROUPE_ROLES_CONFIG = resolve(file);
+  for (const [role, m] of Object.entries(config.models)) {
+    const prefix = role === 'default' ? 'TROUPE_' : `TROUPE_${role.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_`;
+    if (m.model) env[`${prefix}MODEL`] = m.model;
+    if (m.baseURL) env[`${prefix}BASE_URL`] = m.baseURL;
+    if (m.apiKeyEnv) env[`${prefix}API_KEY_ENV`] = m.apiKeyEnv;
+  }
+  if (config.criticReview !== 'llm') env.TROUPE_CRITIC_REVIEW = config.criticReview;
+  if (config.checkerMode !== 'spec') env.TROUPE_VERIFIER_CHECKER_MODE = config.checkerMode;
+  if (config.actor) env.TROUPE_ROLLOUT_AGENT = config.actor;
+  return env;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -98,7 +118,9 @@ export async function main(argv: string[]): Promise<number> {
   };
   if (values.domain) checkDomain(values.domain);
 
-  const { loadRolesConfig, startSynthSociety, followRun } = await import('../drivers/synth/society.ts');
+  const { loadRolesConfig } = await import('../drivers/synth/roles-config.ts');
+  const { followRun } = await import('../../actors/kit/follow-run.ts');
+  const { societyTarget } = await import('../drivers/target.ts');
   const { reportMarkdown, funnelSvg } = await import('../drivers/synth/report.ts');
   const { progressLine, FunnelCounter } = await import('../../actors/kit/funnel.ts');
   const config = loadRolesConfig(values['roles-config']);
@@ -106,25 +128,44 @@ export async function main(argv: string[]): Promise<number> {
 
   const resume = values.resume;
   const runId = resume ?? values['run-id'] ?? newRunId();
-  const given = natsSettingsFromFlags(values);
-  // Resuming on the embedded server needs the run's own store; on --nats the stream decides.
-  if (resume !== undefined && !given && !existsSync(join(runsDir(), resume, 'nats'))) {
-    throw new Error(`no run "${resume}" to resume: ${join(runsDir(), resume)} has no NATS store (give --nats URL if the run used an external server)`);
+  const say = (l: string) => process.stderr.write(`${l}\n`);
+  say(`troupe synth: run ${runId}: looking for a running society (roles ${SYNTH_ROLES.join(', ')})`);
+  const target = await societyTarget({
+    values,
+    roles: SYNTH_ROLES,
+    catalog: (await import('../roles.ts')).ROLES,
+    runId,
+    name: `troupe-synth-${runId}`,
+    log: say,
+    own: async () => {
+      say('troupe synth: no society is running: starting one for this run (worker processes and the shared model server take a few seconds)');
+      const { sharedModelServerEnv } = await import('./up.ts');
+      return { workerEnv: { ...(await sharedModelServerEnv(SYNTH_ROLES, say)), ...rolesConfigEnv(config, values['roles-config']) }, replicas: config.replicas };
+    },
+  });
+  if (target.how === 'joined' && values['roles-config']) {
+    await target.close();
+    throw new Error(`--roles-config configures the roles synth starts itself, but ${target.describe} is running with its own: stop it ("troupe down") or leave out --roles-config`);
   }
-  const dir = makeRunDir(runId);
+  // One run, one directory: the spans of this command go where the society's workers write theirs.
+  const dir = target.how === 'own' ? makeRunDir(runId) : target.runDir ?? makeRunDir(runId);
   process.env.TROUPE_RUN_DIR = dir;
   const tracing = initTracing({ serviceName: 'synth', runDir: dir });
-  const session = await openNatsSession(given, { runDir: dir, name: `troupe-synth-${runId}` });
-  const logLines: string[] = [];
-  let society: Awaited<ReturnType<typeof startSynthSociety>> | undefined;
+  const abort = new AbortController();
+  const onSignal = () => {
+    say(`troupe synth: interrupted: cancelling run ${runId} (the society drops its remaining messages)`);
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const { loadRunHistory } = await import('../drivers/synth/resume.ts');
     let already: FunnelSummary | undefined;
     if (resume !== undefined || values['run-id'] !== undefined) {
-      const { request, envelopes } = await loadRunHistory(session.nc, runId);
+      const { request, envelopes } = await loadRunHistory(target.nc, runId);
       if (resume === undefined && request) throw new Error(`run "${runId}" already exists; continue it with: troupe synth --resume ${runId}`);
       if (resume !== undefined) {
-        if (!request) throw new Error(`run "${resume}" has no run request in the stream: nothing to resume`);
+        if (!request) throw new Error(`run "${resume}" has no run request in the stream: nothing to resume (a run on another server needs --nats URL)`);
         // The stored request is the run: options that contradict it are mistakes, not changes.
         const clash = [
           ['--domain', values.domain, request.domain],
@@ -137,30 +178,35 @@ export async function main(argv: string[]): Promise<number> {
         tasksPerPlan = request.tasksPerPlan;
         maxRevisions = request.maxRevisions;
         checkDomain(request.domain);
-        // Counted before any role starts, so this is what the killed run had finished.
+        // Counted before the run is followed, so this is what the killed run had finished.
         const prior = new FunnelCounter(runId, plans * tasksPerPlan);
         for (const e of envelopes) prior.add(e);
         already = prior.summary();
       }
     }
     const domain = values.domain!;
-    society = await startSynthSociety({ nc: session.nc, config, log: (l) => (logLines.push(l), process.stderr.write(`${l}\n`)) });
-    console.error(`troupe synth: ${resume !== undefined ? 'resuming ' : ''}run ${runId}, domain ${domain}, ${plans} plan(s) × ${tasksPerPlan} task(s); run dir ${dir}`);
-    if (already) console.error(progressLine(already, 0));
+    say(`troupe synth: ${resume !== undefined ? 'resuming ' : ''}run ${runId}, domain ${domain}, ${plans} plan(s) × ${tasksPerPlan} task(s) → ${target.describe}; run dir ${dir}`);
+    if (already) say(progressLine(already, 0));
     const result = await followRun({
-      nc: session.nc,
+      nc: target.nc,
       runId,
       domain,
       plans,
       tasksPerPlan,
       maxRevisions,
       timeoutMs: timeoutMin * 60_000,
-      ...(resume !== undefined ? { history: async () => (await loadRunHistory(session.nc, runId)).envelopes } : {}),
-      onProgress: (s, ms) => console.error(progressLine(s, ms)),
+      ...(resume !== undefined ? { history: async () => (await loadRunHistory(target.nc, runId)).envelopes } : {}),
+      onProgress: (s, ms, extra) => say(progressLine(s, ms, extra)),
       progressEveryMs: 5_000,
+      abort: abort.signal,
     });
-    console.error(progressLine(result.summary, result.endedAt - result.startedAt));
-    const out = values.out ?? join(dir, 'synth');
+    say(progressLine(result.summary, result.endedAt - result.startedAt));
+    // Who did the work: each role's instances as the registry lists them (model, instructions revision).
+    const { listInstances, openRegistry } = await import('../../runtime/registry/registry.ts');
+    const live = (await listInstances(await openRegistry(target.nc))).filter((r) => SYNTH_ROLES.includes(r.role));
+    const models = Object.fromEntries(live.map((r) => [r.role, r.model ?? 'role default (local unless TROUPE_<ROLE>_MODEL)']));
+    const instructions = Object.fromEntries(live.filter((r) => r.instructionsRevision !== undefined).map((r) => [r.role, r.instructionsRevision!]));
+    const out = values.out ?? (target.how === 'own' ? join(dir, 'synth') : join(dir, 'synth', runId));
     mkdirSync(out, { recursive: true });
     const info = {
       runId,
@@ -169,9 +215,11 @@ export async function main(argv: string[]): Promise<number> {
       tasksPerPlan,
       startedAt: result.startedAt,
       endedAt: result.endedAt,
-      models: society.models,
-      instructions: society.instructions,
+      society: target.describe,
+      models,
+      instructions,
       complete: result.complete,
+      cancelled: result.cancelled,
     };
     writeFileSync(join(out, 'funnel.svg'), funnelSvg(result.summary, `troupe synth ${domain} — ${runId}`));
     writeFileSync(join(out, 'report.md'), reportMarkdown(info, result.summary, 'funnel.svg'));
@@ -182,10 +230,20 @@ export async function main(argv: string[]): Promise<number> {
     writeFileSync(join(out, 'dropped.jsonl'), dropReasons.map((d) => JSON.stringify(d)).join('\n') + (dropReasons.length ? '\n' : ''));
     console.log(`report: ${join(out, 'report.md')}`);
     console.log(`dataset: ${result.summary.dialoguePassed} record(s); export with: troupe export --run ${runId} --format sft|tau2-tasks|rl --out DIR`);
+    if (result.cancelled) {
+      console.error(`troupe synth: run ${runId} was cancelled`);
+      return 130;
+    }
+    // A run that produced nothing is an error: say where it stopped.
+    if (result.summary.dialoguePassed === 0) {
+      console.error(`troupe synth: run ${runId} produced no verified record (dropped: ${Object.entries(result.summary.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; see ${join(out, 'dropped.jsonl')})`);
+      return 1;
+    }
     return result.complete ? 0 : 1;
   } finally {
-    await society?.stop().catch(() => {});
-    await session.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await target.close().catch(() => {});
     await stopLocalModelServer().catch(() => {});
     await tracing.shutdown().catch(() => {});
     // Idle keep-alive sockets and client timers can hold the process open for a minute after the

@@ -21,7 +21,7 @@ Prints one trace (ID may be a unique prefix) from the span files of a run: by de
 under ${'$'}TROUPE_RUNS_DIR (~/.troupe/runs). Tree view: parent before child, siblings by start time,
 with process (role#pid), start offset, duration and key attributes.
   --run DIR      run directory (reads DIR/spans/*.jsonl)
-  --spans FILE   span file(s) to read instead (repeatable)
+  --spans FILE…  span file(s) to read instead (--spans a.jsonl b.jsonl, or repeated)
   --sequence     spans in time order in per-process lanes, with an arrow for every cross-process hop
   --absolute     wall-clock start times instead of offsets
   --message ID   the trace that carried the message with this envelope id
@@ -49,10 +49,20 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  // `--spans a.jsonl b.jsonl` (the form the docs show): the files after --spans are span files too.
+  if (values.spans?.length) {
+    const files = positionals.filter((p) => p.endsWith('.jsonl'));
+    values.spans.push(...files);
+    positionals.splice(0, positionals.length, ...positionals.filter((p) => !p.endsWith('.jsonl')));
+  }
   const finder = values.message !== undefined ? `messaging.message.id=${values.message}` : values.attr;
   if (finder !== undefined && !/^[^=]+=.+$/.test(finder)) throw new Error(`--attr needs KEY=VALUE (got "${finder}")`);
   if (!values.list && positionals.length !== (finder === undefined ? 1 : 0)) {
-    console.error(USAGE);
+    const why =
+      positionals.length === 0
+        ? 'give a trace ID (or --list, --message, --attr)'
+        : `expected one trace ID, got ${positionals.length} (${positionals.join(' ')})${finder !== undefined ? ' besides --message/--attr' : ''}`;
+    console.error(`troupe trace: ${why}\n\n${USAGE}`);
     return 2;
   }
 

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { natsCliOptions, natsSettingsFromFlags, redactUrl } from '../../runtime/nats/connect.ts';
 import { startSocietyDashboard, type Dashboard } from '../../runtime/dashboard/index.ts';
-import { DEFAULT_CONFIG, loadSocietyConfig, parseSocietyConfig } from '../../runtime/society/config.ts';
+import { defaultSocietyConfig, loadSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
 import { initTracing } from '../../runtime/tracing/index.ts';
 import { ROLES } from '../roles.ts';
@@ -14,13 +14,29 @@ import { newRunId, runDir } from '../../runtime/nats/session.ts';
 const HELP = `usage: troupe up [--config FILE] [--run-id ID] [--nats URL ... | --cluster N] [--no-dashboard] [--dashboard-port N]
 
 Starts every role in the config (JSON: {"roles": {"<role>": {"replicas": 2, "impl": "path.ts",
-"model": "...", "instructions": "file.md"}}}) as worker processes. Without --nats/TROUPE_NATS_URL an
-embedded nats-server runs under the run directory. Without --config, the society's default roles
-run (runtime/society/config.ts). Stop with Ctrl-C or "troupe down".
+"model": "...", "instructions": "file.md"}}}) as worker processes. Without --config: every role of
+the role table (${Object.keys(ROLES).join(', ')}), one replica each.
+Without --nats/TROUPE_NATS_URL an embedded nats-server runs under the run directory. Roles on the
+model "local" share ONE embedded model server, started here (TROUPE_<ROLE>_MODEL / _BASE_URL point a
+role at another OpenAI-compatible endpoint). "troupe synth|eval|evolve|train" then submit their work
+to this society. Stop with Ctrl-C or "troupe down".
 The web dashboard (docs/dashboard.md) listens on 127.0.0.1 (--dashboard-port, default any free port);
 sign in with the one-time link printed here or the token in control.json.
 --cluster N starts an N-node NATS cluster on loopback instead (deploy/nats/node.conf, stores under
 the run directory; streams get 3 replicas when N ≥ 3, so a node can die without losing work).`;
+
+/**
+ * Start the one local model server of the society when a role of the CLI's table may use it, and
+ * return the environment that points every worker at it (not one model per worker process).
+ */
+export async function sharedModelServerEnv(roles: Iterable<string>, log: (l: string) => void): Promise<Record<string, string>> {
+  if (process.env.TROUPE_LOCAL_MODEL_URL) return {};
+  if (![...roles].some((r) => Object.hasOwn(ROLES, r))) return {};
+  const { ensureLocalModelServer, localModelEnv } = await import('../../llm/server/embedded.ts');
+  const ep = await ensureLocalModelServer();
+  log(`model server ${ep.baseURL} (${ep.model}), shared by every role on model "local"`);
+  return localModelEnv(ep);
+}
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -36,9 +52,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const dashboardPort = values['dashboard-port'] === undefined ? 0 : Number(values['dashboard-port']);
   if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535) throw new Error(`--dashboard-port: a port number 0-65535 (got "${values['dashboard-port']}")`);
-  const config = values.config ? loadSocietyConfig(values.config) : parseSocietyConfig(DEFAULT_CONFIG, 'default config');
+  const config = values.config ? loadSocietyConfig(values.config) : defaultSocietyConfig(ROLES);
   const cluster = values.cluster !== undefined ? await startCluster(values.cluster, values['run-id'], natsSettingsFromFlags(values) !== undefined) : undefined;
-  const society = new Society({ catalog: ROLES, config, nats: cluster?.settings ?? natsSettingsFromFlags(values), runId: cluster?.runId ?? values['run-id'] });
+  const workerEnv = await sharedModelServerEnv(Object.keys(config.roles), (l) => console.log(`  ${l}`));
+  const society = new Society({ catalog: ROLES, config, nats: cluster?.settings ?? natsSettingsFromFlags(values), runId: cluster?.runId ?? values['run-id'], workerEnv });
   process.env.TROUPE_RUN_DIR = society.runDir;
   const tracing = initTracing({ serviceName: 'society', runDir: society.runDir });
   let stopping: Promise<void> | undefined;
@@ -73,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   await stopping;
   await cluster?.stop();
+  const { stopLocalModelServer } = await import('../../llm/server/embedded.ts');
+  await stopLocalModelServer().catch(() => {});
   await tracing.shutdown().catch(() => {});
   console.log(`society ${society.runId} stopped`);
   return 0;

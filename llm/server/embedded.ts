@@ -1,5 +1,8 @@
 // The embedded default: roles whose model is "local" share one model server in this process,
 // started on first use (and closed on exit). `TROUPE_LOCAL_MODEL` picks the GGUF (path or cached name).
+// A process of a society (`troupe up`'s workers) is handed the society's one server instead, through
+// TROUPE_LOCAL_MODEL_URL (+ TROUPE_LOCAL_MODEL_ID): one model in memory for the whole society, not
+// one per worker process.
 import { startModelServer, type RunningModelServer } from './server.ts';
 
 let shared: Promise<RunningModelServer> | undefined;
@@ -9,7 +12,14 @@ export interface LocalEndpoint {
   model: string;
 }
 
+/** The environment that points another process at this process's local model server. */
+export function localModelEnv(ep: LocalEndpoint): Record<string, string> {
+  return { TROUPE_LOCAL_MODEL_URL: ep.baseURL, TROUPE_LOCAL_MODEL_ID: ep.model };
+}
+
 export async function ensureLocalModelServer(): Promise<LocalEndpoint> {
+  const given = process.env.TROUPE_LOCAL_MODEL_URL;
+  if (given) return { baseURL: given, model: process.env.TROUPE_LOCAL_MODEL_ID || 'local' };
   shared ??= startModelServer({
     model: process.env.TROUPE_LOCAL_MODEL,
     port: 0,

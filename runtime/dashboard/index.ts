@@ -1,8 +1,9 @@
 // The web dashboard `troupe up` serves beside the control plane: the live society as a graph, the
 // message stream, traces, run reports, and swap / drain / cancel. See docs/dashboard.md.
 import { runsDir } from '../config/paths.ts';
+import { cancelRun, getRun, openRuns } from '../registry/runs.ts';
 import type { Society } from '../society/society.ts';
-import { startDashboard, type Dashboard, type DashboardBackend } from './server.ts';
+import { HttpError, startDashboard, type Dashboard, type DashboardBackend } from './server.ts';
 
 export { startDashboard, swapFromBody, DASHBOARD_HOST, PAGE_DIR } from './server.ts';
 export type { Dashboard, DashboardBackend, DashboardOptions } from './server.ts';
@@ -11,8 +12,8 @@ export type { Dashboard, DashboardBackend, DashboardOptions } from './server.ts'
 export async function startSocietyDashboard(society: Society, opts: { port?: number } = {}): Promise<Dashboard> {
   if (!society.controlToken) throw new Error('dashboard: the society has no control plane (its token is the dashboard credential)');
   const handlers = society.handlers();
-  // Run cancellation lands with the control plane's cancel call; until then the page reports it as unavailable.
-  const cancel = (handlers as { cancelRun?: (runId: string) => Promise<unknown> }).cancelRun;
+  // Cancel marks the run cancelled in the run table (as `troupe cancel` does); hosts drop its messages.
+  const runs = await openRuns(society.nc);
   const backend: DashboardBackend = {
     runId: society.runId,
     runDir: society.runDir,
@@ -21,7 +22,11 @@ export async function startSocietyDashboard(society: Society, opts: { port?: num
     control: handlers,
     roleKinds: () => society.roleKinds(),
     drain: (instance) => society.retire(instance),
-    cancelRun: cancel ? async (runId) => String((await cancel.call(handlers, runId)) ?? `cancel of ${runId} requested`) : undefined,
+    cancelRun: async (runId) => {
+      if (!(await getRun(runs, runId))) throw new HttpError(404, `no run "${runId}" in the run table`);
+      const rec = await cancelRun(runs, runId, 'cancelled from the dashboard', 'dashboard');
+      return `run ${rec.runId} cancelled: its remaining messages are dropped`;
+    },
   };
   return startDashboard({ token: society.controlToken, port: opts.port, backend });
 }

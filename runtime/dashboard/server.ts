@@ -63,7 +63,7 @@ const PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; sc
 // Report plots are data: no scripts, no fetches, even when opened on their own.
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }

@@ -15,6 +15,20 @@ import type { PublishEvent, RoleDefinition, RoleInput } from './role.ts';
 import { z } from 'zod';
 import type { LiveSource } from '../instructions/live.ts';
 import { serveRpc, type RpcServer } from '../rpc/rpc.ts';
+import type { KV } from '@nats-io/kv';
+import { RunItemDropped } from '../../protocols/runtime-messages.ts';
+import { getRun, openRuns, runVerdict, type RunVerdict } from '../registry/runs.ts';
+
+/** The run a message belongs to: the envelope's `run`, else a `runId` in its data or the data's provenance. */
+export function runOfEnvelope(env: Envelope): string | undefined {
+  if (env.run) return env.run;
+  const d = env.data as { runId?: unknown; provenance?: { runId?: unknown } } | null;
+  const r = (d && typeof d === 'object' && (typeof d.runId === 'string' ? d.runId : typeof d.provenance?.runId === 'string' ? d.provenance.runId : undefined)) || undefined;
+  return r;
+}
+
+/** How long a host trusts what it read about a run (a cancel takes effect within this). */
+const RUN_CACHE_MS = 1_000;
 
 /**
  * Where a host reads its role's instructions and workflow parameters per item: the current revision
@@ -72,6 +86,10 @@ export class RoleHost {
   failed = 0;
   deadLettered = 0;
   restarts = 0;
+  /** Messages of cancelled or dead runs acked without being worked. */
+  dropped = 0;
+  private runs?: KV;
+  private readonly runCache = new Map<string, { verdict: RunVerdict; at: number }>();
   private consecutiveFailures = 0;
   private pauseUntil = 0;
   private iters: ConsumerMessages[] = [];
@@ -108,6 +126,7 @@ export class RoleHost {
   /** Create (or update) the role's shared consumers and start pulling; answer its request subjects. */
   async start(): Promise<void> {
     const { bus, role } = this.opts;
+    this.runs = await openRuns(bus.nc);
     const names: string[] = [];
     const jsm = role.consumes.length ? await bus.js.jetstreamManager() : undefined;
     for (const def of role.consumes) {
@@ -246,6 +265,13 @@ export class RoleHost {
         await this.deadLetter(m, `gave up after ${delivery - 1} deliveries`, env.kind);
         return;
       }
+      const runId = runOfEnvelope(env);
+      const gate = runId ? await this.runGate(runId) : 'work';
+      if (gate !== 'work') {
+        span.setAttribute('troupe.run.dropped', gate);
+        await this.dropForRun(m, env, runId!, gate);
+        return;
+      }
       // Keep the message ours while the machine works, however long it takes (see keepAlive()).
       this.held.set(m, Date.now());
       try {
@@ -263,7 +289,7 @@ export class RoleHost {
           }
           try {
             // Same id on every delivery of this input: JetStream drops the copy a redelivery republishes.
-            await bus.publish(def, o.data, { id: derivedId(env.id, role.name, i), causedBy: env.id, originAt: env.originAt ?? env.sentAt, ctx });
+            await bus.publish(def, o.data, { id: derivedId(env.id, role.name, i), causedBy: env.id, originAt: env.originAt ?? env.sentAt, ctx, run: runId });
           } catch (err) {
             if (err instanceof InvalidMessageError) this.deadLettered++;
             else throw err;
@@ -293,6 +319,33 @@ export class RoleHost {
         this.held.delete(m);
       }
     }).catch(() => {});
+  }
+
+  /** Work a message of this run, or drop it: the run was cancelled, or its submitter is gone (dead). */
+  private async runGate(runId: string): Promise<RunVerdict> {
+    const hit = this.runCache.get(runId);
+    if (hit && Date.now() - hit.at < RUN_CACHE_MS) return hit.verdict;
+    // An unreadable table must not stop the society: work the message (and say so).
+    const rec = await getRun(this.runs!, runId).catch((err) => {
+      this.log(`[${this.opts.instance}] run table unreadable (${(err as Error).message}); working ${runId}'s message`);
+      return undefined;
+    });
+    const verdict = runVerdict(rec);
+    this.runCache.set(runId, { verdict, at: Date.now() });
+    return verdict;
+  }
+
+  /** Ack a message of a cancelled or dead run without working it, leaving a `run.item.dropped` record. */
+  private async dropForRun(m: JsMsg, env: Envelope, runId: string, why: Exclude<RunVerdict, 'work'>): Promise<void> {
+    const { bus, role, instance } = this.opts;
+    await bus.publish(
+      RunItemDropped,
+      { runId, runState: why, kind: env.kind, messageId: env.id, role: role.name, instance, at: Date.now() },
+      { id: derivedId(env.id, role.name, -1), causedBy: env.id, run: runId },
+    );
+    this.dropped++;
+    this.log(`[${instance}] dropped ${env.kind} ${env.id}: run ${runId} is ${why}`);
+    m.ack();
   }
 
   private async runMachine(env: Envelope, delivery: number): Promise<PublishEvent[]> {

@@ -24,6 +24,8 @@ export interface PublishOptions {
   id?: string;
   causedBy?: string;
   originAt?: number;
+  /** The work run the message belongs to (envelope `run`). */
+  run?: string;
   /** Context whose span becomes the publish span's parent (default: active context). */
   ctx?: Context;
 }
@@ -85,6 +87,7 @@ export class Bus {
       originAt: opts.originAt,
       causedBy: opts.causedBy,
       key,
+      ...(opts.run ? { run: opts.run } : {}),
       data: v.data,
     };
     const body = JSON.stringify(env);

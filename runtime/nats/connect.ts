@@ -63,10 +63,12 @@ export const natsCliOptions = {
 
 /** Flags win over environment; returns undefined when no URL was given anywhere. */
 export function natsSettingsFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): NatsSettings | undefined {
-  const base = natsSettingsFromEnv(env);
-  const url = (values.nats as string | undefined) ?? base?.url;
+  // Credentials from the environment apply to a URL given by flag too (`--nats URL` with
+  // TROUPE_NATS_USER/_PASS set): secrets need never be on the command line.
+  const base = natsSettingsFromEnv({ ...env, TROUPE_NATS_URL: env.TROUPE_NATS_URL || 'unset' });
+  const url = (values.nats as string | undefined) ?? env.TROUPE_NATS_URL;
   if (!url) return undefined;
-  const pick = (flag: string, fallback?: string) => (values[flag] as string | undefined) ?? fallback;
+  const pick = (flag: string, fallback?: string) => (values[flag] as string | undefined) ?? (fallback || undefined);
   return {
     url,
     user: pick('nats-user', base?.user),

@@ -35,10 +35,17 @@ export const SocietyConfigSchema = z.object({
 export type SocietyConfig = z.infer<typeof SocietyConfigSchema>;
 export type SocietyConfigInput = z.input<typeof SocietyConfigSchema>;
 
-/** A bare `troupe up`: the synthesis roles and the scene, one replica each, on the embedded defaults. */
-export const DEFAULT_CONFIG: SocietyConfigInput = {
-  roles: { 'meta-planner': {}, scriptwriter: {}, critic: {}, verifier: {}, scene: {} },
-};
+/**
+ * A bare `troupe up`: every role of the table it is handed (the CLI's role table), one replica each,
+ * on the embedded defaults. The runtime names no role: a role added to the table is in the default
+ * society without a change here. `only` narrows it to some roles (what `troupe synth` needs).
+ */
+export function defaultSocietyConfig(catalog: Readonly<Record<string, unknown>>, only?: readonly string[]): SocietyConfig {
+  const names = Object.keys(catalog).filter((r) => !only || only.includes(r));
+  const missing = (only ?? []).filter((r) => !Object.hasOwn(catalog, r));
+  if (missing.length) throw new Error(`roles not in the role table: ${missing.join(', ')}`);
+  return parseSocietyConfig({ roles: Object.fromEntries(names.map((r) => [r, {}])) } satisfies SocietyConfigInput, 'default config');
+}
 
 export function parseSocietyConfig(raw: unknown, source = 'config'): SocietyConfig {
   const r = SocietyConfigSchema.safeParse(raw);

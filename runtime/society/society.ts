@@ -43,6 +43,13 @@ export interface SocietyOptions {
   runId?: string;
   /** Start the gRPC control plane (default true). */
   control?: boolean;
+  /** Extra environment for every worker (e.g. the shared model server's address, role settings). */
+  workerEnv?: Record<string, string>;
+  /**
+   * Started by a command for its own work (`troupe synth` with no society running): other commands
+   * do not submit to it, since it goes away when its command ends.
+   */
+  ephemeral?: boolean;
   log?: (line: string) => void;
 }
 
@@ -141,6 +148,7 @@ export class Society {
       embeddedNats: !!this.session.embedded,
       natsPid: this.session.embedded?.pid,
       controlAddress: this.control?.address ?? '',
+      ...(this.opts.ephemeral ? { ephemeral: true } : {}),
     });
   }
 
@@ -155,6 +163,7 @@ export class Society {
       ...natsSettingsToEnv(this.session.settings),
       TROUPE_RUN_DIR: this.runDir,
       TROUPE_PARENT_PID: String(process.pid),
+      ...(this.opts.workerEnv ?? {}),
       ...(this.opts.config.ackWaitMs ? { TROUPE_ACK_WAIT_MS: String(this.opts.config.ackWaitMs) } : {}),
       ...(this.opts.config.maxDeliver ? { TROUPE_MAX_DELIVER: String(this.opts.config.maxDeliver) } : {}),
     };
@@ -247,21 +256,20 @@ export class Society {
       } else {
         throw new ControlError('INVALID_ARGUMENT', 'swap needs one of impl module, model or instructions');
       }
-      // Old = every live instance of the role, plus our own children that are between a crash and
-      // their restart (not in the registry right now, but they would come back with the old spec).
-      const old = [...new Set([
-        ...(await this.instances(role)).map((r) => r.instance),
-        ...[...this.slots.values()].filter((s) => s.spec.role === role && !s.retiring).map((s) => s.instance),
-      ])];
+      // Old = the instances of the role this society started (running, or between a crash and their
+      // restart). A worker someone joined by hand is not ours to end: it keeps serving, on its own spec.
+      const old = [...this.slots.values()].filter((s) => s.spec.role === role && !s.retiring).map((s) => s.instance);
+      // The role's replica count stays: the configured count (or more, if more of ours are running).
+      const replicas = Math.max(cur.replicas, old.length);
       const fresh: string[] = [];
-      for (let i = 0; i < cur.replicas; i++) fresh.push(this.spawnSlot({ ...spec, instance: newInstanceId(role) }));
+      for (let i = 0; i < replicas; i++) fresh.push(this.spawnSlot({ ...spec, instance: newInstanceId(role) }));
       try {
         await this.waitReady(fresh);
       } catch (err) {
         for (const id of fresh) await this.retire(id);
         throw new ControlError('FAILED_PRECONDITION', `new ${role} instances did not start: ${(err as Error).message}`);
       }
-      this.roleSpecs.set(role, { spec, replicas: cur.replicas });
+      this.roleSpecs.set(role, { spec, replicas });
       if (newKinds) this.kinds.set(role, newKinds);
       await Promise.all(old.map((id) => this.retire(id)));
       this.log(`[society] swapped ${role}: ${old.join(', ')} → ${fresh.join(', ')} (${nowServing})`);

@@ -15,6 +15,8 @@ export const SocietyStateSchema = z.object({
   /** Pid of the embedded nats-server, when there is one. */
   natsPid: z.number().int().optional(),
   controlAddress: z.string(),
+  /** A society a command started for its own work (gone when that command ends): nobody else submits to it. */
+  ephemeral: z.boolean().optional(),
 });
 export type SocietyState = z.infer<typeof SocietyStateSchema>;
 
@@ -35,8 +37,8 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The society of run `runId`, or the most recently started live one. */
-export function findSociety(runId?: string): SocietyState {
+/** The society of run `runId`, or the most recently started live one (`submit`: skip ephemeral ones). */
+export function findSociety(runId?: string, opts: { submit?: boolean } = {}): SocietyState {
   const root = runsDir();
   const candidates = runId ? [runId] : existsSync(root) ? readdirSync(root) : [];
   const live: SocietyState[] = [];
@@ -44,7 +46,7 @@ export function findSociety(runId?: string): SocietyState {
     const f = stateFile(join(root, id));
     if (!existsSync(f)) continue;
     const r = SocietyStateSchema.safeParse(JSON.parse(readFileSync(f, 'utf8')));
-    if (r.success && isAlive(r.data.pid)) live.push(r.data);
+    if (r.success && isAlive(r.data.pid) && !(opts.submit && !runId && r.data.ephemeral)) live.push(r.data);
   }
   if (!live.length) {
     throw new Error(runId ? `no running society with run id ${runId} under ${root}` : `no running society under ${root}: start one with "troupe up"`);

@@ -17,6 +17,7 @@ import { PipelineStage0 } from '../../protocols/runtime-messages.ts';
 import { createControlClient, readControlEndpoint, type ControlClient } from '../../runtime/control/index.ts';
 import { startSocietyDashboard, type Dashboard } from '../../runtime/dashboard/index.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
+import { RunHandle, getRun, openRuns } from '../../runtime/registry/runs.ts';
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
 import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
@@ -261,7 +262,7 @@ describe('the dashboard page', () => {
     await page.waitForFunction(`document.querySelector('.node[data-role="stage-b"]')?.textContent?.includes('stage-b@2')`);
   }, 90_000);
 
-  it('drains one instance from the page, and says plainly that cancel is not available yet', async () => {
+  it('drains one instance from the page, and cancels a run from it (an unknown run is refused)', async () => {
     const before = await control.listRoles('stage-c');
     expect(before).toHaveLength(2);
     await page.click('.node[data-role="stage-c"]');
@@ -273,6 +274,13 @@ describe('the dashboard page', () => {
     await page.goto(`${dashboard.url}#/messages?run=some-run`);
     await page.click('#cancel-run');
     await page.waitForSelector('#notice.error');
-    expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/cancel some-run: run cancellation is not available/);
+    expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/no run "some-run" in the run table/);
+
+    const run = await RunHandle.start(nats.nc, 'dash-run', 'test');
+    await page.goto(`${dashboard.url}#/messages?run=dash-run`);
+    await page.click('#cancel-run');
+    await page.waitForSelector('#notice.ok', { timeout: 30_000 });
+    expect((await getRun(await openRuns(nats.nc), 'dash-run'))?.state).toBe('cancelled');
+    expect(await run.cancelled()).toBe(true);
   }, 90_000);
 });

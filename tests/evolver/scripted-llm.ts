@@ -82,8 +82,8 @@ function answer(body: { messages: Msg[]; max_tokens?: number; response_format?: 
   }
   switch (name) {
     case 'critic_review':
-      if (system.includes('REVISE-ONCE')) return JSON.stringify(user.includes('REVISED') ? { reasons: ['fine now'], verdict: 'accept' } : { reasons: ['needs one more pass'], verdict: 'revise' });
-      return JSON.stringify(system.includes('STRICT') ? { reasons: ['too risky'], verdict: 'reject' } : { reasons: ['fine'], verdict: 'accept' });
+      if (system.includes('REVISE-ONCE')) return JSON.stringify(user.includes('REVISED') ? { reasons: ['fine now'], verdict: 'accept' } : { reasons: ['needs one more pass: the grounded check is borderline'], verdict: 'revise' });
+      return JSON.stringify(system.includes('STRICT') ? { reasons: ['too risky: not grounded enough'], verdict: 'reject' } : { reasons: ['fine'], verdict: 'accept' });
     case 'task_draft':
       if (system.includes('BROKEN') || user.includes('UNDRAFTABLE')) return 'I would rather not.';
       if (system.includes('RAMBLES') && (body.max_tokens ?? 0) > 400) return 'Well, let me think about this at some length first...';

@@ -7,6 +7,7 @@ import { Bus } from '../../runtime/nats/bus.ts';
 import { MESSAGE_STREAM } from '../../protocols/subjects.ts';
 import { parseSocietyConfig } from '../../runtime/society/config.ts';
 import { Society } from '../../runtime/society/society.ts';
+import { Worker } from '../../runtime/host/worker.ts';
 import { collect, countBy, feedItems, startTestNats, type TestNats } from '../helpers/nats.ts';
 import { TEST_ROLES } from '../fixtures/roles/catalog.ts';
 
@@ -108,5 +109,29 @@ describe('swapping model and instructions', () => {
     await new Bus(nats.nc, { role: 'feeder', instance: 'f-swap' }).publish(PipelineStage0, { seq: 5000, payload: 'after', hops: [] }, { key: 'after-swap-5000' });
     const done = await collect<PipelineItem>(nats.nc, PipelineDone.subject, (got) => got.some((g) => g.envelope.data.seq === 5000), { timeoutMs: 30_000 });
     expect(done.find((d) => d.envelope.data.seq === 5000)!.envelope.data.hops[0].rev).toBe(rev);
+  }, 120_000);
+});
+
+describe('a swap keeps the replica count and spares workers it did not start', () => {
+  it('replaces its own 2 stage-b replicas with 2 new ones; a worker joined by hand keeps serving', async () => {
+    // A stage-b instance joined by hand (as `troupe worker --roles stage-b` would): not the society's.
+    const hand = new Worker({ nc: nats.nc, roles: [{ role: 'stage-b', instance: 'stage-b-byhand' }], catalog: TEST_ROLES, log: () => {} });
+    await hand.start();
+    try {
+      const ours = society.children().filter((c) => c.role === 'stage-b').map((c) => c.instance).sort();
+      expect(ours).toHaveLength(2);
+      expect((await society.instances('stage-b')).map((r) => r.instance)).toContain('stage-b-byhand');
+
+      const r = await society.swap({ role: 'stage-b', implModule: 'tests/fixtures/roles/stage-b.ts' });
+      expect([...r.oldInstanceIds].sort()).toEqual(ours); // only its own were retired
+      expect(r.newInstanceIds).toHaveLength(2); // and as many came back
+
+      const live = (await society.instances('stage-b')).map((r) => r.instance).sort();
+      expect(live).toEqual([...r.newInstanceIds, 'stage-b-byhand'].sort());
+      expect(hand.instances.get('stage-b-byhand')!.host.state).toBe('ready');
+      expect(society.children().filter((c) => c.role === 'stage-b')).toHaveLength(2);
+    } finally {
+      await hand.drainAll();
+    }
   }, 120_000);
 });

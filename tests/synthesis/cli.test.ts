@@ -1,10 +1,16 @@
 // `troupe synth` / `troupe export` reject bad input with a message that names the problem.
 import { TAU2_DATA } from '../helpers/tau2.ts';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+// Its own runs dir: a society someone runs on this machine must not be found (and submitted to).
+const RUNS = mkdtempSync(join(tmpdir(), 'troupe-synth-cli-'));
+
 const troupe = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/troupe.js', ...args], { encoding: 'utf8', env: { ...process.env, TAU2_DATA_DIR: TAU2_DATA } });
+  const r = spawnSync(process.execPath, ['bin/troupe.js', ...args], { encoding: 'utf8', env: { ...process.env, TAU2_DATA_DIR: TAU2_DATA, TROUPE_RUNS_DIR: RUNS } });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 };
 

@@ -31,6 +31,7 @@ import { defineRole } from '../../../runtime/host/role.ts';
 import { Bus } from '../../../runtime/nats/bus.ts';
 import type { NatsSettings } from '../../../runtime/nats/connect.ts';
 import { subjectReader } from '../../../runtime/nats/read.ts';
+import { RunHandle } from '../../../runtime/registry/runs.ts';
 import { newRunId, openNatsSession, runDir } from '../../../runtime/nats/session.ts';
 import { stopLocalModelServer } from '../../../llm/server/embedded.ts';
 import { parseRoleModelConfig } from '../../../llm/client/index.ts';
@@ -69,6 +70,14 @@ export interface EvalOptions extends TaskSelection {
   /** Give up waiting for results after this long (default: none). */
   deadlineMs?: number;
   log?: (line: string) => void;
+  /** Only the first N selected tasks. */
+  limit?: number;
+  /** Stop early (Ctrl-C): the results so far are returned (and already written), the run cancelled. */
+  abort?: AbortSignal;
+  /** Progress line at least this often (default 10 s). */
+  progressEveryMs?: number;
+  /** Called with the run directory (spans, log, embedded NATS) before anything runs. */
+  onRunDir?: (dir: string) => void;
   /** Called once the bus and services are up (tests use it to start/kill external replicas). */
   onReady?: (nats: NatsSettings) => void | Promise<void>;
   /** LLM judge for tasks whose reward basis includes NL_ASSERTION (none: such tasks cannot be graded). */
@@ -103,10 +112,17 @@ function fmtDuration(s: number): string {
 }
 
 export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
-  const log = o.log ?? ((l: string) => console.log(l));
+  const out = o.log ?? ((l: string) => console.log(l));
+  // The last failure seen, shown with progress (retries are logged by the machine).
+  let lastError: string | undefined;
+  const log = (l: string) => {
+    const m = /^eval: (.*) failed \((.*)\); retrying$/.exec(l);
+    if (m) lastError = `${m[1]}: ${m[2]}`;
+    out(l);
+  };
   const maxAttempts = o.maxAttempts ?? 4;
   const domain = getDomain(o.domain);
-  const tasks = selectTasks(domain, o);
+  const tasks = o.limit !== undefined ? selectTasks(domain, o).slice(0, o.limit) : selectTasks(domain, o);
   const taskById = new Map<string, Task>(tasks.map((t) => [t.id, t]));
   const taskOf = (id: string) => {
     const t = taskById.get(id);
@@ -159,8 +175,11 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
   // Bad model settings fail here, before anything is started.
   if (o.agent.kind === 'llm') parseRoleModelConfig('actor', o.agent.model);
   if (o.user.kind === 'llm') parseRoleModelConfig('user-simulator', o.user.model);
+  o.onRunDir?.(runDir(runTag));
   const session = await openNatsSession(o.nats, { runDir: runDir(runTag), name: 'troupe-eval' });
   const nc: NatsConnection = session.nc;
+  // The evaluation is a run: `troupe cancel <run>` (or Ctrl-C) drops its remaining dialogues.
+  const run = await RunHandle.start(nc, runTag, 'eval');
   const bus = new Bus(nc, { role: 'eval', instance: runTag });
   let services: EvalServices | undefined;
   try {
@@ -204,7 +223,7 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
         user: { implementation: info.user_info.implementation, model: o.userLabel },
         limits: { maxSteps: o.maxSteps, maxErrors: o.maxErrors },
       };
-      await bus.publish(DialogueRequested, req, { key: dialogueId });
+      await bus.publish(DialogueRequested, req, { key: dialogueId, run: runTag });
       return dialogueId;
     },
     listen(send) {
@@ -275,6 +294,7 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
       };
     },
     async recorded(sim) {
+      if (/error/.test(sim.termination_reason)) lastError = `${sim.task_id}: ${sim.termination_reason}${(sim as { info?: { error?: string } }).info?.error ? ` (${(sim as { info?: { error?: string } }).info!.error})` : ''}`;
       sims.set(simKey(sim.task_id, sim.trial ?? 0), sim);
       ranHere++;
       writeAtomically(o.out, snapshot());
@@ -289,6 +309,10 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
       await o.onSimulation?.(sim, done, total);
     },
     async close() {
+      // Settle the run in the run table while the connection is still open.
+      if (aborted) await run.cancel('interrupted').catch(() => {});
+      else if (doneCount() >= total) await run.finish().catch(() => {});
+      else await run.cancel('ended with unfinished simulations').catch(() => {});
       for (const r of readers) r.stop();
       await host?.drain().catch(() => undefined);
       await services?.stop();
@@ -298,12 +322,35 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
     log,
   };
 
+  let aborted = false;
   const actor = createActor(evalMachine, { input: { plan, maxAttempts, deadlineMs: o.deadlineMs, effects } });
   const done = toPromise(actor);
   actor.start();
-  const end = await done;
+  // Ctrl-C ends the run the way a deadline does: close, keep what was recorded.
+  const onAbort = () => {
+    aborted = true;
+    actor.send({ type: 'deadline' });
+  };
+  if (o.abort?.aborted) onAbort();
+  else o.abort?.addEventListener('abort', onAbort, { once: true });
+  // At least every 10 s: stage, done/total, ETA, the last error.
+  const progress = setInterval(() => {
+    const doneNow = doneCount();
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = ranHere > 0 ? fmtDuration((elapsed / ranHere) * (total - doneNow)) : 'after the first result';
+    const inFlight = actor.getSnapshot().context.ledger.pending.size;
+    out(`[eval ${fmtDuration(elapsed)}] playing: ${doneNow}/${total} done, ${inFlight} dialogue(s) in flight · ETA ${eta}${lastError ? ` · last error: ${lastError.slice(0, 160)}` : ''}`);
+  }, o.progressEveryMs ?? 10_000);
+  let end: Awaited<typeof done>;
+  try {
+    end = await done;
+  } finally {
+    clearInterval(progress);
+    o.abort?.removeEventListener('abort', onAbort);
+  }
   if (end.error !== undefined) throw end.error;
-  if (end.unfinished > 0) throw new Error(`eval: ${end.unfinished} simulation(s) unfinished after ${o.deadlineMs} ms (results so far are in ${o.out})`);
+  if (aborted) log(`eval: interrupted with ${end.unfinished} simulation(s) unfinished; run ${runTag} cancelled (results so far are in ${o.out})`);
+  else if (end.unfinished > 0) throw new Error(`eval: ${end.unfinished} simulation(s) unfinished after ${o.deadlineMs} ms (results so far are in ${o.out})`);
   const results = snapshot();
   return { results, ran: end.ran, reRequested: end.reRequested };
 }

@@ -3,82 +3,27 @@
 // bucket (seeded with the defaults) and followed live — every item runs with the revisions of its
 // role's instructions and `params.<role>` current when it starts (or its run's override keys) — and
 // one run requested and followed to the end.
-import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { parse as parseToml } from 'smol-toml';
-import { z } from 'zod';
-import { decodeEnvelope, type Envelope } from '../../../protocols/envelope.ts';
-import { SynthRunRequested, type SynthRunRequest } from '../../../protocols/synthesis.ts';
-import { MESSAGE_PREFIX } from '../../../protocols/subjects.ts';
 import { Bus, defaultSender } from '../../../runtime/nats/bus.ts';
 import { RoleHost } from '../../../runtime/host/host.ts';
 import type { RoleDefinition } from '../../../runtime/host/role.ts';
 import { LiveKeys, openInstructions, seedInstructions, valueKey } from '../../../runtime/instructions/index.ts';
-import { LlmClient, RoleModelConfigSchema, roleModelConfigFromEnv } from '../../../llm/client/index.ts';
-import { withSpan } from '../../../runtime/tracing/index.ts';
 import { getDomain } from '../../../domains/registry.ts';
 import type { DomainSpec } from '../../../domains/core/domain.ts';
-import type { Task } from '../../../protocols/tau2/task.ts';
-import { createDomainAgent } from '../../../actors/actor/for-domain.ts';
-import { createTaskUser } from '../../../actors/user-simulator/for-task.ts';
-import { createOracleAgent } from '../../../actors/actor/oracle-agent.ts';
-import { llmClientChatModel } from '../../../actors/kit/llm-chat-model.ts';
 import { metaPlannerRole } from '../../../actors/meta-planner/role.ts';
 import { scriptwriterRole } from '../../../actors/scriptwriter/role.ts';
-import { criticRole, openAcceptedTasks } from '../../../actors/critic/role.ts';
+import { criticModeFromEnv, criticRole, openAcceptedTasks } from '../../../actors/critic/role.ts';
+import { rolloutPlayers } from './players.ts';
+import { clientFor, type RolesConfig } from './roles-config.ts';
 import { verifierRole } from '../../../actors/verifier/role.ts';
-import { rolloutRole, type RolloutPlayers } from '../../../actors/scene/rollout.ts';
+import { rolloutRole } from '../../../actors/scene/rollout.ts';
 import { datasetRole, ensureDatasetStream } from '../../../actors/dataset/role.ts';
 import { DEFAULT_INSTRUCTIONS, SYNTH_LLM_ROLES } from '../../../actors/kit/instructions.ts';
-import { FunnelCounter, type FunnelSummary } from '../../../actors/kit/funnel.ts';
 import { followRun, type RunOptions } from '../../../actors/kit/follow-run.ts';
 
 export { followRun, type RunOptions };
 
-/** `--roles-config FILE` (JSON or TOML). Every field optional. */
-export const RolesConfigSchema = z.object({
-  /** Model config per role (`meta-planner`, `scriptwriter`, `critic`, `verifier`, `actor`, `user-simulator`), or `default`. */
-  models: z.record(z.string(), RoleModelConfigSchema.partial()).default({}),
-  /** Who plays the agent in rollouts: the LLM agent, or the gold-replaying oracle (a test harness). */
-  actor: z.enum(['llm', 'oracle']).default('llm'),
-  maxRevisions: z.number().int().min(0).default(1),
-  /** `off`: the critic judges by its deterministic checks only. */
-  criticReview: z.enum(['llm', 'off']).default('llm'),
-  /** How the verifier's model writes checkers: a check spec it picks (compiled), or JavaScript code. */
-  checkerMode: z.enum(['spec', 'code']).default('spec'),
-  maxSteps: z.number().int().positive().default(30),
-  /** Per-dialogue wall-clock limit. */
-  dialogueTimeoutMs: z.number().int().positive().optional(),
-  /** Unacked work goes back to the stream after this long (default 30 s): how soon a resumed run picks up what a killed one held. */
-  ackWaitMs: z.number().int().positive().optional(),
-  /** Replicas (in this process) per role. */
-  replicas: z.record(z.string(), z.number().int().positive()).default({}),
-});
-export type RolesConfig = z.infer<typeof RolesConfigSchema>;
-
-export function loadRolesConfig(path?: string): RolesConfig {
-  if (!path) return RolesConfigSchema.parse({});
-  const text = readFileSync(path, 'utf8');
-  let raw: unknown;
-  try {
-    raw = path.endsWith('.toml') ? parseToml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new Error(`roles config ${path} is not valid ${path.endsWith('.toml') ? 'TOML' : 'JSON'}: ${(err as Error).message}`);
-  }
-  const r = RolesConfigSchema.safeParse(raw);
-  if (!r.success) throw new Error(`roles config ${path}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
-
-const ROLE_DEFAULTS: Record<string, { temperature?: number; maxTokens?: number }> = {
-  actor: { temperature: 0, maxTokens: 200 },
-  'user-simulator': { temperature: 0, maxTokens: 120 },
-};
-
-export function clientFor(cfg: RolesConfig, role: string): LlmClient {
-  const base = { ...(ROLE_DEFAULTS[role] ?? {}), ...(cfg.models.default ?? {}), ...(cfg.models[role] ?? {}) };
-  return new LlmClient({ role, config: roleModelConfigFromEnv(role, base) });
-}
+export { RolesConfigSchema, loadRolesConfig, clientFor, type RolesConfig } from './roles-config.ts';
 
 export interface SynthSocietyOptions {
   nc: NatsConnection;
@@ -115,18 +60,11 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   const accepted = await openAcceptedTasks(nc);
   const domain = (name: string): DomainSpec => getDomain(name);
   const clients = Object.fromEntries(['meta-planner', 'scriptwriter', 'critic', 'verifier', 'actor', 'user-simulator'].map((r) => [r, clientFor(config, r)]));
-  const agentModel = llmClientChatModel(clients.actor);
-  const userModel = llmClientChatModel(clients['user-simulator']);
-  const players = (d: DomainSpec, task: Task): RolloutPlayers => ({
-    agent: config.actor === 'oracle' ? createOracleAgent(task) : createDomainAgent(d, agentModel, { temperature: clients.actor.config.temperature, maxTokens: clients.actor.config.maxTokens }),
-    user: createTaskUser(d, task, userModel, { temperature: clients['user-simulator'].config.temperature, maxTokens: clients['user-simulator'].config.maxTokens }),
-    agentInfo: config.actor === 'oracle' ? { impl: 'oracle-harness@1', model: null } : { impl: 'actor-llm@1', model: clients.actor.config.model },
-    userInfo: { impl: 'user-simulator-llm@1', model: clients['user-simulator'].config.model },
-  });
+  const { agent, players } = rolloutPlayers(config, { actor: clients.actor, user: clients['user-simulator'] });
   const roles: { def: RoleDefinition; instructions?: { text: string; revision: number }; model?: string }[] = [
     { def: metaPlannerRole({ domain, llm: clients['meta-planner'] }), instructions: instr['meta-planner'], model: clients['meta-planner'].config.model },
     { def: scriptwriterRole({ domain, llm: clients.scriptwriter }), instructions: instr.scriptwriter, model: clients.scriptwriter.config.model },
-    { def: criticRole({ domain, llm: clients.critic, accepted, review: config.criticReview === 'llm' }), instructions: instr.critic, model: clients.critic.config.model },
+    { def: criticRole({ domain, llm: clients.critic, accepted, ...criticModeFromEnv({ TROUPE_CRITIC_REVIEW: config.criticReview }) }), instructions: instr.critic, model: clients.critic.config.model },
     { def: verifierRole({ domain, llm: clients.verifier, checkerMode: config.checkerMode }), instructions: instr.verifier, model: clients.verifier.config.model },
     { def: rolloutRole({ domain, players, maxSteps: config.maxSteps, timeoutMs: config.dialogueTimeoutMs }) },
     { def: datasetRole(nc) },
@@ -145,7 +83,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   }
   return {
     hosts,
-    models: Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, k === 'actor' && config.actor === 'oracle' ? 'oracle-harness' : c.config.model])),
+    models: Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, k === 'actor' && agent === 'oracle' ? 'oracle-teacher' : c.config.model])),
     instructions: Object.fromEntries(Object.entries(instr).map(([k, v]) => [k, v.revision])),
     live,
     async stop() {
