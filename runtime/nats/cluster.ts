@@ -41,6 +41,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * meta leader that sees every node, so streams with `size` replicas can be created at once.
  */
 export async function startLocalCluster(dir: string, opts: { size?: number; conf?: string; readyTimeoutMs?: number } = {}): Promise<LocalCluster> {
+  // Free ports are picked before the nodes bind them, so another process can take one in between:
+  // a node that dies at start-up is retried on fresh ports (twice), and only then is it an error.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(attempt === 1 ? dir : join(dir, `attempt-${attempt}`), opts);
+    } catch (err) {
+      if (attempt >= 3 || !/exited during start-up/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(dir: string, opts: { size?: number; conf?: string; readyTimeoutMs?: number }): Promise<LocalCluster> {
   const size = opts.size ?? 3;
   if (!Number.isInteger(size) || size < 1 || size > 9) throw new Error(`cluster size must be an integer from 1 to 9, got ${size}`);
   const bin = findNatsServer();
