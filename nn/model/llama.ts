@@ -348,6 +348,10 @@ export function hiddenStates(model: LlamaModel, tokens: tf.Tensor2D, opts: Forwa
   return rmsNorm(x, pickDefault('output_norm.weight'), c.normEps) as tf.Tensor2D;
 }
 
+interface EngineGradients {
+  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | null)[] };
+}
+
 /** A shared prefix run once: its tokens, each block's input [P, dim] and its K/V cache (all kept). */
 export interface PrefixState {
   tokens: number[];
@@ -399,13 +403,19 @@ export function prefixBackward(model: LlamaModel, st: PrefixState, dK: readonly 
     const keys = blockTrainableKeys(model, i);
     const ws = keys.map(pick);
     const cot = dx;
-    const grads = tf.tidy(() => tf.grads((...ins: tf.Tensor[]) => {
-      const mine = new Map(keys.map((k, j) => [k, ins[j + 1]]));
-      const r = runBlock(model, ins[0], i, 1, P, (key) => mine.get(key) ?? pick(key), rt);
-      let s = tf.add(tf.sum(tf.mul(r.k.reshape([P, c.nKvHeads, c.headDim]), dK[i])), tf.sum(tf.mul(r.v.reshape([P, c.nKvHeads, c.headDim]), dV[i])));
-      if (cot) s = tf.add(s, tf.sum(tf.mul(r.x, cot)));
-      return s;
-    })([st.inputs[i], ...ws]));
+    const xs = [st.inputs[i], ...ws];
+    // allowNoGradients: the last block's output feeds nothing, so its FFN weights get none (zeros).
+    const grads = tf.tidy(() => {
+      const { value, grads: gs } = (tf.engine() as unknown as EngineGradients).gradients(() => {
+        const mine = new Map(keys.map((k, j) => [k, xs[j + 1]]));
+        const r = runBlock(model, xs[0], i, 1, P, (key) => mine.get(key) ?? pick(key), rt);
+        let s = tf.add(tf.sum(tf.mul(r.k.reshape([P, c.nKvHeads, c.headDim]), dK[i])), tf.sum(tf.mul(r.v.reshape([P, c.nKvHeads, c.headDim]), dV[i])));
+        if (cot) s = tf.add(s, tf.sum(tf.mul(r.x, cot)));
+        return s;
+      }, xs, undefined, true);
+      value.dispose();
+      return gs.map((g, j) => g ?? tf.zerosLike(xs[j]));
+    });
     cot?.dispose();
     dx = grads[0];
     keys.forEach((k, j) => out.set(varNameOfKey(k), grads[j + 1]));
