@@ -159,6 +159,8 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
         await publishNow(startStep, startVersion);
         if (!published[published.length - 1]?.ok) throw new Error(`the model servers could not load the starting policy v${startVersion} (see ${join(dir, 'metrics.jsonl')})`);
       }
+      // No group is played on a policy the staleness limit would drop: publish first (society-source.ts).
+      if (soc) soc.source.ensureFresh = (version) => publishNow(lastStep, version);
       const src = soc ? soc.source : new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
     // KL reference: a frozen copy of the starting weights (only built when the KL term is on).
     const refModel = cfg.grpo.klCoef > 0 ? buildModel(cfg, mode, source) : undefined;
@@ -178,7 +180,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
         },
         onState: soc ? (state, step) => say(`[train grpo] learner: ${state} (step ${startStep + step})`) : undefined,
       });
-      if (soc) Object.assign(summary, { rollouts: soc.source.stats.dialogues, rewardFirst: metrics[0]?.reward, rewardLast: metrics[metrics.length - 1]?.reward, terminations: JSON.stringify(soc.source.stats.terminations), checkerErrors: soc.source.stats.checkerErrors, splitRollouts: soc.source.stats.split });
+      if (soc) Object.assign(summary, { rollouts: soc.source.stats.dialogues, rewardFirst: metrics[0]?.reward, rewardLast: metrics[metrics.length - 1]?.reward, terminations: JSON.stringify(soc.source.stats.terminations), checkerErrors: soc.source.stats.checkerErrors, splitSequences: soc.source.stats.split, unsampledTurns: soc.source.stats.unsampledTurns });
       else Object.assign(summary, { passRateBefore: before, passRateAfter: toyPassRate(model, tasks) });
       Object.assign(summary, { stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
     }
