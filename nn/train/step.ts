@@ -252,6 +252,8 @@ export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[],
         trainTokens += b.inputs.length * b.inputs[0].length;
         const n = countMask(b);
         if (!n) continue;
+        // Let the event loop breathe between long synchronous micro-batches (heartbeats, RPC replies).
+        await new Promise((resolve) => setImmediate(resolve));
         const w = n / lossTokens; // token-mean over the whole batch
         const r = await computeGradients(model, lossOf(b, st?.kv), st ? [...st.kv.k, ...st.kv.v] : []);
         grads = accumulate(grads, r.grads, w);

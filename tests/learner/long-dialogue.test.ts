@@ -115,7 +115,6 @@ describe('real τ² prompts (default tokenizer, tiny random Llama)', () => {
     const side = airlineSide();
     const replies = [
       ['I want to cancel reservation ABC123.', 'Sure, can you tell me your user id?', 'It is mia_li_3668.'],
-      ['What is the baggage allowance for gold members?', 'Gold members get 3 free checked bags in economy.'],
       ['Change my flight please.', null, 'Done.'],
     ];
     const rows: SeqRow[] = replies.map((turns, k) => {
@@ -129,13 +128,13 @@ describe('real τ² prompts (default tokenizer, tiny random Llama)', () => {
         gen.push(true);
       });
       const t = tokenizeRollout(tok, msgs, side.tools, gen);
-      return { tokens: t.tokens, mask: t.agentMask, advantage: k - 1 };
+      return { tokens: t.tokens, mask: t.agentMask, advantage: k === 0 ? 1 : -0.5 };
     });
     const lens = rows.map((x) => x.tokens.length);
     expect(Math.min(...lens)).toBeGreaterThan(4500); // the real prompt (≈ 4.7k SmolLM2 tokens), not a stand-in
     const model = makeModel(cfg, false, 10);
     model.train = { recompute: true, attnChunk: 512, logitChunk: 256 };
-    const sharedR = await batchGradients(model, rows, grpoLossKind, { microBatch: 3, padId: 0, sharePrefix: 64 });
+    const sharedR = await batchGradients(model, rows, grpoLossKind, { microBatch: 2, padId: 0, sharePrefix: 64 });
     const alone = await batchGradients(model, rows, grpoLossKind, { microBatch: 1, padId: 0, sharePrefix: 0 });
     expect(sharedR.prefixes.length).toBe(1);
     expect(sharedR.prefixes[0].length).toBeGreaterThan(4500);

@@ -108,7 +108,7 @@ describe('GRPO through the society', () => {
         // Marked tokens are exactly the ids the server sampled for those replies (raw_data.sampled),
         // over every training sequence of the rollout (split where a later prompt re-renders a reply,
         // e.g. one cut by max_tokens gets an end-of-turn token the model never sampled).
-        const sampled = agentReplies.map((m) => (m.raw_data as { sampled: { token_ids: number[]; logprobs: number[] } }).sampled);
+        const sampled = agentReplies.map((m) => ((m as { raw_data?: unknown }).raw_data as { sampled: { token_ids: number[]; logprobs: number[] } }).sampled);
         const seqs = [r, ...(r.more ?? [])];
         expect(seqs.flatMap((q) => q.tokens.filter((_, k) => q.agentMask[k] === 1))).toEqual(sampled.flatMap((x) => x.token_ids));
         expect(seqs.flatMap((q) => (q.oldLogProbs ?? []).filter((_, k) => q.agentMask[k] === 1))).toEqual(sampled.flatMap((x) => x.logprobs));
