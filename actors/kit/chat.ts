@@ -37,5 +37,7 @@ export function messageFromReply(reply: ChatReply, role: 'assistant' | 'user'): 
     timestamp: new Date().toISOString(),
     cost: reply.cost ?? 0,
     usage: reply.usage,
+    // τ²'s free-form raw_data field carries what the sampler drew, for the learner (society-source.ts).
+    ...(reply.sampled ? { raw_data: { sampled: { token_ids: reply.sampled.tokenIds, logprobs: reply.sampled.logprobs, ...(reply.sampled.servedBy ? { served_by: reply.sampled.servedBy } : {}) } } } : {}),
   };
 }

@@ -36,6 +36,7 @@ export function llmClientChatModel(client: LlmClient): ChatModel {
           usage: { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens },
           cost: 0,
           raw: { model: r.model, finishReason: r.finishReason, attempts: r.attempts },
+          ...(r.sampled ? { sampled: r.sampled } : {}),
         };
       } catch (e) {
         if (e instanceof MalformedToolCallError && e.problem !== 'invalid_json' && e.assistantMessage) {
@@ -47,6 +48,7 @@ export function llmClientChatModel(client: LlmClient): ChatModel {
             usage: { prompt_tokens: 0, completion_tokens: 0 },
             cost: 0,
             raw: { malformed: e.problem },
+            ...((e as { sampled?: ChatReply['sampled'] }).sampled ? { sampled: (e as { sampled?: ChatReply['sampled'] }).sampled } : {}),
           };
         }
         if (e instanceof MalformedOutputError || e instanceof EmptyMessageError) throw e;

@@ -58,6 +58,8 @@ export interface ChatReply {
   /** Money spent, when the backend knows (0 for a local model). */
   cost?: number;
   raw?: unknown;
+  /** The sampled token ids and their log-probs, when the model server returned them (GRPO's behaviour policy). */
+  sampled?: { tokenIds: number[]; logprobs: number[]; servedBy?: string };
 }
 
 export interface ChatModel {

@@ -35,7 +35,8 @@ export const TrainConfig = z.object({
     steps: z.number().int().positive().default(100),
     batchSize: z.number().int().positive().default(8),
     microBatch: z.number().int().positive().default(4),
-    maxSeqLen: z.number().int().positive().default(1024),
+    /** A sequence longer than this is an error naming both lengths (never cut: a cut dialogue trains the wrong thing). */
+    maxSeqLen: z.number().int().positive().default(16384),
     lr: z.number().positive().default(5e-6),
     beta1: z.number().default(0.9),
     beta2: z.number().default(0.999),
@@ -53,6 +54,10 @@ export const TrainConfig = z.object({
     /** TensorFlow.js backend: "auto" = TROUPE_TF_BACKEND or the best that loads (nn/backend/backend.ts);
      *  a named one is forced, and failing to load it is an error. */
     backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly ('auto' | BackendName)[]).default('auto'),
+    /** Query rows of attention per chunk (0 = the whole T×T scores at once, the old path). */
+    attnChunk: z.number().int().min(0).default(256),
+    /** Rows sharing at least this many leading untrained tokens (system prompt + tools) run that prefix once (0 = off). */
+    sharePrefix: z.number().int().min(0).default(64),
   }).strict().prefault({}),
   grpo: z.object({
     /** Where rollouts come from when there is no [rollouts] section: the in-process toy task. */
@@ -62,6 +67,8 @@ export const TrainConfig = z.object({
     maxAttempts: z.number().int().positive().default(64),
     maxStaleness: z.number().int().min(0).default(2),
     clipEps: z.number().positive().default(0.4),
+    /** Cap of the behaviour importance weight π_prox/π_behav of the decoupled objective. */
+    behaviourCap: z.number().positive().default(5),
     klCoef: z.number().min(0).default(0),
     dropAllSuccess: z.boolean().default(true),
     dropAllFailure: z.boolean().default(true),

@@ -3,12 +3,12 @@
 // trainer's after-step work. The learner role (role.ts) sequences the phases.
 import type { LlamaModel } from '../../nn/model/llama.ts';
 import type { AdamWOptions } from '../../nn/train/adamw.ts';
-import { buildGrpoBatch, collectGroups, type CollectReport, type RolloutGroup, type RolloutSource } from '../../nn/train/grpo.ts';
+import { collectGroups, groupAdvantages, type CollectReport, type RolloutGroup, type RolloutSource } from '../../nn/train/grpo.ts';
 import { runLearnerRole } from './role.ts';
 import type { Collected, GrpoPhases, GrpoStepMetrics } from './phases.ts';
 
 export type { Collected, GrpoPhases, GrpoStepMetrics };
-import { accumulate, computeGradients, grpoLoss, Optimizer } from '../../nn/train/step.ts';
+import { batchGradients, Optimizer, toTokenBatch, type SeqRow } from '../../nn/train/step.ts';
 import type { DataParallel } from '../../nn/train/data-parallel.ts';
 
 export interface GrpoConfig {
@@ -17,11 +17,15 @@ export interface GrpoConfig {
   maxAttempts: number;
   maxStaleness: number;
   clipEps: number;
+  /** Cap of the behaviour importance weight (decoupled objective); default DEFAULT_BEHAVIOUR_CAP. */
+  behaviourCap?: number;
   klCoef: number;
   dropAllSuccess: boolean;
   dropAllFailure: boolean;
   /** Sequences per forward/backward pass (gradient accumulation over the batch). */
   microBatch: number;
+  /** Rows sharing at least this many leading untrained tokens run that prefix once (0 = off; default 64). */
+  sharePrefix?: number;
   adam: AdamWOptions;
 }
 
@@ -56,7 +60,7 @@ export function grpoPhases(model: LlamaModel, source: RolloutSource, cfg: GrpoCo
       const dropped = report.attempts - report.kept;
       const base = { step, reward: report.meanRewardDrawn, filteredFrac: report.attempts ? dropped / report.attempts : 0, collect: report };
       if (groups.length === 0) {
-        return { ...base, policyVersion: state.version, loss: NaN, clipFrac: 0, gradNorm: 0, trainTokens: 0, tokensPerSec: 0, seconds: (performance.now() - t0) / 1000, skipped: true };
+        return { ...base, policyVersion: state.version, loss: NaN, clipFrac: 0, behaviourWeight: 1, gradNorm: 0, trainTokens: 0, tokensPerSec: 0, seconds: (performance.now() - t0) / 1000, skipped: true };
       }
       let u: Awaited<ReturnType<typeof grpoUpdate>>;
       try {
@@ -69,9 +73,9 @@ export function grpoPhases(model: LlamaModel, source: RolloutSource, cfg: GrpoCo
         }
         throw e;
       }
-      const { loss, clipFrac, gradNorm, trainTokens, seconds } = u;
+      const { loss, clipFrac, behaviourWeight, gradNorm, trainTokens, seconds } = u;
       state.version++;
-      return { ...base, policyVersion: state.version, loss, clipFrac, gradNorm, trainTokens, tokensPerSec: trainTokens / seconds, seconds: (performance.now() - t0) / 1000, skipped: false };
+      return { ...base, policyVersion: state.version, loss, clipFrac, behaviourWeight, gradNorm, trainTokens, tokensPerSec: trainTokens / seconds, seconds: (performance.now() - t0) / 1000, skipped: false };
     },
     async publish(m) {
       await opts.onStep?.(m);
@@ -79,38 +83,45 @@ export function grpoPhases(model: LlamaModel, source: RolloutSource, cfg: GrpoCo
   };
 }
 
-/** One clipped-surrogate gradient step on the groups (micro-batched, token-mean over the batch). */
-async function grpoUpdate(model: LlamaModel, groups: RolloutGroup[], cfg: GrpoConfig, optimizer: Optimizer, opts: GrpoRunOptions) {
-  const batch = buildGrpoBatch(groups);
-  const B = batch.inputs.length;
-  const totalMask = batch.mask.flat().reduce((a, b) => a + b, 0);
-  let grads: Map<string, Float32Array> | undefined;
-  let loss = 0, clipFrac = 0;
-  const tTrain = performance.now();
-  const mbs = [];
-  for (let s = 0; s < B; s += cfg.microBatch) {
-    const e = Math.min(B, s + cfg.microBatch);
-    mbs.push({ inputs: batch.inputs.slice(s, e), targets: batch.targets.slice(s, e), mask: batch.mask.slice(s, e), advantages: batch.advantages.slice(s, e), oldLogProbs: batch.oldLogProbs.slice(s, e) });
-  }
-  if (opts.dataParallel && !opts.refModel) {
-    const r = await opts.dataParallel.gradients(mbs.map((mb) => ({ kind: 'grpo' as const, batch: mb, opts: { clipEps: cfg.clipEps } })));
-    grads = r.grads; loss = r.loss; clipFrac = r.extras.clipFrac ?? 0;
-  } else for (const mb of mbs) {
-    const n = mb.mask.flat().reduce((a, b) => a + b, 0);
-    if (n === 0) continue;
-    // Token-mean over the whole batch: weight each micro-batch's token-mean by its token share.
-    const w = n / totalMask;
-    const r = computeGradients(model, () => {
-      const { loss: l, clipFrac: c } = grpoLoss(model, mb, { clipEps: cfg.clipEps, klCoef: cfg.klCoef }, opts.refModel);
-      return { loss: l, extras: { clipFrac: c } };
+/** The groups' training rows: every sequence of every rollout, with its group-relative advantage. */
+export function grpoRows(groups: readonly RolloutGroup[]): SeqRow[] {
+  const rows: SeqRow[] = [];
+  for (const g of groups) {
+    const adv = groupAdvantages(g.rollouts.map((r) => r.reward));
+    g.rollouts.forEach((r, i) => {
+      for (const s of [r, ...(r.more ?? [])]) {
+        if (s.agentMask.length !== s.tokens.length) throw new Error(`rollout agentMask has ${s.agentMask.length} entries for ${s.tokens.length} tokens`);
+        if (s.oldLogProbs && s.oldLogProbs.length !== s.tokens.length) throw new Error(`rollout oldLogProbs has ${s.oldLogProbs.length} entries for ${s.tokens.length} tokens`);
+        rows.push({ tokens: s.tokens, mask: s.agentMask, advantage: adv[i], behaviourLogProbs: s.oldLogProbs });
+      }
     });
-    grads = accumulate(grads, r.grads, w);
-    loss += w * r.loss;
-    clipFrac += w * (r.extras.clipFrac ?? 0);
   }
-  const gradNorm = grads ? optimizer.step(grads) : 0;
+  return rows;
+}
+
+/**
+ * One decoupled clipped-surrogate gradient step on the groups (micro-batched, token-mean over the
+ * batch; the rows of a group share their prompt prefix). A batch without a trained token throws: the
+ * step fails instead of publishing an unchanged policy as a new version.
+ */
+async function grpoUpdate(model: LlamaModel, groups: RolloutGroup[], cfg: GrpoConfig, optimizer: Optimizer, opts: GrpoRunOptions) {
+  const tTrain = performance.now();
+  const surrogate = { clipEps: cfg.clipEps, klCoef: cfg.klCoef, behaviourCap: cfg.behaviourCap };
+  let r: { loss: number; grads: Map<string, Float32Array>; extras: Record<string, number>; trainTokens: number };
+  if (opts.dataParallel && !opts.refModel) {
+    const rows = grpoRows(groups);
+    if (!rows.some((row) => row.mask.some((m, i) => i > 0 && m))) throw new Error(`the GRPO batch of ${rows.length} sequence(s) has no agent token to train`);
+    const mbs = [];
+    // Each micro-batch padded to its own longest row.
+    for (let s = 0; s < rows.length; s += cfg.microBatch) mbs.push(toTokenBatch(rows.slice(s, s + cfg.microBatch), 0, 0));
+    const d = await opts.dataParallel.gradients(mbs.map((mb) => ({ kind: 'grpo' as const, batch: mb, opts: surrogate })));
+    r = { ...d, trainTokens: mbs.reduce((s, mb) => s + mb.inputs.length * mb.inputs[0].length, 0) };
+  } else {
+    r = await batchGradients(model, grpoRows(groups), { kind: 'grpo', surrogate, refModel: opts.refModel }, { microBatch: cfg.microBatch, padId: 0, sharePrefix: cfg.sharePrefix ?? 64 });
+  }
+  const gradNorm = await optimizer.step(r.grads);
   opts.dataParallel?.publish();
-  return { loss, clipFrac, gradNorm, trainTokens: batch.inputs.length * batch.inputs[0].length, seconds: (performance.now() - tTrain) / 1000 };
+  return { loss: r.loss, clipFrac: r.extras.clipFrac ?? 0, behaviourWeight: r.extras.behaviourWeight ?? 1, gradNorm, trainTokens: r.trainTokens, seconds: (performance.now() - tTrain) / 1000 };
 }
 
 /** GRPO for `cfg.steps` steps, driven by the learner role (collect → update → publish → collect …). */

@@ -6,6 +6,8 @@ export interface GrpoStepMetrics {
   policyVersion: number;
   loss: number;
   clipFrac: number;
+  /** Token-mean truncated behaviour importance weight min(π_prox/π_behav, cap); 1 when on-policy. */
+  behaviourWeight: number;
   gradNorm: number;
   /** Mean reward over all drawn rollouts this step (before filtering). */
   reward: number;

@@ -8,7 +8,9 @@
 // - the policy version of a rollout is the version the model server reports loaded (its /health path,
 //   `…_v<N>-step<S>.<dtype>.gguf` from publish.ts) when the dialogue starts; before any publish reached
 //   it, `baseVersion`. With several servers, the oldest one counts (the agent may hit any of them);
-// - no behaviour log-probs come back from the server: rollouts count as on-policy (grpo.ts);
+// - the agent asks its model server for logprobs; each generated turn carries the sampled token ids
+//   and their log-probs (raw_data.sampled), which are trained exactly, with the decoupled off-policy
+//   correction (step.ts). A turn without them is trained on its re-rendering, as on-policy (counted);
 // - a dialogue that ends in `infrastructure_error` (a service unreachable) is replayed up to
 //   `infraAttempts` times, then the group fails loudly: broken plumbing is not a reward of 0. Any other
 //   ending (user stop, max steps, agent error) is the policy's and gets the checker's verdict;
@@ -21,7 +23,7 @@ import type { DialogueLimits, DialogueResult, Message } from '../../protocols/di
 import { getDomain } from '../../domains/registry.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { runChecker } from '../../sandbox/checker-sandbox.ts';
-import { tokenizeRollout, type ChatTokenizer } from '../../nn/model/tokenizer.ts';
+import { tokenizeSampledRollout, type ChatTokenizer, type SampledTurn } from '../../nn/model/tokenizer.ts';
 import type { ChatMessage, ToolSpec } from '../../nn/model/chat-format.ts';
 import type { PlayRemoteScene } from '../kit/remote.ts';
 import { historyFromTask } from '../kit/task-env.ts';
@@ -47,8 +49,13 @@ export interface SocietySourceOptions {
   modelServers: readonly string[];
   /** Version of whatever a server runs before a publish reached it. */
   baseVersion?: number;
-  /** Longer rollouts are cut to this many tokens (counted in stats.truncated). */
+  /** A training sequence longer than this is an error naming both lengths (never cut). */
   maxSeqLen: number;
+  /**
+   * The learner's current policy version and staleness limit: a dialogue is not started while the
+   * servers run a policy older than version − maxStaleness (it would be dropped after being played).
+   */
+  staleness?: { maxStaleness: number };
   seed?: number;
   rpcTimeoutMs?: number;
   infraAttempts?: number;
@@ -78,7 +85,10 @@ export interface SocietySourceStats {
   dialogues: number;
   infraRetries: number;
   checkerErrors: number;
-  truncated: number;
+  /** Extra training sequences because sampled turns differed from their re-rendering (tokenizeSampledRollout). */
+  split: number;
+  /** Generated agent turns without sampling data (trained on their re-rendering, as on-policy). */
+  unsampledTurns: number;
   terminations: Record<string, number>;
 }
 
@@ -114,18 +124,30 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (x: T, i: numb
   return out;
 }
 
-/** The agent's chat of a finished dialogue and which of its messages the policy generated. */
-export function agentChatOf(result: Pick<DialogueResult, 'messages'>, openingLength: number): { messages: ChatMessage[]; generated: boolean[] } {
+/** What the sampler drew for a message (raw_data.sampled, written by the agent from the server's logprobs), if anything. */
+export function sampledOf(m: Message): SampledTurn | undefined {
+  const s = (m as { raw_data?: { sampled?: { token_ids?: unknown; logprobs?: unknown } } | null }).raw_data?.sampled;
+  if (!s) return undefined;
+  if (!Array.isArray(s.token_ids) || !Array.isArray(s.logprobs) || s.token_ids.length !== s.logprobs.length) throw new Error('a message carries malformed raw_data.sampled (token_ids and logprobs must be arrays of one length)');
+  return { tokenIds: s.token_ids as number[], logprobs: s.logprobs as number[] };
+}
+
+/** The agent's chat of a finished dialogue, which of its messages the policy generated, and what was sampled for them. */
+export function agentChatOf(result: Pick<DialogueResult, 'messages'>, openingLength: number): { messages: ChatMessage[]; generated: boolean[]; sampled: (SampledTurn | undefined)[] } {
   const indexed = result.messages.map((m, i) => ({ m, i })).filter(({ m }) => agentView([m]).length === 1);
   const chat = toAgentChat(indexed.map(({ m }) => m));
+  const generated = indexed.map(({ m, i }) => m.role === 'assistant' && i >= openingLength);
   return {
     messages: chat.map((c): ChatMessage => (c.role === 'assistant' ? { role: 'assistant', content: c.content, tool_calls: c.tool_calls } : c)),
-    generated: indexed.map(({ m, i }) => m.role === 'assistant' && i >= openingLength),
+    generated,
+    sampled: indexed.map(({ m }, j) => (generated[j] ? sampledOf(m as Message) : undefined)),
   };
 }
 
 export class SocietyRolloutSource implements RolloutSource {
-  readonly stats: SocietySourceStats = { groups: 0, dialogues: 0, infraRetries: 0, checkerErrors: 0, truncated: 0, terminations: {} };
+  readonly stats: SocietySourceStats = { groups: 0, dialogues: 0, infraRetries: 0, checkerErrors: 0, split: 0, unsampledTurns: 0, terminations: {} };
+  /** Set by the trainer: publishes the current policy (version) to the model servers. */
+  ensureFresh?: (version: number) => Promise<void>;
   private readonly rng: () => number;
   private order: number[] = [];
   private readonly agentPrompt = new Map<string, { system: string; tools: ToolSpec[]; domain: DomainSpec }>();
@@ -165,7 +187,15 @@ export class SocietyRolloutSource implements RolloutSource {
     return Math.min(...vs);
   }
 
-  async nextGroup(_policyVersion: number): Promise<RolloutGroup> {
+  async nextGroup(policyVersion: number): Promise<RolloutGroup> {
+    // Rollouts beyond the staleness limit are not generated: bring the servers up to date first
+    // (the trainer publishes), and refuse to play on a policy that would be dropped anyway.
+    if (this.o.staleness) {
+      const min = policyVersion - this.o.staleness.maxStaleness;
+      if ((await this.servedVersion()) < min) await this.ensureFresh?.(policyVersion);
+      const served = await this.servedVersion();
+      if (served < min) throw new Error(`the model servers run policy v${served}, older than v${policyVersion} − maxStaleness ${this.o.staleness.maxStaleness}: refusing to play rollouts that would be dropped (did the publish fail?)`);
+    }
     const t = this.nextTask();
     const draw = this.stats.groups++;
     const side = this.agentSide(t.domain);
@@ -194,20 +224,24 @@ export class SocietyRolloutSource implements RolloutSource {
       const verdict = await runChecker(t.checkerSource, { initialState, finalState: dialogueFinalState(side.domain, t.task, result.messages as Message[]), trajectory: result.messages });
       if (verdict.status !== 'pass' && verdict.status !== 'fail') this.stats.checkerErrors++;
       const chat = agentChatOf(result, opening);
-      let { tokens, agentMask } = tokenizeRollout(this.o.tokenizer, [{ role: 'system', content: side.system }, ...chat.messages], side.tools, [false, ...chat.generated]);
-      if (tokens.length > this.o.maxSeqLen) {
-        this.stats.truncated++;
-        tokens = tokens.slice(0, this.o.maxSeqLen);
-        agentMask = agentMask.slice(0, this.o.maxSeqLen);
+      this.stats.unsampledTurns += chat.generated.filter((g, j) => g && !chat.sampled[j]).length;
+      const { sequences, split } = tokenizeSampledRollout(this.o.tokenizer, [{ role: 'system', content: side.system }, ...chat.messages], side.tools, [false, ...chat.generated], [undefined, ...chat.sampled]);
+      this.stats.split += split;
+      for (const q of sequences) {
+        if (q.tokens.length > this.o.maxSeqLen) throw new Error(`rollout ${result.dialogueId} (task ${t.task.id}) is a training sequence of ${q.tokens.length} tokens, longer than train.maxSeqLen = ${this.o.maxSeqLen}; raise train.maxSeqLen or lower rollouts.maxSteps`);
       }
+      const [first, ...more] = sequences.length ? sequences : [{ tokens: [], agentMask: [], logprobs: [] }];
       const reward = verdict.pass ? 1 : 0;
       this.stats.dialogues++;
       this.stats.terminations[result.terminationReason] = (this.stats.terminations[result.terminationReason] ?? 0) + 1;
       this.o.onRollout?.({
         taskId: t.task.id, dialogueId: result.dialogueId, reward, termination: result.terminationReason, checker: verdict.status, policyVersion: version,
-        tokens: tokens.length, agentTokens: agentMask.reduce((a, b) => a + b, 0), seconds: (performance.now() - t0) / 1000, result,
+        tokens: sequences.reduce((a, q) => a + q.tokens.length, 0), agentTokens: sequences.reduce((a, q) => a + q.agentMask.reduce((x, y) => x + y, 0), 0), seconds: (performance.now() - t0) / 1000, result,
       });
-      return { tokens, agentMask, reward, policyVersion: version };
+      return {
+        tokens: first.tokens, agentMask: first.agentMask, oldLogProbs: first.logprobs, reward, policyVersion: version,
+        ...(more.length ? { more: more.map((q) => ({ tokens: q.tokens, agentMask: q.agentMask, oldLogProbs: q.logprobs })) } : {}),
+      };
     });
     return { taskId: t.task.id, rollouts };
   }

@@ -388,11 +388,11 @@ async function runCheck(): Promise<CheckResult> {
     const ref = makeModel(TINY, 'full', 3, true);
     const sft = lossFnFor(ref, T, 7, 'sft').fn;
     const o = new Optimizer(ref, checkAdam);
-    const g1 = computeGradients(ref, sft);
-    o.step(g1.grads);
-    const g2 = computeGradients(ref, sft);
-    o.step(g2.grads);
-    const g3 = computeGradients(ref, lossFnFor(ref, T, 8, 'grpo').fn);
+    const g1 = await computeGradients(ref, sft);
+    await o.step(g1.grads);
+    const g2 = await computeGradients(ref, sft);
+    await o.step(g2.grads);
+    const g3 = await computeGradients(ref, lossFnFor(ref, T, 8, 'grpo').fn);
     out.mirrorVsLearner = { loss1: Math.abs(g1.loss - cpu.s1.loss), grads1: maxAbsDiff(g1.grads, cpu.s1.grads), loss2: Math.abs(g2.loss - cpu.s2.loss), grads2: maxAbsDiff(g2.grads, cpu.s2.grads), grpoLoss: Math.abs(g3.loss - cpu.g.loss), grpoGrads: maxAbsDiff(g3.grads, cpu.g.grads) };
     out.cpu = { sftLoss1: cpu.s1.loss, sftGradNorm1: cpu.s1.gradNorm, sftLoss2: cpu.s2.loss, grpoLoss: cpu.g.loss, grpoGradNorm: cpu.g.gradNorm };
     log(`check: cpu SFT loss ${cpu.s1.loss.toFixed(6)} → ${cpu.s2.loss.toFixed(6)} after one AdamW step, GRPO loss ${cpu.g.loss.toFixed(6)} |g| ${cpu.g.gradNorm.toFixed(6)}; bench step vs learner's computeGradients+Optimizer: max |Δ| ${Math.max(...Object.values(out.mirrorVsLearner)).toExponential(2)}`);

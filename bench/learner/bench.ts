@@ -74,9 +74,9 @@ for (const lora of [false, true]) {
       const t0 = performance.now();
       let grads: Map<string, Float32Array>;
       if (dp) grads = (await dp.gradients(batches.map((batch) => ({ kind: 'sft' as const, batch })))).grads;
-      else grads = computeGradients(model, () => ({ loss: sftLoss(model, batches[0]) })).grads;
+      else grads = (await computeGradients(model, () => ({ loss: sftLoss(model, batches[0]) }))).grads;
       const t1 = performance.now();
-      opt.step(grads);
+      await opt.step(grads);
       dp?.publish();
       const t2 = performance.now();
       peakRss = Math.max(peakRss, rssMiB());

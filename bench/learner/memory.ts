@@ -25,10 +25,12 @@ const { values } = parseArgs({ options: {
 } });
 
 const VARIANTS: Record<string, TrainMemoryOptions> = {
-  before: { recompute: false, logitChunk: 0 },
-  head: { recompute: false, logitChunk: 256 },
-  recompute: { recompute: true, logitChunk: 0 },
-  after: { recompute: true, logitChunk: 256 },
+  before: { recompute: false, logitChunk: 0, attnChunk: 0 },
+  head: { recompute: false, logitChunk: 256, attnChunk: 0 },
+  recompute: { recompute: true, logitChunk: 0, attnChunk: 0 },
+  after: { recompute: true, logitChunk: 256, attnChunk: 0 },
+  // + attention chunked by query rows (the default since issue 13)
+  chunked: { recompute: true, logitChunk: 256, attnChunk: 256 },
 };
 const MiB = 2 ** 20;
 
@@ -81,8 +83,8 @@ async function runOne(spec: string): Promise<Result> {
   try {
     // One whole update: gradients, then AdamW (its state lives outside the wasm heap).
     const opt = new Optimizer(model, { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 });
-    const { grads } = computeGradients(model, () => { const { loss, clipFrac } = grpoLoss(model, b, { clipEps: 0.4 }); return { loss, extras: { clipFrac } }; });
-    opt.step(grads);
+    const { grads } = await computeGradients(model, () => { const { loss, clipFrac } = grpoLoss(model, b, { clipEps: 0.4 }); return { loss, extras: { clipFrac } }; });
+    await opt.step(grads);
     return { mode, T, variant, ok: true, heapLoadedMiB, heapPeakMiB: heap(), tensorPeakMiB: watch.peak(), seconds: (performance.now() - t0) / 1000, maskedTokens };
   } catch (e) {
     return { mode, T, variant, ok: false, error: (e as Error).message.slice(0, 80), heapLoadedMiB, heapPeakMiB: heap(), tensorPeakMiB: watch.peak(), seconds: (performance.now() - t0) / 1000, maskedTokens };

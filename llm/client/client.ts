@@ -57,6 +57,30 @@ export interface ChatResult {
   attempts: number;
   /** The assistant message in request form, ready to append to the history. */
   assistantMessage: ChatCompletionMessageParam;
+  /**
+   * The sampled tokens, when log-probs were asked for and the server gave token ids (our model
+   * server's `token_id` extension): ids, log-probs, and which weights answered (system_fingerprint).
+   */
+  sampled?: SampledTokens;
+}
+
+export interface SampledTokens {
+  tokenIds: number[];
+  logprobs: number[];
+  servedBy?: string;
+}
+
+/** choices[0].logprobs.content[] with `token_id` on every entry → the sampled tokens; else undefined. */
+export function sampledTokensOf(choice: unknown, fingerprint: unknown): SampledTokens | undefined {
+  const content = (choice as { logprobs?: { content?: unknown } } | undefined)?.logprobs?.content;
+  if (!Array.isArray(content) || !content.length) return undefined;
+  const ids: number[] = [], lps: number[] = [];
+  for (const e of content as { token_id?: unknown; logprob?: unknown }[]) {
+    if (!Number.isInteger(e?.token_id) || typeof e?.logprob !== 'number') return undefined; // not our server: no ids
+    ids.push(e.token_id as number);
+    lps.push(e.logprob);
+  }
+  return { tokenIds: ids, logprobs: lps, ...(typeof fingerprint === 'string' ? { servedBy: fingerprint } : {}) };
 }
 
 /** Stream callback: text as it arrives, and tool-call fragments (OpenAI delta shape). */
@@ -114,14 +138,17 @@ export class LlmClient {
       const raw: RawToolCall[] = (msg.tool_calls ?? []).flatMap((tc) =>
         tc.type === 'function' ? [{ id: tc.id, name: tc.function.name, arguments: tc.function.arguments ?? '' }] : [],
       );
-      return this.finish(span, ep, req, {
+      const sampled = this.config.logprobs ? sampledTokensOf(choice, (completion as { system_fingerprint?: unknown }).system_fingerprint) : undefined;
+      const result = this.finish(span, ep, req, {
         content: msg.content ?? null,
         rawToolCalls: raw,
         finishReason: choice.finish_reason ?? 'stop',
         usage: completion.usage,
         model: completion.model ?? ep.model,
         attempts,
+        sampled,
       });
+      return sampled ? { ...result, sampled } : result;
     });
   }
 
@@ -223,6 +250,7 @@ export class LlmClient {
       ...(temperature !== undefined ? { temperature } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+      ...(this.config.logprobs ? { logprobs: true } : {}),
     };
   }
 
@@ -261,6 +289,7 @@ export class LlmClient {
       usage: ChatCompletion['usage'] | undefined;
       model: string;
       attempts: number;
+      sampled?: SampledTokens;
     },
   ): ChatResult {
     const promptTokens = got.usage?.prompt_tokens ?? 0;
@@ -305,6 +334,7 @@ export class LlmClient {
     } catch (err) {
       if (err instanceof MalformedOutputError) {
         err.assistantMessage = assistantMessage;
+        if (got.sampled) (err as MalformedOutputError & { sampled?: SampledTokens }).sampled = got.sampled;
         err.usage = { promptTokens, completionTokens };
       }
       throw err;

@@ -17,6 +17,8 @@ export const RoleModelConfigSchema = z.object({
   temperature: z.number().min(0).max(2).optional(),
   seed: z.number().int().optional(),
   maxTokens: z.number().int().positive().optional(),
+  /** Ask for each sampled token's log-probability (and id, from our model server): GRPO's behaviour policy. */
+  logprobs: z.boolean().optional(),
   /** Per-attempt request timeout. */
   timeoutMs: z.number().int().positive().default(120_000),
   /** Retries after the first attempt on 429 / 5xx / timeouts / connection errors. */

@@ -6,4 +6,4 @@ export * from './retry.ts';
 export * from './semaphore.ts';
 export * from './validate.ts';
 export * from './feedback.ts';
-export { LlmClient, classify, type ChatRequest, type ChatResult, type StreamDelta, type ToolChoice, type LlmClientOptions } from './client.ts';
+export { LlmClient, classify, sampledTokensOf, type SampledTokens, type ChatRequest, type ChatResult, type StreamDelta, type ToolChoice, type LlmClientOptions } from './client.ts';

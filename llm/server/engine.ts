@@ -72,6 +72,14 @@ export interface GenerateParams {
   stop?: string[];
   signal?: AbortSignal;
   onText?: (text: string) => void;
+  /** Record every sampled token id and its log-probability (OpenAI `logprobs`). */
+  logprobs?: boolean;
+}
+
+/** One sampled token: its id and log-probability under the distribution it was drawn from. */
+export interface SampledToken {
+  id: number;
+  logprob: number;
 }
 
 export interface GenerateResult {
@@ -80,7 +88,34 @@ export interface GenerateResult {
   /** Prompt tokens whose KV state was reused from the sequence's previous request. */
   cachedTokens: number;
   completionTokens: number;
+  /** Every token the sampler drew, in order, the end-of-generation token included (when `logprobs`). */
+  sampled?: SampledToken[];
   stopReason: 'eogToken' | 'stopGenerationTrigger' | 'maxTokens' | 'abort' | 'customStopTrigger';
+}
+
+/**
+ * Makes `seq.evaluate` (what LlamaCompletion drives) record each sampled token with its probability:
+ * it is node-llama-cpp's own `evaluate`, but over `evaluateWithMetadata(…, {confidence: true})`.
+ * The confidence is the probability of the drawn token in the distribution the sampler drew it from
+ * (after temperature, top-p and the grammar: the behaviour policy itself). Undone after the request.
+ */
+function recordSampling(seq: LlamaContextSequence, into: SampledToken[]): void {
+  type Gen = AsyncGenerator<Token, void, void | Token | Token[]>;
+  (seq as unknown as { evaluate: (tokens: Token[], options?: object) => Gen }).evaluate = async function* (tokens: Token[], options: object = {}) {
+    const it = seq.evaluateWithMetadata(tokens, { confidence: true }, options);
+    let input: void | Token | Token[] = undefined;
+    try {
+      while (true) {
+        const { value, done } = await it.next(input);
+        if (done) return;
+        if (value.confidence == null || !(value.confidence > 0)) throw new Error(`llama.cpp gave no probability for sampled token ${value.token}`);
+        into.push({ id: value.token, logprob: Math.log(value.confidence) });
+        input = yield value.token;
+      }
+    } finally {
+      await it.return();
+    }
+  };
 }
 
 export class ModelInstance {
@@ -153,6 +188,8 @@ export class ModelInstance {
       // and evaluates only the rest. Roles resend the same system prompt + tools every turn, so this
       // skips most of the prompt evaluation.
       const cachedTokens = Math.max(0, Math.min(seq.compareContextTokens(evaluated).firstDifferentIndex, promptTokens - 1));
+      const sampled: SampledToken[] | undefined = p.logprobs ? [] : undefined;
+      if (sampled) recordSampling(seq, sampled);
       const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
       try {
         const res = await completion.generateCompletionWithMeta(tokens, {
@@ -170,8 +207,9 @@ export class ModelInstance {
           },
           onTextChunk: p.onText,
         });
-        return { text: res.response, promptTokens, cachedTokens, completionTokens, stopReason: res.metadata.stopReason };
+        return { text: res.response, promptTokens, cachedTokens, completionTokens, stopReason: res.metadata.stopReason, ...(sampled ? { sampled } : {}) };
       } finally {
+        if (sampled) delete (seq as unknown as { evaluate?: unknown }).evaluate; // back to the prototype's
         completion.dispose({ disposeSequence: false });
       }
     } finally {

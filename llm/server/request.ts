@@ -71,6 +71,9 @@ export const ChatCompletionRequestSchema = z
     seed: z.number().int().nullable().optional(),
     stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
     n: z.literal(1, 'only n = 1 is supported').nullable().optional(),
+    /** Return each sampled token's log-probability (and, our extension, its id). Not with streaming. */
+    logprobs: z.boolean().nullable().optional(),
+    top_logprobs: z.literal(0, 'top_logprobs is not supported (only 0)').nullable().optional(),
     stream: z.boolean().nullable().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
   })
@@ -88,6 +91,7 @@ export const ChatCompletionRequestSchema = z
     if (choice && typeof choice === 'object' && !names.has(choice.function.name)) {
       ctx.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `tool_choice names "${choice.function.name}", which is not in "tools"` });
     }
+    if (req.logprobs && req.stream) ctx.addIssue({ code: 'custom', path: ['logprobs'], message: 'logprobs are returned only without streaming' });
     if (req.response_format?.type === 'json_schema' && choice && choice !== 'none' && choice !== 'auto') {
       ctx.addIssue({ code: 'custom', path: ['response_format'], message: 'response_format json_schema cannot be combined with a forced tool_choice' });
     }

@@ -7,10 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import type { Token } from 'node-llama-cpp';
 import { z } from 'zod';
 import { resolveModelPath } from '../store/catalog.ts';
 import { fetchNatsArtifact, isNatsArtifactRef, redactArtifactRef } from './artifact.ts';
-import { ContextFullError, ModelHost, type EngineOptions, type ModelInstance } from './engine.ts';
+import { ContextFullError, ModelHost, type EngineOptions, type ModelInstance, type SampledToken } from './engine.ts';
 import { TOOL_CALL_OPEN } from './prompt.ts';
 import { parseChatRequest, type ChatCompletionRequest } from './request.ts';
 import { parseReply, ToolCallStreamer } from './tool-grammar.ts';
@@ -163,6 +165,7 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
       grammar: plan.grammar,
       stop: plan.toolsActive ? undefined : stop,
       signal: abort.signal,
+      logprobs: body.logprobs === true,
     };
 
     if (!body.stream) {
@@ -173,8 +176,10 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<R
         object: 'chat.completion',
         created,
         model: host.modelId,
-        choices: [{ index: 0, message: reply.message, finish_reason: finishReason(out.stopReason, reply.toolCalls.length > 0), logprobs: null }],
+        choices: [{ index: 0, message: reply.message, finish_reason: finishReason(out.stopReason, reply.toolCalls.length > 0), logprobs: out.sampled ? logprobsOf(instance, out.sampled) : null }],
         usage: usageOf(out),
+        // Which weights answered (the loaded file's name, e.g. agent_v3-step3.f16): the learner's behaviour policy.
+        system_fingerprint: basename(instance.path),
       });
       return;
     }
@@ -334,6 +339,21 @@ function newCallId(): string {
 function finishReason(stop: string, calledTools: boolean): string {
   if (calledTools) return 'tool_calls';
   return stop === 'maxTokens' ? 'length' : 'stop';
+}
+
+/**
+ * OpenAI's chat `logprobs` shape for the sampled tokens, plus the token id of each (`token_id`, our
+ * extension): the learner trains exactly these ids, not a re-tokenization of the reply text. The
+ * end-of-generation token is included when it was sampled (its text is the token's piece).
+ */
+function logprobsOf(instance: ModelInstance, sampled: readonly SampledToken[]) {
+  return {
+    content: sampled.map((t) => {
+      const text = instance.model.detokenize([t.id as Token], true);
+      return { token: text, logprob: t.logprob, bytes: [...Buffer.from(text, 'utf8')], top_logprobs: [], token_id: t.id };
+    }),
+    refusal: null,
+  };
 }
 
 function usageOf(out: { promptTokens: number; cachedTokens: number; completionTokens: number }) {

@@ -239,3 +239,160 @@ export function checkpoint(fn: (inputs: T[]) => T, inputs: T[]): T {
   }) as never) as unknown as (...a: T[]) => T;
   return f(...inputs);
 }
+
+/** Additive causal mask of one chunk's diagonal block: rows (head-in-group, t < n), cols u < n; −1e9 where u > t. Cached per (n, g). */
+const triCache = new Map<string, T>();
+function triMask(n: number, g: number): T {
+  const key = `${n}/${g}`;
+  let m = triCache.get(key);
+  if (!m) {
+    if (triCache.size >= 8) { const [k0, t0] = triCache.entries().next().value!; t0.dispose(); triCache.delete(k0); }
+    const a = new Float32Array(g * n * n);
+    for (let gi = 0; gi < g; gi++) for (let t = 0; t < n; t++) for (let u = t + 1; u < n; u++) a[(gi * n + t) * n + u] = -1e9;
+    m = tf.keep(tf.tensor2d(a, [g * n, n]));
+    triCache.set(key, m);
+  }
+  return m;
+}
+
+export interface AttentionOptions {
+  /** Query rows per chunk: no more than `g·chunk × (P+T)` scores exist at once, forward or backward. */
+  chunk: number;
+  scale: number;
+  /** Keys and values of a shared prefix [P, Hk, hd] (RoPE applied) that every sequence attends to first. */
+  prefixK?: T;
+  prefixV?: T;
+}
+
+/**
+ * Causal grouped-query attention, chunked by query rows, with an optional shared prefix.
+ * q [B, T, H, hd], k and v [B, T, Hk, hd] (RoPE applied; query t sits at absolute position P + t and
+ * sees the whole prefix and suffix keys 0..t) → [B·T, H·hd].
+ *
+ * The backward pass keeps only q, k, v (and the prefix) and recomputes each chunk's scores, as flash
+ * attention does: with P = softmax(S), O = P·V and D = rowsum(dO ⊙ O),
+ * dS = P ⊙ (dO·Vᵀ − D), dQ = dS·K·scale, dK = dSᵀ·Q·scale, dV = Pᵀ·dO.
+ * So no T×T score matrix is kept for the backward pass, and with per-block recomputation a block's
+ * backward holds one chunk's scores at a time. The prefix's key/value gradients are summed over the
+ * batch (every row shares it).
+ */
+export function causalAttention(q: T, k: T, v: T, o: AttentionOptions): T {
+  const [B, Tn, H, hd] = q.shape as [number, number, number, number];
+  const Hk = k.shape[2] as number;
+  const g = H / Hk;
+  const P = o.prefixK ? (o.prefixK.shape[0] as number) : 0;
+  const C = Math.max(1, o.chunk);
+  const spans: [number, number][] = [];
+  for (let s = 0; s < Tn; s += C) spans.push([s, Math.min(Tn, s + C)]);
+  const hasPrefix = !!o.prefixK;
+  if (hasPrefix !== !!o.prefixV) throw new Error('causalAttention: prefixK and prefixV go together');
+
+  // Per (row b, kv head h): queries [g, T, hd], full keys [P+T, hd] and their transposes.
+  const layout = (qq: T, kk: T, vv: T, pk?: T, pv?: T) => {
+    const qg = qq.reshape([B, Tn, Hk, g, hd]).transpose([0, 2, 3, 1, 4]); // [B, Hk, g, T, hd]
+    const kh = kk.transpose([0, 2, 1, 3]); // [B, Hk, T, hd]
+    const vh = vv.transpose([0, 2, 1, 3]);
+    const pkh = pk ? pk.transpose([1, 0, 2]) : undefined; // [Hk, P, hd]
+    const pvh = pv ? pv.transpose([1, 0, 2]) : undefined;
+    const full = (x: T, px: T | undefined, b: number, h: number) => {
+      const own = tf.slice(x, [b, h, 0, 0], [1, 1, Tn, hd]).reshape([Tn, hd]);
+      return px ? tf.concat([tf.slice(px, [h, 0, 0], [1, P, hd]).reshape([P, hd]), own], 0) : own;
+    };
+    return { qg, kh, vh, pkh, pvh, full };
+  };
+  const chunkScores = (Qc: T, Kfull: T, s: number, e: number): T => {
+    // Keys up to P + e only: the rest are masked for every row of the chunk.
+    const Kc = tf.slice(Kfull, [0, 0], [P + e, hd]);
+    const S = tf.mul(tf.matMul(Qc as tf.Tensor2D, tf.transpose(Kc) as tf.Tensor2D), o.scale);
+    const mask = P + s > 0 ? tf.pad(triMask(e - s, g), [[0, 0], [P + s, 0]]) : triMask(e - s, g);
+    return tf.softmax(tf.add(S, mask));
+  };
+  const qRows = (qg: T, b: number, h: number, s: number, e: number) => tf.slice(qg, [b, h, 0, s, 0], [1, 1, g, e - s, hd]).reshape([g * (e - s), hd]);
+
+  const forwardValue = (qq: T, kk: T, vv: T, pk?: T, pv?: T): T => tf.tidy(() => {
+    const L = layout(qq, kk, vv, pk, pv);
+    const rows: T[] = [];
+    for (let b = 0; b < B; b++) {
+      const heads: T[] = [];
+      for (let h = 0; h < Hk; h++) {
+        heads.push(tf.tidy(() => {
+          const Kf = L.full(L.kh, L.pkh, b, h), Vf = L.full(L.vh, L.pvh, b, h);
+          const parts = spans.map(([s, e]) => tf.tidy(() => {
+            const Pm = chunkScores(qRows(L.qg, b, h, s, e), Kf, s, e);
+            return tf.matMul(Pm as tf.Tensor2D, tf.slice(Vf, [0, 0], [P + e, hd]) as tf.Tensor2D).reshape([g, e - s, hd]);
+          }));
+          return parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [g, T, hd]
+        }));
+      }
+      rows.push(tf.stack(heads)); // [Hk, g, T, hd]
+    }
+    return tf.stack(rows).transpose([0, 3, 1, 2, 4]).reshape([B * Tn, H * hd]);
+  });
+
+  const backward = (dy: T, qq: T, kk: T, vv: T, pk?: T, pv?: T): T[] => tf.tidy(() => {
+    const L = layout(qq, kk, vv, pk, pv);
+    const dOg = dy.reshape([B, Tn, Hk, g, hd]).transpose([0, 2, 3, 1, 4]); // [B, Hk, g, T, hd]
+    const dqRows: T[] = [], dkRows: T[] = [], dvRows: T[] = [];
+    const dpk: (T | undefined)[] = new Array(Hk), dpv: (T | undefined)[] = new Array(Hk);
+    for (let b = 0; b < B; b++) {
+      const dqH: T[] = [], dkH: T[] = [], dvH: T[] = [];
+      for (let h = 0; h < Hk; h++) {
+        const [dQ, dK, dV] = tf.tidy(() => {
+          const Kf = L.full(L.kh, L.pkh, b, h), Vf = L.full(L.vh, L.pvh, b, h);
+          let dK = tf.zeros([P + Tn, hd]), dV = tf.zeros([P + Tn, hd]);
+          const dQs: T[] = [];
+          for (const [s, e] of spans) {
+            const [dQc, dKc, dVc] = tf.tidy(() => {
+              const Qc = qRows(L.qg, b, h, s, e);
+              const dOc = tf.slice(dOg, [b, h, 0, s, 0], [1, 1, g, e - s, hd]).reshape([g * (e - s), hd]);
+              const Pm = chunkScores(Qc, Kf, s, e);
+              const Kc = tf.slice(Kf, [0, 0], [P + e, hd]), Vc = tf.slice(Vf, [0, 0], [P + e, hd]);
+              const Oc = tf.matMul(Pm as tf.Tensor2D, Vc as tf.Tensor2D);
+              const D = tf.sum(tf.mul(dOc, Oc), 1, true);
+              const dP = tf.matMul(dOc as tf.Tensor2D, tf.transpose(Vc) as tf.Tensor2D);
+              const dS = tf.mul(tf.mul(Pm, tf.sub(dP, D)), o.scale);
+              const dSt = tf.transpose(dS);
+              return [
+                tf.matMul(dS as tf.Tensor2D, Kc as tf.Tensor2D).reshape([g, e - s, hd]),
+                tf.pad(tf.matMul(dSt as tf.Tensor2D, Qc as tf.Tensor2D), [[0, Tn - e], [0, 0]]),
+                tf.pad(tf.matMul(tf.transpose(Pm) as tf.Tensor2D, dOc as tf.Tensor2D), [[0, Tn - e], [0, 0]]),
+              ];
+            });
+            dQs.push(dQc);
+            const k2 = tf.add(dK, dKc), v2 = tf.add(dV, dVc);
+            tf.dispose([dK, dV, dKc, dVc]);
+            dK = k2; dV = v2;
+          }
+          return [dQs.length === 1 ? dQs[0] : tf.concat(dQs, 1), dK, dV];
+        });
+        dqH.push(dQ);
+        dkH.push(tf.slice(dK, [P, 0], [Tn, hd]));
+        dvH.push(tf.slice(dV, [P, 0], [Tn, hd]));
+        if (P) {
+          const pkPart = tf.slice(dK, [0, 0], [P, hd]), pvPart = tf.slice(dV, [0, 0], [P, hd]);
+          dpk[h] = dpk[h] ? tf.add(dpk[h]!, pkPart) : pkPart;
+          dpv[h] = dpv[h] ? tf.add(dpv[h]!, pvPart) : pvPart;
+        }
+      }
+      dqRows.push(tf.stack(dqH)); dkRows.push(tf.stack(dkH)); dvRows.push(tf.stack(dvH));
+    }
+    const dq = tf.stack(dqRows).transpose([0, 3, 1, 2, 4]).reshape([B, Tn, H, hd]); // [B, Hk, g, T, hd] → [B, T, H, hd]
+    const dk = tf.stack(dkRows).transpose([0, 2, 1, 3]); // [B, Hk, T, hd] → [B, T, Hk, hd]
+    const dv = tf.stack(dvRows).transpose([0, 2, 1, 3]);
+    if (!P) return [dq, dk, dv];
+    return [dq, dk, dv, tf.stack(dpk as T[]).transpose([1, 0, 2]), tf.stack(dpv as T[]).transpose([1, 0, 2])];
+  });
+
+  if (hasPrefix) {
+    const f = tf.customGrad(((qq: T, kk: T, vv: T, pk: T, pv: T, save: tf.GradSaveFunc) => {
+      const restore = saveSkippingVariables(save, [qq, kk, vv, pk, pv]);
+      return { value: forwardValue(qq, kk, vv, pk, pv), gradFunc: (dy: T, saved: T[]) => { const s = restore(saved); return backward(dy, s[0], s[1], s[2], s[3], s[4]); } };
+    }) as never) as unknown as (...a: T[]) => T;
+    return f(q, k, v, o.prefixK!, o.prefixV!);
+  }
+  const f = tf.customGrad(((qq: T, kk: T, vv: T, save: tf.GradSaveFunc) => {
+    const restore = saveSkippingVariables(save, [qq, kk, vv]);
+    return { value: forwardValue(qq, kk, vv), gradFunc: (dy: T, saved: T[]) => { const s = restore(saved); return backward(dy, s[0], s[1], s[2]); } };
+  }) as never) as unknown as (...a: T[]) => T;
+  return f(q, k, v);
+}

@@ -31,10 +31,10 @@ serveRequests(parentPort!, async (req) => {
     tf.tidy(() => v.assign(tf.tensor(src, v.shape)));
   }
   const r = req.kind === 'sft'
-    ? computeGradients(model, () => ({ loss: sftLoss(model, req.batch as SftBatch) }))
-    : computeGradients(model, () => {
-        const { loss, clipFrac } = grpoLoss(model, req.batch as TokenBatch, req.opts as { clipEps: number; klCoef?: number });
-        return { loss, extras: { clipFrac } };
+    ? await computeGradients(model, () => ({ loss: sftLoss(model, req.batch as SftBatch) }))
+    : await computeGradients(model, () => {
+        const { loss, clipFrac, behaviourWeight } = grpoLoss(model, req.batch as TokenBatch, req.opts as { clipEps: number; klCoef?: number; behaviourCap?: number });
+        return { loss, extras: { clipFrac, behaviourWeight } };
       });
   const grads: Record<string, Float32Array> = {};
   const transfer: ArrayBuffer[] = [];

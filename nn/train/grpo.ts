@@ -20,6 +20,12 @@ export interface Rollout {
   oldLogProbs?: number[];
   /** Policy version that generated this rollout. */
   policyVersion: number;
+  /**
+   * Further training sequences of the same trajectory (same advantage): when a turn's sampled tokens
+   * are not what later prompts show (the server re-renders tool calls), the later turns are trained in
+   * the context the model really saw, as separate sequences (society-source.ts).
+   */
+  more?: { tokens: number[]; agentMask: number[]; oldLogProbs?: number[] }[];
 }
 
 export interface RolloutGroup {
@@ -107,11 +113,28 @@ export interface SurrogateOptions {
   clipEps: number;
   /** Coefficient of the KL penalty to the reference policy (0 = off). */
   klCoef?: number;
+  /** Cap of the behaviour importance weight π_prox/π_behav (decoupled objective; AReaL's default 5). */
+  behaviourCap?: number;
+}
+
+export const DEFAULT_BEHAVIOUR_CAP = 5;
+
+/**
+ * Truncated behaviour importance weight of the decoupled objective (AReaL):
+ * min(π_prox/π_behav, cap) where the behaviour log-prob is known, 1 where it is not (NaN: on-policy).
+ * `prox` carries no gradient (the weights before this update).
+ */
+export function behaviourWeights(prox: tf.Tensor1D, behaviour: readonly number[], cap: number): tf.Tensor1D {
+  const known = tf.tensor1d(behaviour.map((x) => (Number.isNaN(x) ? 0 : 1)));
+  const given = tf.tensor1d(behaviour.map((x) => (Number.isNaN(x) ? 0 : x)));
+  const w = tf.minimum(tf.exp(tf.sub(prox, given)), cap);
+  return tf.add(tf.mul(known, w), tf.sub(1, known)) as tf.Tensor1D;
 }
 
 /**
  * Clipped surrogate loss, token-mean over every unmasked token in the batch:
- *   L = −Σ mask · min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) / Σ mask,   ρ = exp(logp − logp_old)
+ *   L = −Σ mask · w · min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) / Σ mask,   ρ = exp(logp − logp_old)
+ * with w the behaviour weight of the decoupled objective (1 when not given),
  * plus klCoef · token-mean of the k3 estimator exp(ref − logp) − (ref − logp) − 1 when a reference
  * is given. All inputs are [N] (flattened positions).
  */
@@ -122,11 +145,13 @@ export function clippedSurrogateLoss(
   mask: tf.Tensor1D,
   opts: SurrogateOptions,
   refLogp?: tf.Tensor1D,
+  behaviourWeight?: tf.Tensor1D,
 ): { loss: tf.Scalar; clipFrac: tf.Scalar } {
   const ratio = tf.exp(tf.sub(logp, oldLogp));
   const unclipped = tf.mul(ratio, adv);
   const clipped = tf.mul(tf.clipByValue(ratio, 1 - opts.clipEps, 1 + opts.clipEps), adv);
-  const obj = tf.minimum(unclipped, clipped);
+  // Decoupled PPO: the clipped term against the proximal policy, times the (truncated) behaviour weight.
+  const obj = behaviourWeight ? tf.mul(tf.minimum(unclipped, clipped), behaviourWeight) : tf.minimum(unclipped, clipped);
   const denom = tf.maximum(tf.sum(mask), 1);
   let loss = tf.neg(tf.div(tf.sum(tf.mul(obj, mask)), denom)) as tf.Scalar;
   if (refLogp && opts.klCoef) {

@@ -15,6 +15,8 @@ export interface SftDialogue {
   tools: ToolSpec[];
   userTools: ToolSpec[];
   userSystem?: string;
+  /** The user simulator's own view (export's `user_view`): system = its instructions, its tools. */
+  userView?: { messages: ChatMessage[]; tools: ToolSpec[] };
 }
 
 export interface SftExample {
@@ -29,6 +31,20 @@ function normCall(c: unknown, where: string): OpenAiToolCall {
   throw new Error(`${where}: a tool call needs "function": {name, arguments} or "name" and "arguments"`);
 }
 
+function parseMessages(raw: Record<string, unknown>[], where: string): ChatMessage[] {
+  return raw.map((m, j): ChatMessage => {
+    if (!['system', 'user', 'assistant', 'tool'].includes(m.role as string)) throw new Error(`${where}: message ${j} has unknown role ${JSON.stringify(m.role)}`);
+    const calls = m.tool_calls as unknown[] | null | undefined;
+    return {
+      role: m.role as ChatMessage['role'],
+      content: (m.content as string | null | undefined) ?? null,
+      tool_calls: calls?.length ? calls.map((c) => normCall(c, `${where} message ${j}`)) : undefined,
+      tool_call_id: (m.tool_call_id ?? m.id) as string | undefined,
+      requestor: m.requestor as 'user' | 'assistant' | undefined,
+    };
+  });
+}
+
 export function parseSftJsonl(text: string, source = 'input'): SftDialogue[] {
   const out: SftDialogue[] = [];
   text.split('\n').forEach((line, i) => {
@@ -37,18 +53,14 @@ export function parseSftJsonl(text: string, source = 'input'): SftDialogue[] {
     let o: Record<string, unknown>;
     try { o = JSON.parse(line); } catch (e) { throw new Error(`${where}: not valid JSON (${(e as Error).message})`); }
     if (!Array.isArray(o.messages)) throw new Error(`${where}: missing "messages" array`);
-    const messages = (o.messages as Record<string, unknown>[]).map((m, j): ChatMessage => {
-      if (!['system', 'user', 'assistant', 'tool'].includes(m.role as string)) throw new Error(`${where}: message ${j} has unknown role ${JSON.stringify(m.role)}`);
-      const calls = m.tool_calls as unknown[] | null | undefined;
-      return {
-        role: m.role as ChatMessage['role'],
-        content: (m.content as string | null | undefined) ?? null,
-        tool_calls: calls?.length ? calls.map((c) => normCall(c, `${where} message ${j}`)) : undefined,
-        tool_call_id: (m.tool_call_id ?? m.id) as string | undefined,
-        requestor: m.requestor as 'user' | 'assistant' | undefined,
-      };
-    });
-    out.push({ messages, tools: (o.tools as ToolSpec[]) ?? [], userTools: (o.user_tools as ToolSpec[]) ?? [], userSystem: o.user_system as string | undefined });
+    const messages = parseMessages(o.messages as Record<string, unknown>[], where);
+    let userViewOut: SftDialogue['userView'];
+    if (o.user_view !== undefined) {
+      const uv = o.user_view as Record<string, unknown>;
+      if (!uv || !Array.isArray(uv.messages)) throw new Error(`${where}: "user_view" needs a "messages" array`);
+      userViewOut = { messages: parseMessages(uv.messages as Record<string, unknown>[], `${where} user_view`), tools: (uv.tools as ToolSpec[]) ?? [] };
+    }
+    out.push({ messages, tools: (o.tools as ToolSpec[]) ?? [], userTools: (o.user_tools as ToolSpec[]) ?? [], userSystem: o.user_system as string | undefined, userView: userViewOut });
   });
   return out;
 }
@@ -59,19 +71,32 @@ export function loadSftJsonl(path: string): SftDialogue[] {
 
 export type SftMode = 'sft' | 'user-sft';
 
-/** Tokenized examples; dialogues longer than maxLen are cut (reported in `truncated`). */
-export function toExamples(dialogues: SftDialogue[], tok: ChatTokenizer, mode: SftMode, maxLen: number): { examples: SftExample[]; truncated: number; skipped: number } {
+/**
+ * Tokenized examples. A dialogue longer than maxLen is an error naming both lengths (cutting it would
+ * train a different dialogue, or nothing); one without a trained token is skipped and counted.
+ */
+export function toExamples(dialogues: SftDialogue[], tok: ChatTokenizer, mode: SftMode, maxLen: number, source = 'dialogue'): { examples: SftExample[]; skipped: number } {
   const examples: SftExample[] = [];
-  let truncated = 0, skipped = 0;
-  for (const d of dialogues) {
-    const msgs = mode === 'sft' ? d.messages : flipRoles(d.messages, d.userSystem);
-    const tools = mode === 'sft' ? d.tools : d.userTools;
-    let { tokens, mask } = tokenizeChat(tok, msgs, tools, new Set(['assistant']));
-    if (tokens.length > maxLen) { tokens = tokens.slice(0, maxLen); mask = mask.slice(0, maxLen); truncated++; }
-    if (!mask.slice(1).some((m) => m)) { skipped++; continue; }
+  let skipped = 0;
+  dialogues.forEach((d, i) => {
+    const view = mode === 'sft' ? { messages: d.messages, tools: d.tools } : userView(d);
+    const { tokens, mask } = tokenizeChat(tok, view.messages, view.tools, new Set(['assistant']));
+    if (tokens.length > maxLen) throw new Error(`${source} ${i + 1} is ${tokens.length} tokens, longer than train.maxSeqLen = ${maxLen}; raise train.maxSeqLen (attention is chunked and blocks are recomputed, so memory grows about linearly)`);
+    if (!mask.slice(1).some((m) => m)) { skipped++; return; }
     examples.push({ tokens, mask });
-  }
-  return { examples, truncated, skipped };
+  });
+  return { examples, skipped };
+}
+
+/**
+ * The dialogue as the user simulator saw it, for user-model SFT: the export's `user_view` when the line
+ * has one (its messages are already in the user's roles: the user's turns and tool calls are
+ * `assistant`), else the role flip of the agent's view (which cannot hold the user's own tool calls
+ * unless they were kept with `requestor: "user"`).
+ */
+export function userView(d: SftDialogue): { messages: ChatMessage[]; tools: ToolSpec[] } {
+  if (d.userView) return d.userView;
+  return { messages: flipRoles(d.messages, d.userSystem), tools: d.userTools };
 }
 
 /** Right-padded next-token batch: position t predicts token t+1, loss where mask[t+1]. */

@@ -4,13 +4,15 @@ import type { LlamaModel } from '../model/llama.ts';
 import { makeRng } from '../model/sample.ts';
 import type { AdamWOptions } from './adamw.ts';
 import { sftBatch, type SftExample } from './sft-data.ts';
-import { accumulate, computeGradients, Optimizer, sftLoss, type SftBatch } from './step.ts';
+import { batchGradients, Optimizer, type SftBatch } from './step.ts';
 import type { DataParallel } from './data-parallel.ts';
 
 export interface SftConfig {
   steps: number;
   batchSize: number;
   microBatch: number;
+  /** Examples sharing at least this many leading untrained tokens run that prefix once (0 = off). */
+  sharePrefix?: number;
   padId: number;
   seed: number;
   adam: AdamWOptions;
@@ -52,26 +54,25 @@ export async function runSft(
     const t0 = performance.now();
     const chosen = Array.from({ length: cfg.batchSize }, () => examples[nextIndex()]);
     const totalMask = chosen.reduce((s, e) => s + e.mask.slice(1).reduce((a, b) => a + b, 0), 0);
-    let grads: Map<string, Float32Array> | undefined;
+    // A step that would train no token is an error, never a silent no-op.
+    if (!totalMask) throw new Error(`SFT step ${step}: the ${chosen.length} chosen example(s) have no trained token`);
+    let grads: Map<string, Float32Array>;
     let loss = 0, trainTokens = 0;
-    const parts: SftBatch[] = [];
-    for (let s = 0; s < chosen.length; s += cfg.microBatch) parts.push(sftBatch(chosen.slice(s, s + cfg.microBatch), cfg.padId));
-    for (const b of parts) trainTokens += b.inputs.length * b.inputs[0].length;
     if (opts.dataParallel) {
+      const parts: SftBatch[] = [];
+      for (let s = 0; s < chosen.length; s += cfg.microBatch) parts.push(sftBatch(chosen.slice(s, s + cfg.microBatch), cfg.padId));
+      for (const b of parts) trainTokens += b.inputs.length * b.inputs[0].length;
       const r = await opts.dataParallel.gradients(parts.map((batch) => ({ kind: 'sft' as const, batch })));
       grads = r.grads;
       loss = r.loss;
     } else {
-      for (const b of parts) {
-        const n = b.mask.flat().reduce((a, c) => a + c, 0);
-        if (!n) continue;
-        const w = n / totalMask; // token-mean over the whole batch
-        const r = computeGradients(model, () => ({ loss: sftLoss(model, b) }));
-        grads = accumulate(grads, r.grads, w);
-        loss += w * r.loss;
-      }
+      // Examples of one domain share the system prompt and tools: that prefix runs once (step.ts).
+      const r = await batchGradients(model, chosen, { kind: 'sft' }, { microBatch: cfg.microBatch, padId: cfg.padId, sharePrefix: cfg.sharePrefix ?? 0 });
+      grads = r.grads;
+      loss = r.loss;
+      trainTokens = r.trainTokens;
     }
-    const gradNorm = grads ? optimizer.step(grads) : 0;
+    const gradNorm = await optimizer.step(grads);
     opts.dataParallel?.publish();
     const seconds = (performance.now() - t0) / 1000;
     const m: SftStepMetrics = { step, epoch, loss, gradNorm, trainTokens, lossTokens: totalMask, tokensPerSec: trainTokens / seconds, seconds };

@@ -48,11 +48,11 @@ describe('native and wasm backends', () => {
       model.train = { recompute: true, logitChunk: 8 };
       const b = batch(lora ? 2 : 1, 2, 12);
       const losses = [(m: LlamaModel) => sftLoss(m, b as SftBatch), (m: LlamaModel) => grpoLoss(m, b, { clipEps: 0.2 }).loss];
-      const run = () => losses.map((loss) => computeGradients(model, () => ({ loss: loss(model) })));
-      const native = run();
+      const run = async () => { const out = []; for (const loss of losses) out.push(await computeGradients(model, () => ({ loss: loss(model) }))); return out; };
+      const native = await run();
       await useBackend('wasm');
       expect(activeBackend()).toBe('wasm');
-      const wasm = run();
+      const wasm = await run();
       for (let k = 0; k < losses.length; k++) {
         const a = native[k], w = wasm[k];
         expect(Number.isFinite(a.loss)).toBe(true);

@@ -22,7 +22,7 @@ describeOnBackends('data parallel', (backend) => {
       expect(await dp.workerBackends()).toEqual([backend, backend]);
       const parts = [batch(1, 2, 6), batch(2, 3, 6), batch(3, 1, 6)];
       const whole: SftBatch = { inputs: parts.flatMap((p) => p.inputs), targets: parts.flatMap((p) => p.targets), mask: parts.flatMap((p) => p.mask) };
-      const ref = computeGradients(model, () => ({ loss: sftLoss(model, whole) }));
+      const ref = await computeGradients(model, () => ({ loss: sftLoss(model, whole) }));
       const got = await dp.gradients(parts.map((b) => ({ kind: 'sft' as const, batch: b })));
       expect(got.loss).toBeCloseTo(ref.loss, 5);
       let maxDiff = 0;

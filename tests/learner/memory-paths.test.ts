@@ -37,7 +37,8 @@ function grads(model: LlamaModel, opts: TrainMemoryOptions, loss: (m: LlamaModel
   return computeGradients(model, () => ({ loss: loss(model) }));
 }
 
-function expectSame(a: ReturnType<typeof grads>, b: ReturnType<typeof grads>) {
+type G = Awaited<ReturnType<typeof grads>>;
+function expectSame(a: G, b: G) {
   expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5 * (1 + Math.abs(a.loss)));
   let maxAbs = 0;
   for (const [n, ga] of a.grads) {
@@ -51,23 +52,27 @@ function expectSame(a: ReturnType<typeof grads>, b: ReturnType<typeof grads>) {
 }
 
 describeOnBackends('memory-saving training paths', () => {
-  const plain: TrainMemoryOptions = { recompute: false, logitChunk: 0 };
+  const plain: TrainMemoryOptions = { recompute: false, logitChunk: 0, attnChunk: 0 };
   for (const tied of [true, false]) for (const lora of [false, true]) {
-    it(`recomputation and the chunked masked head give the plain gradients (${tied ? 'tied' : 'separate'} head, ${lora ? 'LoRA' : 'full'})`, () => {
+    it(`recomputation and the chunked masked head give the plain gradients (${tied ? 'tied' : 'separate'} head, ${lora ? 'LoRA' : 'full'})`, async () => {
       const cfg = { ...base, tiedEmbeddings: tied };
       const model = makeModel(cfg, lora);
       const b = batch(tied ? 1 : 2, 2, 6, cfg.vocabSize);
       const sft = (m: LlamaModel) => sftLoss(m, b as SftBatch);
       const grpo = (m: LlamaModel) => grpoLoss(m, b, { clipEps: 0.2 }).loss;
       for (const loss of [sft, grpo]) {
-        const ref = grads(model, plain, loss);
-        expectSame(ref, grads(model, { recompute: true, logitChunk: 0 }, loss));
-        expectSame(ref, grads(model, { recompute: false, logitChunk: 4 }, loss));
-        expectSame(ref, grads(model, { recompute: true, logitChunk: 3 }, loss));
+        const ref = await grads(model, plain, loss);
+        expectSame(ref, await grads(model, { recompute: true, logitChunk: 0, attnChunk: 0 }, loss));
+        expectSame(ref, await grads(model, { recompute: false, logitChunk: 4, attnChunk: 0 }, loss));
+        expectSame(ref, await grads(model, { recompute: true, logitChunk: 3, attnChunk: 0 }, loss));
+        // Attention chunked by query rows (2 chunks of a 6-token row; 1-row chunks), with and without recomputation.
+        expectSame(ref, await grads(model, { recompute: false, logitChunk: 0, attnChunk: 4 }, loss));
+        expectSame(ref, await grads(model, { recompute: true, logitChunk: 3, attnChunk: 1 }, loss));
       }
       // Every tensor made during the step is freed (recomputation restores the outer tape).
+      await grads(model, { recompute: true, logitChunk: 3, attnChunk: 4 }, grpo); // warm the RoPE/mask caches
       const before = tf.memory().numTensors;
-      grads(model, { recompute: true, logitChunk: 3 }, grpo);
+      await grads(model, { recompute: true, logitChunk: 3, attnChunk: 4 }, grpo);
       expect(tf.memory().numTensors).toBe(before);
     });
   }

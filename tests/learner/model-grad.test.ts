@@ -18,8 +18,8 @@ function randomBatch(seed: number, B: number, T: number): SftBatch {
 }
 
 /** Compares analytic and central-difference derivatives at a few coordinates of every variable. */
-function check(model: LlamaModel, batch: SftBatch, perVar = 3) {
-  const { grads, loss } = computeGradients(model, () => ({ loss: sftLoss(model, batch) }));
+async function check(model: LlamaModel, batch: SftBatch, perVar = 3) {
+  const { grads, loss } = await computeGradients(model, () => ({ loss: sftLoss(model, batch) }));
   // Guard against a vacuous check (a loss stuck at 0 has zero gradients everywhere).
   expect(loss).toBeGreaterThan(0.5);
   const lossAt = () => tf.tidy(() => sftLoss(model, batch).dataSync()[0]);
@@ -52,7 +52,7 @@ function check(model: LlamaModel, batch: SftBatch, perVar = 3) {
 }
 
 describeOnBackends('gradients', () => {
-  it('custom embedding and matmul gradients equal the dense reference', () => {
+  it('custom embedding and matmul gradients equal the dense reference', async () => {
     const table = tf.randomNormal([6, 3], 0, 1, 'float32', 1);
     const ids = tf.tensor1d([1, 4, 1, 0], 'int32');
     const w = tf.randomNormal([4, 3], 0, 1, 'float32', 2);
@@ -69,11 +69,11 @@ describeOnBackends('gradients', () => {
     expect(tf.max(tf.abs(tf.sub(gb, rb))).dataSync()[0]).toBeLessThan(1e-4);
   });
 
-  it('full-model gradients match finite differences (GQA, RoPE, tied head)', () => {
+  it('full-model gradients match finite differences (GQA, RoPE, tied head)', async () => {
     const model: LlamaModel = { config: cfg, params: initParams(cfg, 11) };
     // Larger weights than the 0.02 init so every path contributes measurably.
     for (const [n, v] of model.params) if (!n.endsWith('norm.weight')) v.assign(tf.mul(v, 15));
-    const { compared } = check(model, randomBatch(1, 2, 5));
+    const { compared } = await check(model, randomBatch(1, 2, 5));
     expect(compared).toBeGreaterThan(50);
     // Causality: changing a later token never changes earlier logits.
     const a = forward(model, tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32')).arraySync();
@@ -81,12 +81,12 @@ describeOnBackends('gradients', () => {
     for (let t = 0; t < 3; t++) a[t].forEach((x, j) => expect(b[t][j]).toBeCloseTo(x, 5));
   });
 
-  it('LoRA adapter gradients match finite differences', () => {
+  it('LoRA adapter gradients match finite differences', async () => {
     const model: LlamaModel = { config: cfg, params: initParams(cfg, 12) };
     for (const [n, v] of model.params) if (!n.endsWith('norm.weight')) v.assign(tf.mul(v, 15));
     addLora(model, 2, 4);
     for (const ad of model.lora!.values()) ad.b.assign(tf.randomNormal(ad.b.shape, 0, 0.3, 'float32', 5));
-    const { compared } = check(model, randomBatch(2, 2, 4), 2);
+    const { compared } = await check(model, randomBatch(2, 2, 4), 2);
     expect(compared).toBe(2 * 2 * 7 * 2);
   });
 });

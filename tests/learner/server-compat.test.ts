@@ -36,9 +36,16 @@ describe('tokenizer and chat template', () => {
     const { tokens, mask } = tokenizeChat(tok, chat, tools, new Set(['assistant']));
     const whole = tok.tokenize(tok.template.render(normalizeChat(tok.template, chat, tools)));
     expect(tokens).toEqual(whole);
-    // The trained tokens are exactly the two assistant turns (content + tool call + end of turn).
+    // The trained tokens are exactly what the model produces in the two assistant turns (content +
+    // tool call + end of turn): no role header, no newline after the end-of-turn token.
     const trained = tok.detokenize(tokens.filter((_, i) => mask[i] === 1));
-    expect(trained).toBe('Let me look it up.\n<tool_call>{"name":"get_reservation","arguments":{"id":"ABC123"}}</tool_call><|im_end|>\nDone, it is cancelled.<|im_end|>\n');
+    expect(trained).toBe('Let me look it up.\n<tool_call>{"name":"get_reservation","arguments":{"id":"ABC123"}}</tool_call><|im_end|>Done, it is cancelled.<|im_end|>');
+    // Token by token: every masked run starts right after "<|im_start|>assistant\n" and ends with <|im_end|>.
+    const header = tok.tokenize('<|im_start|>assistant\n');
+    for (let i = 1; i < tokens.length; i++) {
+      if (mask[i] && !mask[i - 1]) expect(tokens.slice(i - header.length, i)).toEqual(header);
+      if (!mask[i] && mask[i - 1]) expect(tokens[i - 1]).toBe(tok.eosId);
+    }
     expect(tokens[0]).toBe(1); // <|im_start|>
   });
 
@@ -48,7 +55,7 @@ describe('tokenizer and chat template', () => {
     expect(flipped[2].content).toBe('Let me look it up.\nDone, it is cancelled.');
     const { tokens, mask } = tokenizeChat(tok, flipped, [], new Set(['assistant']));
     const trained = tok.detokenize(tokens.filter((_, i) => mask[i] === 1));
-    expect(trained).toBe('Cancel reservation ABC123 please.<|im_end|>\nThanks! ###STOP###<|im_end|>\n');
+    expect(trained).toBe('Cancel reservation ABC123 please.<|im_end|>Thanks! ###STOP###<|im_end|>');
   });
 });
 

@@ -105,8 +105,14 @@ describe('GRPO through the society', () => {
         // Marked tokens are exactly the agent's generated replies (not the greeting, not the user's).
         const agentReplies = result.messages.filter((m, k) => k > 0 && m.role === 'assistant');
         expect(agentReplies.length).toBeGreaterThan(0);
-        const marked = tok.detokenize(r.tokens.filter((_, k) => r.agentMask[k] === 1));
-        expect(marked).toBe(agentReplies.map((m) => `${replyText(m)}<|im_end|>`).join(''));
+        // Marked tokens are exactly the ids the server sampled for those replies (raw_data.sampled),
+        // over every training sequence of the rollout (split where a later prompt re-renders a reply,
+        // e.g. one cut by max_tokens gets an end-of-turn token the model never sampled).
+        const sampled = agentReplies.map((m) => ((m as { raw_data?: unknown }).raw_data as { sampled: { token_ids: number[]; logprobs: number[] } }).sampled);
+        const seqs = [r, ...(r.more ?? [])];
+        expect(seqs.flatMap((q) => q.tokens.filter((_, k) => q.agentMask[k] === 1))).toEqual(sampled.flatMap((x) => x.token_ids));
+        expect(seqs.flatMap((q) => (q.oldLogProbs ?? []).filter((_, k) => q.agentMask[k] === 1))).toEqual(sampled.flatMap((x) => x.logprobs));
+        expect(tok.detokenize(sampled.flatMap((x) => x.token_ids)).replace(/<\|im_end\|>/g, '')).toBe(agentReplies.map(replyText).join(''));
         expect(r.agentMask.filter((m) => m === 1).length).toBeLessThan(r.tokens.length / 4);
       }
       expect(src.stats).toMatchObject({ groups: 1, dialogues: G, infraRetries: 0, checkerErrors: 0 });

@@ -1,5 +1,8 @@
 // Turning dataset records into files other tools read:
-//  - sft:        OpenAI chat-format JSONL (system prompt, the agent's view of the dialogue, tool definitions)
+//  - sft:        OpenAI chat-format JSONL, both views of each dialogue: the agent's (system prompt, its
+//                view of the turns, its tools) and the user simulator's (`user_view`: its instructions
+//                and scenario as the system prompt, the role-flipped turns with its own tool calls and
+//                results — τ² telecom is dual-control — and its tools), for agent SFT and user-model SFT
 //  - tau2-tasks: a τ²-loadable tasks.json (τ²'s task schema, nothing else) + checkers/<task id>.js beside it
 //  - rl:         one JSON line per task: scenario, criteria, checker source, initial-state reference
 // Before anything is written, each record's checker is re-run on its own dialogue; a record that does
@@ -11,7 +14,9 @@ import type { DatasetRecord } from '../../../protocols/synthesis.ts';
 import type { DomainSpec } from '../../../domains/core/domain.ts';
 import { toPythonJson } from '../../../domains/evaluator/results-io.ts';
 import { runChecker } from '../../../sandbox/checker-sandbox.ts';
-import { agentView } from '../../../actors/kit/views.ts';
+import { agentView, userView } from '../../../actors/kit/views.ts';
+import { flipForUser } from '../../../actors/user-simulator/flip.ts';
+import { userSetupFor } from '../../../actors/user-simulator/for-task.ts';
 import { toAgentChat } from '../../../actors/kit/agent.ts';
 import { dialogueFinalState, initialEnvironment, stateOf } from '../../../domains/tasks/states.ts';
 
@@ -38,11 +43,22 @@ export async function recheck(records: readonly DatasetRecord[], domain: (name: 
   return out;
 }
 
-/** One SFT example: the conversation exactly as the agent saw it, plus the tools it was offered. */
-export function sftExample(r: DatasetRecord): Record<string, unknown> {
+/**
+ * One SFT example: the conversation exactly as the agent saw it, plus the tools it was offered; and
+ * exactly as the user simulator saw it (`user_view`: the messages its model was given — system prompt
+ * from the task's scenario and the user guidelines, the agent's words as `user` turns, its own turns
+ * and tool calls as `assistant`, its tool results as `tool` — and its tools), which `troupe train
+ * user-sft` trains on. `user_system` / `user_tools` repeat the user's prompt and tools for readers.
+ */
+export function sftExample(r: DatasetRecord, domain: DomainSpec): Record<string, unknown> {
+  const user = userSetupFor(domain, r.task);
+  const userMessages = [{ role: 'system', content: user.systemPrompt }, ...flipForUser(userView(r.dialogue.messages as never))];
   return {
     messages: [{ role: 'system', content: r.agentSystemPrompt }, ...toAgentChat(agentView(r.dialogue.messages as never) as never)],
     tools: r.agentTools,
+    user_system: user.systemPrompt,
+    user_tools: user.tools,
+    user_view: { messages: userMessages, tools: user.tools },
     metadata: { record_id: r.recordId, task_id: r.task.id, domain: r.domain, provenance: r.provenance },
   };
 }
@@ -85,7 +101,7 @@ export async function exportRecords(records: readonly DatasetRecord[], format: E
   const files: string[] = [];
   if (format === 'sft') {
     const f = join(outDir, 'sft.jsonl');
-    writeFileSync(f, good.map((r) => JSON.stringify(sftExample(r))).join('\n') + (good.length ? '\n' : ''));
+    writeFileSync(f, good.map((r) => JSON.stringify(sftExample(r, domain(r.domain)))).join('\n') + (good.length ? '\n' : ''));
     files.push(f);
   } else if (format === 'tau2-tasks') {
     const f = join(outDir, 'tasks.json');

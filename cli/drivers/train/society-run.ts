@@ -89,7 +89,7 @@ export async function openSocietyRun(o: SocietyRunOptions): Promise<SocietyRun> 
     const base = o.cfg.publish ?? { bucket: 'troupe_artifacts', every: 1, dtype: 'F16' as const, modelServers: [], keep: 2 };
     const publish: PublishConfig = { ...base, nats: base.nats ?? natsRefBase(settings), modelServers: [...new Set([...base.modelServers, ...servers])] };
     if (publish.every > o.cfg.grpo.maxStaleness + 1) {
-      o.say(`[train grpo] warning: publish.every = ${publish.every} > grpo.maxStaleness + 1 = ${o.cfg.grpo.maxStaleness + 1}: between publishes the servers' policy grows too stale and groups are dropped (steps skipped) until the next publish`);
+      o.say(`[train grpo] note: publish.every = ${publish.every} > grpo.maxStaleness + 1 = ${o.cfg.grpo.maxStaleness + 1}: the learner publishes early whenever the servers' policy would be too stale for the next group`);
     }
 
     const tokenizer: ChatTokenizer = await loadChatTokenizer(o.cfg.model.gguf);
@@ -116,6 +116,7 @@ export async function openSocietyRun(o: SocietyRunOptions): Promise<SocietyRun> 
       maxErrors: r.maxErrors,
       baseVersion: o.startVersion,
       maxSeqLen: o.cfg.train.maxSeqLen,
+      staleness: { maxStaleness: o.cfg.grpo.maxStaleness },
       seed: o.cfg.train.seed,
       rpcTimeoutMs: r.rpcTimeoutMs,
       onRollout: (x) => {

@@ -37,7 +37,8 @@ export async function servedModelId(url: string): Promise<string> {
 
 export async function startRolloutServices(nc: NatsConnection, o: RolloutServiceOptions): Promise<EvalServices> {
   const base = o.modelServer.replace(/\/+$/, '').replace(/\/v1$/, '');
-  const agentModel: RoleModelConfigInput = { model: await servedModelId(base), baseURL: `${base}/v1`, temperature: o.temperature, maxTokens: o.maxTokens, maxRetries: 1 };
+  // logprobs: the agent's replies carry the sampled token ids and log-probs (trained exactly, off-policy corrected).
+  const agentModel: RoleModelConfigInput = { model: await servedModelId(base), baseURL: `${base}/v1`, temperature: o.temperature, maxTokens: o.maxTokens, maxRetries: 1, logprobs: true };
   const byDomain = new Map<string, Map<string, Task>>();
   for (const t of o.tasks) {
     getDomain(t.domain); // an unknown domain fails here, by name

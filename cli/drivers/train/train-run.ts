@@ -66,7 +66,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   const source = needGguf ? readGguf(cfg.model.gguf) : undefined;
   const model = buildModel(cfg, mode, source);
   if (cfg.model.lora) addLora(model, cfg.model.lora.rank, cfg.model.lora.alpha, cfg.model.lora.targets);
-  model.train = { recompute: cfg.train.recompute, logitChunk: cfg.train.logitChunk };
+  model.train = { recompute: cfg.train.recompute, logitChunk: cfg.train.logitChunk, attnChunk: cfg.train.attnChunk };
   const nTrain = [...trainableVariables(model).values()].reduce((s, v) => s + v.size, 0);
   say(`[train ${mode}] backend=${backend.name}${backend.forced ? ' (forced)' : ''} params=${paramCount(model.config)} trainable=${nTrain}${cfg.model.lora ? ` (LoRA r=${cfg.model.lora.rank})` : ''} run dir=${dir}`);
 
@@ -141,11 +141,11 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
     if (mode === 'sft' || mode === 'user-sft') {
       if (!cfg.data) throw new Error(`${mode} needs data.path (a JSONL of OpenAI-format dialogues)`);
       const tok = await loadChatTokenizer(cfg.model.gguf);
-      const { examples, truncated, skipped } = toExamples(loadSftJsonl(cfg.data.path), tok, mode, cfg.train.maxSeqLen);
+      const { examples, skipped } = toExamples(loadSftJsonl(cfg.data.path), tok, mode, cfg.train.maxSeqLen);
       await tok.dispose();
-      say(`[train ${mode}] ${examples.length} examples (${truncated} truncated to ${cfg.train.maxSeqLen} tokens, ${skipped} without trained tokens skipped)`);
-      Object.assign(summary, { examples: examples.length, truncated, skipped });
-      const { metrics } = await runSft(model, examples, { steps: cfg.train.steps, batchSize: cfg.train.batchSize, microBatch: cfg.train.microBatch, padId: source ? Number(source.metadata.get('tokenizer.ggml.padding_token_id') ?? 0) : 0, seed: cfg.train.seed, adam: adamOpts }, {
+      say(`[train ${mode}] ${examples.length} examples (${skipped} without trained tokens skipped)`);
+      Object.assign(summary, { examples: examples.length, skipped });
+      const { metrics } = await runSft(model, examples, { steps: cfg.train.steps, batchSize: cfg.train.batchSize, microBatch: cfg.train.microBatch, sharePrefix: cfg.train.sharePrefix, padId: source ? Number(source.metadata.get('tokenizer.ggml.padding_token_id') ?? 0) : 0, seed: cfg.train.seed, adam: adamOpts }, {
         optimizer, startStep, dataParallel,
         onStep: async (m) => {
           log.record({ ...m }, `[train ${mode}] step ${m.step}/${cfg.train.steps} epoch ${m.epoch} loss ${m.loss.toFixed(4)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`);
@@ -162,12 +162,14 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
         await publishNow(startStep, startVersion);
         if (!published[published.length - 1]?.ok) throw new Error(`the model servers could not load the starting policy v${startVersion} (see ${join(dir, 'metrics.jsonl')})`);
       }
+      // No group is played on a policy the staleness limit would drop: publish first (society-source.ts).
+      if (soc) soc.source.ensureFresh = (version) => publishNow(lastStep, version);
       const src = soc ? soc.source : new ToyRolloutSource(model, tasks, cfg.grpo.groupSize, cfg.train.seed);
     // KL reference: a frozen copy of the starting weights (only built when the KL term is on).
     const refModel = cfg.grpo.klCoef > 0 ? buildModel(cfg, mode, source) : undefined;
       const { metrics } = await runGrpo(model, src, {
         steps: cfg.train.steps - startStep, groupsPerStep: cfg.grpo.groupsPerStep, maxAttempts: cfg.grpo.maxAttempts, maxStaleness: cfg.grpo.maxStaleness,
-        clipEps: cfg.grpo.clipEps, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, adam: adamOpts,
+        clipEps: cfg.grpo.clipEps, behaviourCap: cfg.grpo.behaviourCap, klCoef: cfg.grpo.klCoef, dropAllSuccess: cfg.grpo.dropAllSuccess, dropAllFailure: cfg.grpo.dropAllFailure, microBatch: cfg.train.microBatch, sharePrefix: cfg.train.sharePrefix, adam: adamOpts,
       }, {
         optimizer, startVersion, dataParallel, refModel,
         onStep: async (m) => {
@@ -181,7 +183,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
         },
         onState: soc ? (state, step) => say(`[train grpo] learner: ${state} (step ${startStep + step})`) : undefined,
       });
-      if (soc) Object.assign(summary, { rollouts: soc.source.stats.dialogues, rewardFirst: metrics[0]?.reward, rewardLast: metrics[metrics.length - 1]?.reward, terminations: JSON.stringify(soc.source.stats.terminations), checkerErrors: soc.source.stats.checkerErrors, truncated: soc.source.stats.truncated });
+      if (soc) Object.assign(summary, { rollouts: soc.source.stats.dialogues, rewardFirst: metrics[0]?.reward, rewardLast: metrics[metrics.length - 1]?.reward, terminations: JSON.stringify(soc.source.stats.terminations), checkerErrors: soc.source.stats.checkerErrors, splitSequences: soc.source.stats.split, unsampledTurns: soc.source.stats.unsampledTurns });
       else Object.assign(summary, { passRateBefore: before, passRateAfter: toyPassRate(model, tasks) });
       Object.assign(summary, { stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
     }
