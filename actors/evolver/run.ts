@@ -129,7 +129,7 @@ export function itemPlace(runId: string, itemId: string): string {
 export function itemOutcomes(runId: string, envelopes: readonly Envelope<unknown>[]): Record<string, boolean> {
   const out: Record<string, boolean> = {};
   for (const e of envelopes) {
-    const d = e.data as { runId?: string; itemId?: string; rejected?: unknown; planId?: string; tasksPerPlan?: number } | null;
+    const d = e.data as { runId?: string; itemId?: string; planId?: string; tasksPerPlan?: number; provenance?: { itemId?: string } } | null;
     if (!d || d.runId !== runId) continue;
     if (e.kind === 'synth.plan.issued' && d.planId && d.tasksPerPlan) {
       for (let k = 0; k < d.tasksPerPlan; k++) {
@@ -138,8 +138,10 @@ export function itemOutcomes(runId: string, envelopes: readonly Envelope<unknown
       }
       continue;
     }
-    if (!d.itemId || d.itemId.endsWith('-plan')) continue;
-    const place = itemPlace(runId, d.itemId);
+    // A dataset record names its item in its provenance only.
+    const itemId = d.itemId ?? d.provenance?.itemId;
+    if (!itemId || itemId.endsWith('-plan')) continue;
+    const place = itemPlace(runId, itemId);
     out[place] = out[place] === true || e.kind === 'synth.dataset.record';
   }
   return out;

@@ -46,6 +46,8 @@ export const RolesConfigSchema = z.object({
   criticReview: z.enum(['llm', 'off']).default('llm'),
   /** How the verifier's model writes checkers: a check spec it picks (compiled), or JavaScript code. */
   checkerMode: z.enum(['spec', 'code']).default('spec'),
+  /** How the scriptwriter explores: its model calls read tools (scripted exploration as fallback), or the scripted exploration only. */
+  exploration: z.enum(['model', 'scripted']).default('model'),
   maxSteps: z.number().int().positive().default(30),
   /** Per-dialogue wall-clock limit. */
   dialogueTimeoutMs: z.number().int().positive().optional(),
@@ -123,7 +125,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   });
   const roles: { def: RoleDefinition; instructions?: { text: string; revision: number }; model?: string }[] = [
     { def: metaPlannerRole({ domain, llm: clients['meta-planner'] }), instructions: instr['meta-planner'], model: clients['meta-planner'].config.model },
-    { def: scriptwriterRole({ domain, llm: clients.scriptwriter }), instructions: instr.scriptwriter, model: clients.scriptwriter.config.model },
+    { def: scriptwriterRole({ domain, llm: clients.scriptwriter, exploration: config.exploration }), instructions: instr.scriptwriter, model: clients.scriptwriter.config.model },
     { def: criticRole({ domain, llm: clients.critic, accepted, review: config.criticReview === 'llm' }), instructions: instr.critic, model: clients.critic.config.model },
     { def: verifierRole({ domain, llm: clients.verifier, checkerMode: config.checkerMode }), instructions: instr.verifier, model: clients.verifier.config.model },
     { def: rolloutRole({ domain, players, maxSteps: config.maxSteps, timeoutMs: config.dialogueTimeoutMs }) },
