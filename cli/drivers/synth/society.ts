@@ -27,6 +27,7 @@ import { metaPlannerRole } from '../../../actors/meta-planner/role.ts';
 import { scriptwriterRole } from '../../../actors/scriptwriter/role.ts';
 import { criticRole, openAcceptedTasks } from '../../../actors/critic/role.ts';
 import { verifierRole } from '../../../actors/verifier/role.ts';
+import { GOLD_REFUSAL } from '../../../actors/verifier/checker.ts';
 import { rolloutRole, type RolloutPlayers } from '../../../actors/scene/rollout.ts';
 import { datasetRole, ensureDatasetStream } from '../../../actors/dataset/role.ts';
 import { DEFAULT_INSTRUCTIONS, SYNTH_LLM_ROLES } from '../../../actors/kit/instructions.ts';
@@ -118,7 +119,8 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
   const agentModel = llmClientChatModel(clients.actor);
   const userModel = llmClientChatModel(clients['user-simulator']);
   const players = (d: DomainSpec, task: Task): RolloutPlayers => ({
-    agent: config.actor === 'oracle' ? createOracleAgent(task) : createDomainAgent(d, agentModel, { temperature: clients.actor.config.temperature, maxTokens: clients.actor.config.maxTokens }),
+    // A refusal task's gold answer is the refusal (its τ² criteria state it as an NL assertion).
+    agent: config.actor === 'oracle' ? createOracleAgent(task, /^The agent refuses/.test(task.evaluation_criteria?.nl_assertions?.[0] ?? '') ? { closing: GOLD_REFUSAL } : {}) : createDomainAgent(d, agentModel, { temperature: clients.actor.config.temperature, maxTokens: clients.actor.config.maxTokens }),
     user: createTaskUser(d, task, userModel, { temperature: clients['user-simulator'].config.temperature, maxTokens: clients['user-simulator'].config.maxTokens }),
     agentInfo: config.actor === 'oracle' ? { impl: 'oracle-harness@1', model: null } : { impl: 'actor-llm@1', model: clients.actor.config.model },
     userInfo: { impl: 'user-simulator-llm@1', model: clients['user-simulator'].config.model },
