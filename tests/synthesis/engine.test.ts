@@ -20,6 +20,8 @@ import { runChecker } from '../../sandbox/checker-sandbox.ts';
 import { dialogueFinalState, initialEnvironment, stateOf } from '../../domains/tasks/states.ts';
 import type { Message } from '../../protocols/tau2/task.ts';
 import { fakeLlm, firstToolCall, type FakeAnswer } from './fake-llm.ts';
+import { FunnelCounter } from '../../actors/kit/funnel.ts';
+import { distribution } from '../../cli/drivers/synth/report.ts';
 
 import '../helpers/tau2.ts';
 
@@ -235,5 +237,15 @@ describe('plan non-overlap on the structural signature', () => {
     expect(plans[1].overlap.distances![0]).toBeGreaterThanOrEqual(PLAN_MIN_DISTANCE);
     expect(plans[1].overlap.signature).toMatchObject({ intent: 'info/0', entities: ['user'] });
     expect(fake.requests).toHaveLength(3);
+    // The run's funnel and report carry the pairwise signature distances and the kinds.
+    const c = new FunnelCounter('run', 2);
+    out.forEach((o, i) => c.add(env(`p${i}`, o.kind, o.data)));
+    const { proposal } = await draft('info');
+    c.add(env('t0', 'synth.task.proposed', { ...proposal, runId: 'run' }));
+    const sum = c.summary();
+    expect(sum.planDistances).toEqual(plans[1].overlap.distances);
+    expect(sum.taskKinds).toEqual({ info: 1 });
+    expect(sum.explorers).toEqual({ model: 1 });
+    expect(distribution(sum.planDistances!)).toMatch(/^1 pair\(s\): min 0\.\d+/);
   });
 });
