@@ -85,7 +85,7 @@ export class FunnelCounter {
       case 'synth.task.proposed': {
         const t = data as TaskProposal;
         if (this.mark('proposed', t.itemId)) {
-          const kind = t.intent?.kind ?? t.plan.synthesis.taskKind ?? 'write';
+          const kind = t.intent?.kind ?? t.plan?.synthesis?.taskKind ?? 'write';
           this.taskKinds[kind] = (this.taskKinds[kind] ?? 0) + 1;
           if (t.explorer) this.explorers[t.explorer.mode] = (this.explorers[t.explorer.mode] ?? 0) + 1;
         }
