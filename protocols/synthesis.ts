@@ -57,6 +57,15 @@ export type Provenance = z.infer<typeof ProvenanceSchema>;
 
 export const TierSchema = z.enum(['easy', 'medium', 'hard']);
 
+/**
+ * What the user wants, which decides how the task is checked: `write` (the agent changes the state;
+ * checked on the changed leaves), `info` (the agent must tell the user values it looks up: τ²'s
+ * `communicate_info`; nothing may be written), `refusal` (the policy forbids the request: nothing
+ * may be written and the agent must say no), `multi-intent` (two or more writes in one dialogue).
+ */
+export const TaskKindSchema = z.enum(['write', 'info', 'refusal', 'multi-intent']);
+export type TaskKind = z.infer<typeof TaskKindSchema>;
+
 /** A synthesis plan: what kind of task to write. */
 export const SynthesisPlanSchema = z.object({
   tier: TierSchema,
@@ -65,6 +74,8 @@ export const SynthesisPlanSchema = z.object({
   userStyle: z.string(),
   persona: z.string(),
   goal: z.string(),
+  /** The intent structure of the plan's tasks (absent: `write`, what plans written before kinds existed meant). */
+  taskKind: TaskKindSchema.optional(),
 });
 export type SynthesisPlan = z.infer<typeof SynthesisPlanSchema>;
 
@@ -133,7 +144,20 @@ export const PlanIssuedSchema = z.object({
   synthesis: SynthesisPlanSchema,
   evaluation: EvaluationPlanSchema,
   /** Non-overlap check: the measure, and the highest similarity to an earlier plan of the run. */
-  overlap: z.object({ measure: z.string(), maxSimilarity: z.number(), threshold: z.number(), attempts: z.number().int() }),
+  /**
+   * Non-overlap check on the plan's structural signature (docs/synthesis.md): `maxSimilarity` = 1 −
+   * the smallest signature distance to an earlier plan of the run; `threshold` the similarity at or
+   * above which a written plan is refused; `signature` the plan's signature, `distances` its distance
+   * to each earlier plan (for the run report's distribution).
+   */
+  overlap: z.object({
+    measure: z.string(),
+    maxSimilarity: z.number(),
+    threshold: z.number(),
+    attempts: z.number().int(),
+    signature: z.record(z.string(), z.unknown()).optional(),
+    distances: z.array(z.number()).optional(),
+  }),
   /** Set when no acceptable plan could be written for this slot: its items are dropped at stage "plan". */
   rejected: z.array(z.string()).optional(),
   /** Set when the plan came from the domain's plan library (`plan.<domain>` in the instructions bucket). */
@@ -181,6 +205,18 @@ export const TaskProposalSchema = z.object({
     finalUserHash: z.string().nullable(),
     goldErrors: z.array(z.object({ actionId: z.string(), name: z.string(), error: z.string() })),
   }),
+  /**
+   * What the task asks and how it is checked beyond the state diff: its kind; for `info`, the values
+   * the agent must tell (τ² communicate_info); for `refusal`, the write the user asks for that the
+   * policy forbids (the checker requires that it did not happen and that the agent said no).
+   */
+  intent: z.object({
+    kind: TaskKindSchema,
+    communicate: z.array(z.string()).optional(),
+    forbidden: z.array(z.object({ name: z.string(), arguments: JsonObject })).optional(),
+  }).optional(),
+  /** How the exploration was made: by the scriptwriter's model calling read tools, or the scripted fallback (with why). */
+  explorer: z.object({ mode: z.enum(['model', 'scripted-fallback']), modelCalls: z.number().int(), reason: z.string().optional() }).optional(),
   /** Earlier critic reasons this draft answers (revisions). */
   revisionOf: z.array(z.string()).optional(),
   /** Critic verdicts of the earlier rounds (kept through revisions for the record). */
@@ -277,6 +313,8 @@ export const DatasetRecordSchema = z.object({
   dialogue: DialogueSummarySchema,
   checkerRun: CheckerRunSchema,
   verdicts: z.array(CriticVerdictSchema),
+  /** The task's kind and what beyond the state it checks (see TaskProposalSchema.intent). */
+  intent: TaskProposalSchema.shape.intent,
   /** OpenAI tool schemas the agent was offered (for SFT export). */
   agentTools: z.array(JsonObject),
   agentSystemPrompt: z.string(),

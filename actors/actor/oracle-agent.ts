@@ -27,6 +27,8 @@ export interface OracleTask {
 export interface OracleOptions {
   /** Follow-up turns to wait for the user to stop before ending the dialogue itself. Default 2. */
   patience?: number;
+  /** The closing line's opening, instead of "Your request has been handled." (a refusal task's gold answer is a refusal). */
+  closing?: string;
 }
 
 export const ORACLE_FOLLOW_UP = 'Is there anything else I can help you with?';
@@ -42,14 +44,14 @@ function describeCall(name: string, args: Record<string, unknown>): string {
 }
 
 /** The oracle's whole script for a task (pure). */
-export function oracleScript(task: OracleTask, patience = 2): OracleStep[] {
+export function oracleScript(task: OracleTask, patience = 2, closing = 'Your request has been handled.'): OracleStep[] {
   const steps: OracleStep[] = [];
   for (const a of task.evaluation_criteria?.actions ?? []) {
     if (a.requestor === 'user') steps.push({ kind: 'say', text: `Please do this on your side: ${describeCall(a.name, a.arguments)}` });
     else steps.push({ kind: 'call', name: a.name, arguments: a.arguments });
   }
   const info = (task.evaluation_criteria?.communicate_info ?? []).map((s) => s.replaceAll(',', ''));
-  steps.push({ kind: 'say', text: ['Your request has been handled.', ...info].join(' ') });
+  steps.push({ kind: 'say', text: [closing, ...info].join(' ') });
   for (let i = 0; i < patience; i++) steps.push({ kind: 'say', text: ORACLE_FOLLOW_UP });
   steps.push({ kind: 'stop' });
   return steps;
@@ -68,7 +70,7 @@ export function nextOracleStep(history: readonly Message[]): number {
 
 /** TEST HARNESS: an AgentPort that replays `task`'s gold actions. */
 export function createOracleAgent(task: OracleTask, opts: OracleOptions = {}): AgentPort {
-  const script = oracleScript(task, opts.patience ?? 2);
+  const script = oracleScript(task, opts.patience ?? 2, opts.closing);
   return {
     async nextTurn(req: AgentTurnRequest): Promise<AgentTurnReply> {
       const n = Math.min(nextOracleStep(req.history), script.length - 1);

@@ -107,15 +107,19 @@ async function acceptedSignatures(kv: KV, domain: string): Promise<{ id: string;
   return out;
 }
 
+/** The task as the critic's model sees it, with the stream's evaluation plan (rubric) it is judged by. */
 function describeTask(p: TaskProposal): string {
   const acts = (p.task.evaluation_criteria?.actions ?? []).map((a) => `${a.name}(${JSON.stringify(a.arguments)})`).join('; ');
-  return `Plan goal: ${p.plan.synthesis.goal}\nUser scenario:\n${renderUserScenario(p.task)}\nGold actions: ${acts}`;
+  const kind = p.intent?.kind ?? p.plan.synthesis.taskKind ?? 'write';
+  const extra =
+    kind === 'info' ? `\nThe agent must tell the user: ${(p.intent?.communicate ?? []).join('; ')}` : kind === 'refusal' ? `\nThe user asks for (the policy must forbid it, the agent must refuse): ${(p.intent?.forbidden ?? []).map((f) => `${f.name}(${JSON.stringify(f.arguments)})`).join('; ')}` : '';
+  return `Plan goal: ${p.plan.synthesis.goal}\nTask kind: ${kind}\nRubric: ${p.plan.evaluation.rubric.join('; ')}\nUser scenario:\n${renderUserScenario(p.task)}\nGold actions: ${acts}${extra}`;
 }
 
 async function review(deps: CriticDeps, input: RoleInput<TaskProposal>) {
   const p = input.data;
   const domain = deps.domain(p.domain);
-  const det = deterministicChecks(domain, p.task, await acceptedSignatures(deps.accepted, p.domain));
+  const det = deterministicChecks(domain, p.task, await acceptedSignatures(deps.accepted, p.domain), p.intent);
   let prov = p.provenance;
   let rev: CriticVerdict['review'] = null;
   let verdict: Verdict;

@@ -170,7 +170,7 @@ export function chooseTarget(groups: FailureGroup[], allowed: readonly Evolvable
 }
 
 /** Checker discrimination from the verifier's own validation records (see docs/evolver.md). */
-export function checkerDiscrimination(envelopes: Iterable<Envelope<unknown>>, runId?: string): { tested: number; discriminating: number } {
+export function checkerDiscrimination(envelopes: Iterable<Envelope<unknown>>, runId?: string): { tested: number; discriminating: number; byItem: Record<string, boolean> } {
   const seen = new Map<string, boolean>();
   for (const env of envelopes) {
     const data = env.data as { runId?: string; itemId?: string; checker?: Checker } & Partial<DatasetRecord>;
@@ -184,5 +184,5 @@ export function checkerDiscrimination(envelopes: Iterable<Envelope<unknown>>, ru
     if (tried) seen.set(itemId, c.origin === 'llm' && c.validation.every((v) => v.ok));
   }
   const vals = [...seen.values()];
-  return { tested: vals.length, discriminating: vals.filter(Boolean).length };
+  return { tested: vals.length, discriminating: vals.filter(Boolean).length, byItem: Object.fromEntries(seen) };
 }

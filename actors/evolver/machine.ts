@@ -9,7 +9,7 @@
 import { assign, createActor, fromPromise, setup } from 'xstate';
 import type { EvolverRound } from '../../protocols/evolver.ts';
 import type { PromotionDecision } from './promotion.ts';
-import type { FixedPlan, RunResult } from './run.ts';
+import { batchOutcome, type FixedPlan, type RunResult } from './run.ts';
 import {
   armOutcome,
   collectFailures,
@@ -129,7 +129,7 @@ export const evolverMachine = setup({
     collectFailures: fromPromise(async ({ input: c }: { input: Ctx }) => collectFailures(c.env, c.cfg, c.production!.runId, c.production!.startedAt)),
     reflect: fromPromise(async ({ input: c }: { input: Ctx }) => reflectStep(c.env, c.cfg, c.round, c.collected!.target!)),
     validate: fromPromise(async ({ input: c }: { input: Ctx }) => validate(c.env, c.cfg, c.round, c.candidate!, c.production!.plans)),
-    decide: fromPromise(async ({ input: c }: { input: Ctx }) => decide(c.cfg, armOutcome(c.validation!.current, null), armOutcome(c.validation!.candidate, null))),
+    decide: fromPromise(async ({ input: c }: { input: Ctx }) => decide(c.cfg, batchOutcome(c.validation!.current), batchOutcome(c.validation!.candidate))),
     record: fromPromise(async ({ input: c }: { input: Ctx }) => recordRound(c)),
   },
   guards: {

@@ -1,14 +1,16 @@
 // Promotion of a candidate revision (pure; no I/O). The evolver runs a validation batch twice — the
-// current revision and the candidate, on the same plans and seeds — and hands the counts here. The
-// candidate is promoted only if neither yield (accepted / proposed) nor checker discrimination
-// (checkers that pass the good dialogue and fail the bad ones / checkers tested) got worse by more
-// than the batch's noise: promote iff Δ ≥ −z·SE for every measured metric, where Δ is the candidate's
-// proportion minus the current one's and SE the binomial standard error of that difference.
-// A tie within noise therefore promotes (see docs/evolver.md for why), and the archive keeps the best
-// revisions measured so far, so a promotion that was lucky never loses the good prompt.
+// current revision and the candidate, on the same plans and seeds — and hands the per-item outcomes
+// here. Items are paired by their place in the run (same plan slot, same task index, same seeds), and
+// each metric is decided by McNemar's exact test on the pairs (paired.ts): the candidate is promoted
+// only if no measured metric got worse (p_worse > alpha; default 0.5, i.e. no more losses than wins)
+// and at least one shows a net win. An exact tie does not promote (ROLE_RULE): a role's instructions
+// act on every stream, so they change on evidence only. Before this, any candidate within one standard
+// error of the current arm promoted — with 4 items per arm that was every candidate, 2/4 → 1/4 included.
+// The archive keeps the best revisions measured so far (restore-if-behind, unpaired: z·SE).
 import { z } from 'zod';
+import { pairedDecision, type ItemOutcomes, type PairCounts, type PairedRule, ROLE_RULE } from './paired.ts';
 
-/** Counts from one arm of a validation batch. */
+/** Counts from one arm of a validation batch, with the per-item outcomes the paired test needs. */
 export interface BatchOutcome {
   /** Tasks proposed (drafts that entered the funnel). */
   proposed: number;
@@ -18,14 +20,20 @@ export interface BatchOutcome {
   checkersTested: number;
   /** Of those, checkers that passed the good dialogue and failed every bad one. */
   checkersDiscriminating: number;
+  /** Per item place (item id less the run id) → the dialogue passed its checker. */
+  items?: ItemOutcomes;
+  /** Per item place whose checker the verifier's model wrote → that checker discriminated. */
+  checkerItems?: ItemOutcomes;
 }
 
 export interface PromotionConfig {
-  /** How many standard errors of a drop are forgiven as noise. 1 by default. */
+  /** Restore-if-behind (archive, unpaired): how many standard errors a gap must exceed. 1 by default. */
   z: number;
+  /** The paired test's threshold (paired.ts): drop when p(worse) ≤ alpha. 0.5 by default. */
+  alpha?: number;
 }
 
-export const DEFAULT_PROMOTION: PromotionConfig = { z: 1 };
+export const DEFAULT_PROMOTION: PromotionConfig = { z: 1, alpha: ROLE_RULE.alpha };
 
 export interface Proportion {
   successes: number;
@@ -38,14 +46,18 @@ export interface MetricVerdict {
   metric: 'yield' | 'discrimination';
   current: Proportion;
   candidate: Proportion;
-  /** candidate.p − current.p */
+  /** candidate.p − current.p (unpaired, for the report) */
   delta: number;
-  se: number;
-  /** −z·se: the lowest delta still counted as "not worse". */
-  threshold: number;
-  /** false when neither arm had trials (the metric is left out of the decision). */
+  /** Discordant pairs and the exact one-sided p-values. */
+  pairs: PairCounts;
+  pWorse: number;
+  pBetter: number;
+  /** false when no item was measured in both arms (the metric is left out of the decision). */
   measured: boolean;
+  /** Not worse by the paired test. */
   ok: boolean;
+  /** A net win on the pairs (wins > losses). */
+  better: boolean;
   why: string;
 }
 
@@ -64,9 +76,8 @@ function proportion(successes: number, trials: number, what: string): Proportion
 
 /**
  * Standard error of the difference of two independent binomial proportions, from Agresti–Caffo
- * adjusted proportions (one success and one failure added to each arm). The adjustment keeps the
- * SE above zero when an arm is all-or-nothing (0/8 or 8/8), where the plain Wald SE would be 0 and
- * any drop at all would count as significant.
+ * adjusted proportions (one success and one failure added to each arm). Used by restore-if-behind,
+ * which compares pooled archive counts from different runs (not paired).
  */
 export function diffStandardError(a: Proportion, b: Proportion): number {
   const term = (x: Proportion) => {
@@ -76,48 +87,52 @@ export function diffStandardError(a: Proportion, b: Proportion): number {
   return Math.sqrt(term(a) + term(b));
 }
 
-function judge(metric: MetricVerdict['metric'], current: Proportion, candidate: Proportion, cfg: PromotionConfig): MetricVerdict {
-  const se = diffStandardError(current, candidate);
-  const threshold = -cfg.z * se;
-  if (current.trials === 0 && candidate.trials === 0) {
-    return { metric, current, candidate, delta: NaN, se, threshold, measured: false, ok: true, why: `${metric}: not measured in either arm` };
-  }
-  if (candidate.trials === 0) {
-    return { metric, current, candidate, delta: NaN, se, threshold, measured: true, ok: false, why: `${metric}: the candidate produced nothing to measure` };
-  }
-  // The current arm without trials is no evidence against the candidate.
-  const delta = current.trials === 0 ? 0 : candidate.p - current.p;
-  const ok = delta >= threshold;
-  const fmt = (x: number) => x.toFixed(3);
-  return {
-    metric,
-    current,
-    candidate,
-    delta,
-    se,
-    threshold,
-    measured: true,
-    ok,
-    why: `${metric}: ${candidate.successes}/${candidate.trials} vs ${current.successes}/${current.trials}, Δ=${fmt(delta)} ${ok ? '≥' : '<'} −${cfg.z}·SE=${fmt(threshold)}`,
-  };
+function judge(metric: MetricVerdict['metric'], current: Proportion, candidate: Proportion, cur: ItemOutcomes, cand: ItemOutcomes, rule: PairedRule): MetricVerdict {
+  const d = pairedDecision(cur, cand, rule, metric);
+  const measured = d.counts.pairs > 0;
+  const delta = current.trials && candidate.trials ? candidate.p - current.p : NaN;
+  const ok = !measured || d.pWorse > rule.alpha;
+  const better = d.counts.wins > d.counts.losses;
+  const why = measured ? `${d.why} (${candidate.successes}/${candidate.trials} vs ${current.successes}/${current.trials})` : `${metric}: no item measured in both arms`;
+  return { metric, current, candidate, delta, pairs: d.counts, pWorse: d.pWorse, pBetter: d.pBetter, measured, ok, better, why };
 }
 
-/** Promote iff every measured metric has Δ ≥ −z·SE. */
+/** Outcomes per item from counts alone cannot be paired: the caller must give `items`. */
+function itemsOf(o: BatchOutcome, arm: string): ItemOutcomes {
+  if (!o.items) throw new Error(`promotion: the ${arm} arm has no per-item outcomes; the paired test needs them (batchOutcome gives them)`);
+  return o.items;
+}
+
+/**
+ * Promote iff every measured metric is not worse by the paired test and at least one has a net win
+ * (ties do not promote). Yield pairs every item; discrimination pairs the items where both arms'
+ * verifier wrote a model checker.
+ */
 export function decidePromotion(current: BatchOutcome, candidate: BatchOutcome, cfg: PromotionConfig = DEFAULT_PROMOTION): PromotionDecision {
   if (!(cfg.z >= 0) || !Number.isFinite(cfg.z)) throw new Error(`promotion: z must be a finite number ≥ 0, got ${cfg.z}`);
   if (candidate.proposed === 0) throw new Error('promotion: the candidate arm proposed no task; run a validation batch first');
+  const rule: PairedRule = { ...ROLE_RULE, alpha: cfg.alpha ?? ROLE_RULE.alpha };
   const metrics = [
-    judge('yield', proportion(current.accepted, current.proposed, 'current yield'), proportion(candidate.accepted, candidate.proposed, 'candidate yield'), cfg),
+    judge('yield', proportion(current.accepted, current.proposed, 'current yield'), proportion(candidate.accepted, candidate.proposed, 'candidate yield'), itemsOf(current, 'current'), itemsOf(candidate, 'candidate'), rule),
     judge(
       'discrimination',
       proportion(current.checkersDiscriminating, current.checkersTested, 'current discrimination'),
       proportion(candidate.checkersDiscriminating, candidate.checkersTested, 'candidate discrimination'),
-      cfg,
+      current.checkerItems ?? {},
+      candidate.checkerItems ?? {},
+      rule,
     ),
   ];
-  const failed = metrics.filter((m) => !m.ok);
-  const promote = failed.length === 0;
-  return { promote, metrics, reason: (promote ? 'promote: ' : 'roll back: ') + (promote ? metrics : failed).map((m) => m.why).join('; ') };
+  const measured = metrics.filter((m) => m.measured);
+  const worse = measured.filter((m) => !m.ok);
+  const won = measured.some((m) => m.better);
+  const promote = measured.length > 0 && worse.length === 0 && won;
+  const reason = promote
+    ? `promote: ${measured.map((m) => m.why).join('; ')}`
+    : worse.length
+      ? `roll back (worse): ${worse.map((m) => m.why).join('; ')}`
+      : `roll back (no net win on paired items): ${metrics.map((m) => m.why).join('; ')}`;
+  return { promote, metrics, reason };
 }
 
 // ---------------------------------------------------------------------------------------------

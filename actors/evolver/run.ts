@@ -112,5 +112,37 @@ export async function readRunFromStream(nc: NatsConnection, runId: string, kinds
  */
 export function batchOutcome(r: Pick<RunResult, 'summary' | 'envelopes' | 'runId'>): BatchOutcome {
   const d = checkerDiscrimination(r.envelopes, r.runId);
-  return { proposed: r.summary.items, accepted: r.summary.dialoguePassed, checkersTested: d.tested, checkersDiscriminating: d.discriminating };
+  const checkerItems: Record<string, boolean> = {};
+  for (const [id, ok] of Object.entries(d.byItem)) checkerItems[itemPlace(r.runId, id)] = ok;
+  return { proposed: r.summary.items, accepted: r.summary.dialoguePassed, checkersTested: d.tested, checkersDiscriminating: d.discriminating, items: itemOutcomes(r.runId, r.envelopes), checkerItems };
+}
+
+/** An item's place in its run (`p0-t1`): the item id less the run id, the same in both arms of a batch. */
+export function itemPlace(runId: string, itemId: string): string {
+  return itemId.startsWith(`${runId}-`) ? itemId.slice(runId.length + 1) : itemId;
+}
+
+/**
+ * Per item place: did its dialogue pass its checker (a dataset record)? Every item the run's messages
+ * name is listed; one that ended any other way, or not at all, counts as not passed.
+ */
+export function itemOutcomes(runId: string, envelopes: readonly Envelope<unknown>[]): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const e of envelopes) {
+    const d = e.data as { runId?: string; itemId?: string; planId?: string; tasksPerPlan?: number; provenance?: { itemId?: string } } | null;
+    if (!d || d.runId !== runId) continue;
+    if (e.kind === 'synth.plan.issued' && d.planId && d.tasksPerPlan) {
+      for (let k = 0; k < d.tasksPerPlan; k++) {
+        const place = itemPlace(runId, `${d.planId}-t${k}`);
+        if (!(place in out)) out[place] = false;
+      }
+      continue;
+    }
+    // A dataset record names its item in its provenance only.
+    const itemId = d.itemId ?? d.provenance?.itemId;
+    if (!itemId || itemId.endsWith('-plan')) continue;
+    const place = itemPlace(runId, itemId);
+    out[place] = out[place] === true || e.kind === 'synth.dataset.record';
+  }
+  return out;
 }

@@ -36,8 +36,10 @@ export interface EvolveConfig {
   fixedPlans?: FixedPlan[];
   samePlans: boolean;
   roles: readonly EvolvableRole[];
-  /** Promotion rule: forgive drops up to z standard errors. */
+  /** Restore-if-behind (archive, unpaired): a gap must exceed z standard errors. */
   z: number;
+  /** The paired test's threshold for promotion (paired.ts; default 0.5: no more losses than wins). */
+  alpha?: number;
   archiveSize: number;
   /** Reflection answers tried per round. */
   reflectAttempts: number;
@@ -316,7 +318,7 @@ export async function loadArchive(kv: KV): Promise<Archive> {
 }
 
 export function decide(cfg: EvolveConfig, current: BatchOutcome, candidate: BatchOutcome): PromotionDecision {
-  return decidePromotion(current, candidate, { z: cfg.z });
+  return decidePromotion(current, candidate, { z: cfg.z, ...(cfg.alpha !== undefined ? { alpha: cfg.alpha } : {}) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,7 +422,8 @@ export async function restoreIfBehind(env: EvolverEnv, cfg: EvolveConfig, round:
 }
 
 export function armOutcome(r: RunResult, revision: number | null): ArmOutcome {
-  return { runId: r.runId, revision, ...batchOutcome(r) };
+  const { proposed, accepted, checkersTested, checkersDiscriminating } = batchOutcome(r);
+  return { runId: r.runId, revision, proposed, accepted, checkersTested, checkersDiscriminating };
 }
 
 export async function publishRound(env: EvolverEnv, rec: EvolverRound): Promise<void> {

@@ -70,14 +70,17 @@ export function explore(env: Environment, offset = 0): ExplorationStep[] {
   return steps;
 }
 
-/** Candidate values for a parameter, from the exploration: values under the same key, or `<stem>_…` ids. */
+/**
+ * Candidate values for a parameter, from the exploration: values under the same key, `<stem>_…` ids,
+ * or (for `<stem>_id`) values listed under the plural key (`reservations: ["NO6JO3", …]`).
+ */
 export function candidatesFor(param: string, steps: readonly ExplorationStep[]): string[] {
   const stem = param.replace(/_id$/, '');
   const out = new Set<string>();
   for (const s of steps) {
     if (s.error) continue;
     for (const [k, v] of observedPairs(parse(s.output))) {
-      if (k === param || (param.endsWith('_id') && v.startsWith(`${stem}_`) && v.length <= 64)) out.add(v);
+      if (k === param || (param.endsWith('_id') && (k === `${stem}s` || (v.startsWith(`${stem}_`) && v.length <= 64)))) out.add(v);
     }
   }
   return [...out];

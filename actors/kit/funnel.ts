@@ -22,6 +22,12 @@ export interface FunnelSummary {
   terminal: number;
   tokens: { prompt: number; completion: number };
   checkerOrigins: Record<string, number>;
+  /** Signature distance of each issued plan to each earlier one (the run's pairwise distribution; optional for old summaries). */
+  planDistances?: number[];
+  /** Kinds of task proposed (first draft of each item). */
+  taskKinds?: Record<string, number>;
+  /** How each item's exploration was made: by the model, or the scripted fallback. */
+  explorers?: Record<string, number>;
   dropReasons: { itemId: string; stage: string; reasons: string[]; detail?: unknown }[];
   /** Failed dialogues: termination, checker reasons, blame, and the whole report (for the evolver). */
   failures: { itemId: string; termination: string; checker: string[]; blame: FailureReport['blame']; report: FailureReport }[];
@@ -37,6 +43,9 @@ export class FunnelCounter {
   readonly checkerOrigins: Record<string, number> = {};
   readonly dropReasons: FunnelSummary['dropReasons'] = [];
   readonly failures: FunnelSummary['failures'] = [];
+  readonly planDistances: number[] = [];
+  readonly taskKinds: Record<string, number> = {};
+  readonly explorers: Record<string, number> = {};
   plansIssued = 0;
   plansRejected = 0;
   revisions = 0;
@@ -67,12 +76,19 @@ export class FunnelCounter {
     switch (env.kind) {
       case 'synth.plan.issued': {
         const p = data as PlanIssued;
-        if (this.mark('plan', p.planId)) p.rejected ? this.plansRejected++ : this.plansIssued++;
+        if (this.mark('plan', p.planId)) {
+          p.rejected ? this.plansRejected++ : this.plansIssued++;
+          if (!p.rejected) this.planDistances.push(...(p.overlap.distances ?? []));
+        }
         break;
       }
       case 'synth.task.proposed': {
         const t = data as TaskProposal;
-        this.mark('proposed', t.itemId);
+        if (this.mark('proposed', t.itemId)) {
+          const kind = t.intent?.kind ?? t.plan?.synthesis?.taskKind ?? 'write';
+          this.taskKinds[kind] = (this.taskKinds[kind] ?? 0) + 1;
+          if (t.explorer) this.explorers[t.explorer.mode] = (this.explorers[t.explorer.mode] ?? 0) + 1;
+        }
         this.mark('drafted', `${t.itemId}#${t.round}`);
         break;
       }
@@ -145,6 +161,9 @@ export class FunnelCounter {
       terminal: this.terminalItems.size,
       tokens: { ...this.tokens },
       checkerOrigins: { ...this.checkerOrigins },
+      planDistances: [...this.planDistances],
+      taskKinds: { ...this.taskKinds },
+      explorers: { ...this.explorers },
       dropReasons: [...this.dropReasons],
       failures: [...this.failures],
     };

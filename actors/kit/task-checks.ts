@@ -77,7 +77,7 @@ export interface GroundingResult {
  * in the scenario text (case-insensitive substring), or it is a value seen in tool evidence
  * (`toolEvidence`), or it is a value returned by an earlier gold action (e.g. an id a create returns).
  */
-export function checkGrounding(domain: DomainSpec, task: Task): GroundingResult {
+export function checkGrounding(domain: DomainSpec, task: Task, extra: readonly { name: string; arguments: Record<string, unknown> }[] = []): GroundingResult {
   const scenario = scenarioText(task);
   const lower = scenario.toLowerCase();
   const env = initialEnvironment(domain, task);
@@ -92,11 +92,13 @@ export function checkGrounding(domain: DomainSpec, task: Task): GroundingResult 
   let grounded = 0;
   let total = 0;
   const ungrounded: string[] = [];
-  (task.evaluation_criteria?.actions ?? []).forEach((a, i) => {
+  const gold = task.evaluation_criteria?.actions ?? [];
+  // `extra` (a refusal's forbidden request) is judged after every gold action: what the agent may know by then.
+  [...gold, ...extra].forEach((a, i) => {
     for (const [k, v] of Object.entries(a.arguments)) {
       for (const leaf of stringLeaves(v, new Set())) {
         total++;
-        const ok = lower.includes(leaf.toLowerCase()) || evidence.has(leaf) || (earlier[i]?.has(leaf) ?? false);
+        const ok = lower.includes(leaf.toLowerCase()) || evidence.has(leaf) || ((i < gold.length ? earlier[i] : acc)?.has(leaf) ?? false);
         if (ok) grounded++;
         else ungrounded.push(`${a.name}.${k}=${JSON.stringify(leaf)}`);
       }
@@ -105,15 +107,75 @@ export function checkGrounding(domain: DomainSpec, task: Task): GroundingResult 
   return { grounded, total, ungrounded };
 }
 
-/** Tokens describing what a task does: its write calls and the state leaves it changes. */
-export function taskSignature(domain: DomainSpec, task: Task): string[] {
+/**
+ * Tokens describing what a task does: its write calls and the state leaves it changes; for a task
+ * that writes nothing, its reads and what it tells (info) or refuses (refusal).
+ */
+export function taskSignature(domain: DomainSpec, task: Task, intent?: TaskIntentLike): string[] {
   const actions = task.evaluation_criteria?.actions ?? [];
   const init = runActions(domain, task, []);
   const gold = runActions(domain, task, actions);
   const env = init.env;
   const calls = actions.filter((a) => env.hasTool(a.name) && env.isMutatingTool(a.name)).map((a) => `call:${a.name}(${canonical(a.arguments)})`);
   const leaves = diffStates(stateOf(init.env), stateOf(gold.env)).map((c) => `leaf:${[c.side, ...c.path].join('.')}=${canonical(c.after ?? null)}`);
-  return [...new Set([...calls, ...leaves])];
+  const saying =
+    intent?.kind === 'info' || intent?.kind === 'refusal'
+      ? [
+          ...actions.map((a) => `read:${a.name}(${canonical(a.arguments)})`),
+          ...(intent.communicate ?? []).map((v) => `tell:${v}`),
+          ...(intent.forbidden ?? []).map((f) => `refuse:${f.name}(${canonical(f.arguments)})`),
+        ]
+      : [];
+  return [...new Set([...calls, ...leaves, ...saying])];
+}
+
+/** The part of a proposal's `intent` the checks read. */
+export interface TaskIntentLike {
+  kind: 'write' | 'info' | 'refusal' | 'multi-intent';
+  communicate?: string[];
+  forbidden?: { name: string; arguments: Record<string, unknown> }[];
+}
+
+/** Scalar leaves of the gold actions' tool outputs (what the agent learns by making them). */
+function goldOutputs(domain: DomainSpec, task: Task): Set<string> {
+  const out = new Set<string>();
+  for (const m of runActions(domain, task, task.evaluation_criteria?.actions ?? []).trajectory) if (m.role === 'tool' && !(m as { error?: boolean }).error) stringLeaves(parseOutput(String(m.content ?? '')), out);
+  return out;
+}
+
+/**
+ * Substance per kind. write: ≥1 write and ≥1 changed leaf; multi-intent: ≥2 writes; info: no write,
+ * ≥1 value to tell, each returned by a gold read and not already in the scenario; refusal: no write,
+ * and the forbidden request runs on the initial state and changes it (only the policy stops it).
+ */
+export function substanceCheck(domain: DomainSpec, task: Task, intent?: TaskIntentLike): CriticCheck {
+  const actions = task.evaluation_criteria?.actions ?? [];
+  const init = runActions(domain, task, []);
+  const run = runActions(domain, task, actions);
+  const changes = diffStates(stateOf(init.env), stateOf(run.env));
+  const writes = actions.filter((a) => init.env.hasTool(a.name) && init.env.isMutatingTool(a.name));
+  const kind = intent?.kind ?? 'write';
+  if (kind === 'write' || kind === 'multi-intent') {
+    const need = kind === 'multi-intent' ? 2 : 1;
+    return { name: 'non-trivial', ok: writes.length >= need && changes.length > 0, detail: `${kind}: ${writes.length} write action(s), ${changes.length} state leaf change(s) (need ≥${need} and ≥1)` };
+  }
+  if (writes.length) return { name: 'non-trivial', ok: false, detail: `${kind}: the gold actions may not write, but call ${writes.map((a) => a.name).join(', ')}` };
+  if (kind === 'info') {
+    const info = intent?.communicate ?? [];
+    const outputs = goldOutputs(domain, task);
+    const scenario = scenarioText(task).toLowerCase();
+    const bad = info.filter((v) => !outputs.has(v) || scenario.includes(v.toLowerCase()));
+    return { name: 'non-trivial', ok: info.length > 0 && bad.length === 0, detail: info.length ? (bad.length ? `values the gold reads do not return, or the user already knows: ${bad.map((v) => JSON.stringify(v)).join(', ')}` : `info: ${info.length} value(s) to tell, each returned by a gold read`) : 'info: no value to tell' };
+  }
+  const forbidden = intent?.forbidden ?? [];
+  if (!forbidden.length) return { name: 'non-trivial', ok: false, detail: 'refusal: no forbidden request' };
+  const complied = runActions(domain, task, [...actions, ...forbidden.map((f, i) => ({ action_id: `forbidden_${i}`, requestor: 'assistant' as const, name: f.name, arguments: f.arguments, info: null }))]);
+  const effect = diffStates(stateOf(run.env), stateOf(complied.env));
+  return {
+    name: 'non-trivial',
+    ok: complied.errors.length === 0 && effect.length > 0,
+    detail: complied.errors.length ? `refusal: the forbidden request fails on its own (${complied.errors.map((e) => e.error).join('; ')}), so no policy is needed to stop it` : `refusal: the forbidden request would change ${effect.length} leaf/leaves`,
+  };
 }
 
 /** Jaccard similarity of two token sets. */
@@ -135,7 +197,7 @@ export interface DeterministicReview {
 }
 
 /** Gold runs, grounded, non-trivial, not a near-duplicate of `accepted` (signatures of accepted tasks). */
-export function deterministicChecks(domain: DomainSpec, task: Task, accepted: readonly { id: string; signature: string[] }[]): DeterministicReview {
+export function deterministicChecks(domain: DomainSpec, task: Task, accepted: readonly { id: string; signature: string[] }[], intent?: TaskIntentLike): DeterministicReview {
   const checks: CriticCheck[] = [];
   const actions = task.evaluation_criteria?.actions ?? [];
   let run;
@@ -150,21 +212,15 @@ export function deterministicChecks(domain: DomainSpec, task: Task, accepted: re
     ok: actions.length > 0 && run.errors.length === 0,
     detail: actions.length === 0 ? 'no gold actions' : run.errors.length ? run.errors.map((e) => `${e.actionId} ${e.name}: ${e.error}`).join('; ') : `${actions.length} gold action(s) ran without error`,
   });
-  const g = checkGrounding(domain, task);
+  const g = checkGrounding(domain, task, intent?.kind === 'refusal' ? (intent.forbidden ?? []) : []);
   checks.push({
     name: 'grounded',
-    ok: g.total > 0 && g.ungrounded.length === 0,
+    // An info task may read with no argument at all (list the users); every other task names something.
+    ok: (g.total > 0 || intent?.kind === 'info') && g.ungrounded.length === 0,
     detail: g.ungrounded.length ? `not obtainable from the scenario or the tools: ${g.ungrounded.join(', ')}` : `${g.grounded}/${g.total} argument values grounded`,
   });
-  const init = runActions(domain, task, []);
-  const changes = diffStates(stateOf(init.env), stateOf(run.env));
-  const writes = actions.filter((a) => init.env.hasTool(a.name) && init.env.isMutatingTool(a.name));
-  checks.push({
-    name: 'non-trivial',
-    ok: writes.length > 0 && changes.length > 0,
-    detail: `${writes.length} write action(s), ${changes.length} state leaf change(s) (need ≥1 of each)`,
-  });
-  const signature = taskSignature(domain, task);
+  checks.push(substanceCheck(domain, task, intent));
+  const signature = taskSignature(domain, task, intent);
   let best = { id: '', sim: 0 };
   for (const a of accepted) {
     const sim = jaccard(signature, a.signature);

@@ -12,7 +12,7 @@ import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { askJson } from '../kit/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
-import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, maxSimilarity, planAnswerSchema, tierSlots, toPlans, toolPatterns, type PlanAnswer } from './plans.ts';
+import { PLAN_OVERLAP_MEASURE, PLAN_OVERLAP_THRESHOLD, distancesTo, maxSimilarity, planAnswerSchema, planSignature, tierSlots, toPlans, toolEntities, toolPatterns, type PlanAnswer, type ToolEntities } from './plans.ts';
 import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
 
 export interface MetaPlannerDeps {
@@ -24,6 +24,18 @@ export interface MetaPlannerDeps {
 
 /** A plan given to the meta-planner rather than written by it. */
 type GivenPlan = PlanLibrary[number];
+
+/** What `synth.plan.issued` records about a plan's overlap with the plans issued before it. */
+function overlapRecord(p: SynthesisPlan, before: SynthesisPlan[], entities: ToolEntities, attempts: number): PlanIssuedData['overlap'] {
+  return {
+    measure: PLAN_OVERLAP_MEASURE,
+    maxSimilarity: maxSimilarity(p, before, entities),
+    threshold: PLAN_OVERLAP_THRESHOLD,
+    attempts,
+    signature: { ...planSignature(p, entities) },
+    distances: distancesTo(p, before, entities),
+  };
+}
 
 export function planId(runId: string, index: number): string {
   return `${runId}-p${index}`;
@@ -49,12 +61,13 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
       const slot = (index: number) => ({ runId: req.runId, domain: req.domain, planId: planId(req.runId, index), index, tasksPerPlan: req.tasksPerPlan, maxRevisions: req.maxRevisions });
       // A given plan (fixed by the run, or from the library) is issued as it is: its overlap with the
       // plans before it is measured and recorded, never a reason to reject.
+      const entities = toolEntities(deps.domain(req.domain));
       const issueGiven = (fp: GivenPlan, index: number, before: SynthesisPlan[], library?: PlanIssuedData['library']) => {
         const data: PlanIssuedData = {
           ...slot(index),
           synthesis: fp.synthesis,
           evaluation: fp.evaluation,
-          overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: maxSimilarity(fp.synthesis, before), threshold: PLAN_OVERLAP_THRESHOLD, attempts: 0 },
+          overlap: overlapRecord(fp.synthesis, before, entities, 0),
           ...(library ? { library } : {}),
           provenance: stamp(newProv(planId(req.runId, index)), input, null),
         };
@@ -88,7 +101,7 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
         const attempts = deps.attempts ?? 3;
         let tries = 0;
         for (; tries < attempts; tries++) {
-          const earlier = accepted.map((p, i) => `${i + 1}. tier=${p.tier}; patterns=${p.toolPatterns.join(', ')}; style=${p.userStyle}; goal=${p.goal}`).join('\n');
+          const earlier = accepted.map((p, i) => `${i + 1}. kind=${p.taskKind ?? 'write'}; tier=${p.tier}; patterns=${p.toolPatterns.join(', ')}; style=${p.userStyle}; goal=${p.goal}`).join('\n');
           const ans = await askJson<PlanAnswer>(deps.llm, {
             system: input.instructions?.text ?? '',
             user: `Domain: ${req.domain}\nPolicy (excerpt):\n${policy}\n\nTool-use patterns available: ${patterns.join(', ')}\n\nEarlier plans:\n${earlier || '(none)'}\n\nWrite plan number ${index + 1}.${tier ? ` Its tier must be "${tier}".` : ''}`,
@@ -105,9 +118,9 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
             continue;
           }
           const plans = toPlans(ans.value);
-          const sim = maxSimilarity(plans.synthesis, accepted);
+          const sim = maxSimilarity(plans.synthesis, accepted, entities);
           if (sim >= PLAN_OVERLAP_THRESHOLD) {
-            problems.push(`attempt ${tries + 1}: too similar to an earlier plan (${sim.toFixed(2)} ≥ ${PLAN_OVERLAP_THRESHOLD})`);
+            problems.push(`attempt ${tries + 1}: too similar to an earlier plan (signature similarity ${sim.toFixed(2)} ≥ ${PLAN_OVERLAP_THRESHOLD})`);
             if (!best || sim < best.sim) best = { plans, sim };
             continue;
           }
@@ -115,13 +128,13 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
           break;
         }
         const ok = best !== null && best.sim < PLAN_OVERLAP_THRESHOLD;
-        const fallback = best?.plans ?? { synthesis: { tier: tier ?? ('easy' as const), toolPatterns: [patterns[0]], userStyle: 'polite', persona: '', goal: '' }, evaluation: { rubric: ['-'], failureTaxonomy: ['-'] } };
+        const fallback: ReturnType<typeof toPlans> = best?.plans ?? { synthesis: { tier: tier ?? ('easy' as const), toolPatterns: [patterns[0]], userStyle: 'polite', persona: '', goal: '' }, evaluation: { rubric: ['-'], failureTaxonomy: ['-'] } };
         if (ok) accepted.push(fallback.synthesis);
         const data: PlanIssuedData = {
           ...slot(index),
           synthesis: fallback.synthesis,
           evaluation: fallback.evaluation,
-          overlap: { measure: PLAN_OVERLAP_MEASURE, maxSimilarity: best?.sim ?? 1, threshold: PLAN_OVERLAP_THRESHOLD, attempts: Math.min(tries + 1, attempts) },
+          overlap: { ...overlapRecord(fallback.synthesis, ok ? accepted.slice(0, -1) : accepted, entities, Math.min(tries + 1, attempts)), ...(best ? {} : { maxSimilarity: 1 }) },
           ...(ok ? {} : { rejected: problems.length ? problems : ['no plan'] }),
           provenance: prov,
         };

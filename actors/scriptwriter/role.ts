@@ -6,6 +6,7 @@ import {
   TaskProposed,
   TaskReviseRequested,
   type PlanIssued as PlanData,
+  type ExplorationStep,
   type Provenance,
   type SynthesisPlan,
   type TaskReviewed,
@@ -17,13 +18,21 @@ import { getDomain } from '../../domains/registry.ts';
 import type { RoleContext, RoleDefinition } from '../../runtime/host/role.ts';
 import { askJson } from '../kit/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
-import { assembleTask, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
+import { assembleDraft, draftPrompt, draftSchema, expectedOutcome, taskIdFor, type DraftAnswer } from './draft.ts';
+import { exploreWithModel } from './explore-model.ts';
 import { explore } from '../kit/explore.ts';
 import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
 
 export interface ScriptwriterDeps {
   domain: (name: string) => DomainSpec;
   llm: LlmClient;
+  /**
+   * `model` (default): the model explores with the read tools (explore-model.ts), the scripted
+   * exploration only when that fails; `scripted`: the scripted exploration only.
+   */
+  exploration?: 'model' | 'scripted';
+  /** Model turns of exploration (default 3). */
+  exploreRounds?: number;
 }
 
 export function itemId(planId: string, k: number): string {
@@ -33,12 +42,51 @@ export function itemId(planId: string, k: number): string {
 async function draftOne(
   deps: ScriptwriterDeps,
   input: RoleInput<unknown>,
-  ctx: { runId: string; domainName: string; planId: string; itemId: string; index: number; round: number; plan: Pick<PlanData, 'synthesis' | 'evaluation' | 'maxRevisions'>; reasons?: string[]; verdicts?: TaskReviewed['verdicts'] },
+  ctx: {
+    runId: string;
+    domainName: string;
+    planId: string;
+    itemId: string;
+    index: number;
+    round: number;
+    plan: Pick<PlanData, 'synthesis' | 'evaluation' | 'maxRevisions'>;
+    reasons?: string[];
+    verdicts?: TaskReviewed['verdicts'];
+    /** A revision keeps the exploration of the draft it revises. */
+    explored?: { steps: ExplorationStep[]; explorer?: TaskReviewed['explorer'] };
+  },
   prov: Provenance,
 ): Promise<PublishEvent> {
   const domain = deps.domain(ctx.domainName);
-  const steps = explore(domain.createEnvironment(), ctx.index * 2);
   const params = roleParams(input);
+  let steps: ExplorationStep[];
+  let explorer: NonNullable<TaskReviewed['explorer']>;
+  if (ctx.explored) {
+    steps = ctx.explored.steps;
+    explorer = ctx.explored.explorer ?? { mode: 'scripted-fallback', modelCalls: 0, reason: 'kept from the revised draft' };
+  } else if (deps.exploration === 'scripted') {
+    steps = explore(domain.createEnvironment(), ctx.index * 2);
+    explorer = { mode: 'scripted-fallback', modelCalls: 0, reason: 'model exploration switched off' };
+  } else {
+    const m = await exploreWithModel(deps.llm, domain.createEnvironment(), {
+      domainName: ctx.domainName,
+      plan: ctx.plan.synthesis as SynthesisPlan,
+      system: input.instructions?.text ?? '',
+      offset: ctx.index * 2,
+      rounds: deps.exploreRounds,
+      seed: itemSeed(prov, 50 + ctx.round, ctx.index * 131 + 7),
+      temperature: params.temperature ?? 0.7,
+    });
+    prov = stamp(addTokens(prov, m.tokens), input, m.model);
+    if (m.ok) {
+      steps = m.steps;
+      explorer = { mode: 'model', modelCalls: m.calls };
+    } else {
+      // The model found nothing the task can use: the scripted exploration, and the proposal says so.
+      steps = explore(domain.createEnvironment(), ctx.index * 2);
+      explorer = { mode: 'scripted-fallback', modelCalls: m.calls, reason: m.reason ?? 'model exploration failed' };
+    }
+  }
   const ans = await askJson<DraftAnswer>(deps.llm, {
     system: input.instructions?.text ?? '',
     user: draftPrompt(ctx.domainName, ctx.plan.synthesis, steps, ctx.index, ctx.reasons),
@@ -52,7 +100,7 @@ async function draftOne(
   if (!ans.value) {
     return output(ItemDropped, { runId: ctx.runId, planId: ctx.planId, itemId: ctx.itemId, stage: 'draft', reasons: [`scriptwriter: ${ans.error}`], provenance: prov });
   }
-  const task = assembleTask(domain, taskIdFor(ctx.itemId), ctx.plan.synthesis as SynthesisPlan, ans.value, `Troupe synthesis run ${ctx.runId}, plan ${ctx.planId}, round ${ctx.round}`);
+  const { task, intent } = assembleDraft(domain, taskIdFor(ctx.itemId), ctx.plan.synthesis as SynthesisPlan, ans.value, `Troupe synthesis run ${ctx.runId}, plan ${ctx.planId}, round ${ctx.round}`, steps);
   return output(TaskProposed, {
     runId: ctx.runId,
     domain: ctx.domainName,
@@ -62,6 +110,8 @@ async function draftOne(
     plan: ctx.plan,
     task,
     exploration: steps,
+    intent,
+    explorer,
     expected: expectedOutcome(domain, task),
     ...(ctx.reasons ? { revisionOf: ctx.reasons } : {}),
     ...(ctx.verdicts ? { verdicts: ctx.verdicts } : {}),
@@ -81,7 +131,7 @@ export function scriptwriterRole(deps: ScriptwriterDeps) {
         const r = input.data as TaskReviewed;
         const last = r.verdicts[r.verdicts.length - 1];
         const index = Number(r.itemId.split('-t').pop() ?? 0);
-        return [await draftOne(deps, input, { runId: r.runId, domainName: r.domain, planId: r.planId, itemId: r.itemId, index, round: r.round + 1, plan: r.plan, reasons: last?.reasons ?? [], verdicts: r.verdicts }, r.provenance)];
+        return [await draftOne(deps, input, { runId: r.runId, domainName: r.domain, planId: r.planId, itemId: r.itemId, index, round: r.round + 1, plan: r.plan, reasons: last?.reasons ?? [], verdicts: r.verdicts, explored: { steps: r.exploration, explorer: r.explorer } }, r.provenance)];
       }
       const p = input.data as PlanData;
       const out: PublishEvent[] = [];
@@ -101,10 +151,10 @@ export function scriptwriterRole(deps: ScriptwriterDeps) {
   });
 }
 
-/** For `troupe worker --roles scriptwriter`: the model from the environment (see workerLlm). */
+/** For `troupe worker --roles scriptwriter`: the model from the environment (see workerLlm); TROUPE_SCRIPTWRITER_EXPLORATION=scripted for the scripted exploration only. */
 /** Seeded into the instructions bucket by a worker when the role's key is unset. */
 export const defaultInstructions = DEFAULT_INSTRUCTIONS.scriptwriter;
 
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
-  return scriptwriterRole({ domain: getDomain, llm: workerLlm('scriptwriter', ctx) });
+  return scriptwriterRole({ domain: getDomain, llm: workerLlm('scriptwriter', ctx), exploration: process.env.TROUPE_SCRIPTWRITER_EXPLORATION === 'scripted' ? 'scripted' : 'model' });
 }

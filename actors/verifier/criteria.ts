@@ -6,6 +6,7 @@ import type { Environment } from '../../domains/core/environment.ts';
 import type { Toolkit } from '../../domains/core/tool.ts';
 import { runActions } from '../../domains/tasks/states.ts';
 import type { LeafChange } from '../../domains/tasks/states.ts';
+import type { TaskIntent } from './checker.ts';
 
 const MAX_TRIES = 40;
 
@@ -69,13 +70,18 @@ export function inferEnvAssertions(domain: DomainSpec, task: Task, changes: read
   return out;
 }
 
-/** The criteria written into the exported τ² task. Reward basis stays τ²'s default (DB + COMMUNICATE). */
-export function buildCriteria(domain: DomainSpec, task: Task, changes: readonly LeafChange[], communicateInfo: string[] = []): EvaluationCriteria {
+/**
+ * The criteria written into the exported τ² task. Reward basis stays τ²'s default (DB + COMMUNICATE):
+ * an info task's values go to `communicate_info` (τ² grades them); a refusal has no τ² component of
+ * its own beyond the unchanged DB, so it is stated as an NL assertion (ungraded under the default basis).
+ */
+export function buildCriteria(domain: DomainSpec, task: Task, changes: readonly LeafChange[], intent?: TaskIntent): EvaluationCriteria {
+  const refusal = intent?.kind === 'refusal' ? (intent.forbidden ?? []).map((f) => `The agent refuses to ${f.name}(${JSON.stringify(f.arguments)}) because the policy does not allow it, and does not do it.`) : [];
   return {
     actions: task.evaluation_criteria?.actions ?? [],
     env_assertions: inferEnvAssertions(domain, task, changes),
-    communicate_info: communicateInfo,
-    nl_assertions: null,
+    communicate_info: intent?.kind === 'info' ? [...(intent.communicate ?? [])] : [],
+    nl_assertions: refusal.length ? refusal : null,
     reward_basis: ['DB', 'COMMUNICATE'],
   };
 }

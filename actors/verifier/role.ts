@@ -22,7 +22,7 @@ import { buildAgentSystemPrompt } from '../kit/agent-prompt.ts';
 import { askJson } from '../kit/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
 import { observedValues } from '../kit/explore.ts';
-import { compileChecker, goldDiff, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
+import { compileChecker, goldDiff, intentSpec, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
 import { buildCriteria } from './criteria.ts';
 import { changePath, dialogueFinalState, initialEnvironment, stateOf } from '../../domains/tasks/states.ts';
 import { DEFAULT_INSTRUCTIONS } from '../kit/instructions.ts';
@@ -46,8 +46,11 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
   const t = input.data;
   const domain = deps.domain(t.domain);
   const d = goldDiff(domain, t.task);
-  const full = specFromDiff(d.changes, d.writeCalls);
-  const { cases, problems } = validationCases(domain, t.task, observedValues(t.exploration));
+  // The task's kind adds what the state diff cannot say: nothing written, values told, a refusal said.
+  const probe = domain.createEnvironment();
+  const extra = intentSpec(t.intent, probe.getTools().filter((x) => probe.isMutatingTool(x.name)).map((x) => x.name));
+  const full = { ...specFromDiff(d.changes, d.writeCalls), ...extra };
+  const { cases, problems } = validationCases(domain, t.task, observedValues(t.exploration), t.intent);
   let prov = t.provenance;
   const drop = (reasons: string[], detail: Record<string, unknown> = {}) =>
     output(ItemDropped, { runId: t.runId, planId: t.planId, itemId: t.itemId, stage: 'checker', reasons, detail: { task: t.task, verdicts: t.verdicts, ...detail }, provenance: stamp(prov, input, prov.roles.verifier?.model ?? null) });
@@ -60,7 +63,11 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
   const params = roleParams(input);
   let checker: Checker | null = null;
   let candidate: string | null = null;
-  if (deps.checkerMode === 'code') {
+  // An info or refusal task changes no state: its spec follows from its kind, there is nothing to choose.
+  const saying = t.intent?.kind === 'info' || t.intent?.kind === 'refusal';
+  if (saying) {
+    // (no model call)
+  } else if (deps.checkerMode === 'code') {
     const ans = await askJson<{ source: string }>(deps.llm, {
       system: input.instructions?.text ?? '',
       user:
@@ -95,7 +102,7 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
       seed: itemSeed(prov, 0),
     });
     prov = stamp(addTokens(prov, ans.tokens), input, ans.model);
-    if (ans.value) candidate = compileChecker(t.task.id, selectSpec(full, ans.value.checks, ans.value.requiredCalls));
+    if (ans.value) candidate = compileChecker(t.task.id, { ...selectSpec(full, ans.value.checks, ans.value.requiredCalls), ...extra });
     else rejectedCandidates.push({ origin: `llm (no answer: ${ans.error})`, validation: [] });
   }
   if (candidate !== null) {
@@ -109,7 +116,7 @@ async function writeChecker(deps: VerifierDeps, input: RoleInput<TaskReviewed>):
     if (!v.ok) return drop([`the full-diff checker failed validation on: ${v.results.filter((r) => !r.ok).map((r) => r.case).join(', ')}`], { validation: v.results });
     checker = { source: src, origin: 'diff', validation: v.results, rejectedCandidates };
   }
-  const criteria = buildCriteria(domain, t.task, d.changes);
+  const criteria = buildCriteria(domain, t.task, d.changes, t.intent);
   const task = { ...t.task, evaluation_criteria: criteria };
   return output(TaskReady, { ...t, task, checker, criteria, provenance: prov });
 }
@@ -137,6 +144,7 @@ async function judgeDialogue(deps: VerifierDeps, input: RoleInput<PlayedData>): 
     dialogue: p.dialogue,
     checkerRun,
     verdicts: p.verdicts,
+    ...(p.intent ? { intent: p.intent } : {}),
     agentTools: env.agentToolSchemas() as unknown as Record<string, unknown>[],
     agentSystemPrompt: buildAgentSystemPrompt(domain.policy()),
     provenance: prov,

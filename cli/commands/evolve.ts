@@ -14,9 +14,10 @@ import { initTracing } from '../../runtime/tracing/index.ts';
 import { stopLocalModelServer } from '../../llm/server/embedded.ts';
 
 const HELP = `usage: troupe evolve --domain D [--rounds K] [--validation-size V] [--plans P] [--tasks-per-plan T]
-                     [--roles-config FILE] [--roles R,R] [--kinds K,K] [--z Z] [--seed S] [--no-evolve] [--same-plans]
+                     [--roles-config FILE] [--roles R,R] [--kinds K,K] [--z Z] [--alpha A] [--seed S] [--no-evolve] [--same-plans]
                      [--plans-file F]
                      [--max-revisions R] [--timeout-min T] [--run-id ID] [--out DIR] [--nats URL ...]
+       troupe evolve --streams --domain D ...   (plan streams: troupe evolve --streams --help)
 
 Runs the synthesis society with the evolver for K rounds (default 2). Per round: a production run
 (P plans × T tasks, default 2 × 1), the failures grouped by kind and attributed to a role, a new
@@ -26,14 +27,17 @@ maxTokens; near-duplicates → temperature), else of its instructions, written b
 (models.evolver in the roles config, else the local default model) to candidate.<role>; --kinds
 instructions,params (default both) limits what may be proposed; a validation batch of V items per arm
 (default 2; candidate and current arms on the production run's plans with the same seed), and the
-decision: promote iff yield and checker discrimination did not drop by more than z standard errors
-(default z = 1). --roles limits which roles may be rewritten (default all four LLM roles).
+decision: McNemar's exact test on the paired items of the two arms — promote iff neither yield nor
+checker discrimination is worse (p(worse) > α = 0.5, i.e. no more losses than wins) and one has a net
+win (--alpha, default 0.5); z (default 1) is the archive's restore-if-behind margin in standard errors. --roles limits which roles may be rewritten (default all four LLM roles).
 --no-evolve runs production rounds only (the baseline); --same-plans replays round 1's plans in
 every later round; --plans-file F (JSON: [{"synthesis", "evaluation"}], e.g. the "plans" of a round
 in an earlier run's rounds.json) gives the plans of every production run. The report (report.md, yield.svg, funnel.svg, blame.svg, tokens.svg,
 rounds.json) goes to --out (default: <run dir>/evolve).`;
 
 export async function main(argv: string[]): Promise<number> {
+  // The plan-stream level of evolution has its own options and driver.
+  if (argv.includes('--streams')) return (await import('./evolve-streams.ts')).main(argv.filter((a) => a !== '--streams'));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -46,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       roles: { type: 'string' },
       kinds: { type: 'string', default: 'instructions,params' },
       z: { type: 'string', default: '1' },
+      alpha: { type: 'string', default: '0.5' },
       seed: { type: 'string', default: '1' },
       'no-evolve': { type: 'boolean' },
       'same-plans': { type: 'boolean' },
@@ -78,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
   const seed = int('seed', values.seed, 0);
   const zScore = Number(values.z);
   if (!(zScore >= 0) || !Number.isFinite(zScore)) throw new Error(`--z must be a number ≥ 0 (got "${values.z}")`);
+  const alpha = Number(values.alpha);
+  if (!(alpha > 0 && alpha < 1)) throw new Error(`--alpha must be a number in (0, 1) (got "${values.alpha}")`);
   const timeoutMin = Number(values['timeout-min']);
   if (!(timeoutMin > 0)) throw new Error(`--timeout-min must be a positive number (got "${values['timeout-min']}")`);
   const { EVOLVABLE_ROLES } = await import('../../actors/evolver/failures.ts');
@@ -146,6 +153,7 @@ export async function main(argv: string[]): Promise<number> {
         roles: roles as never,
         kinds: kinds as never,
         z: zScore,
+        alpha,
         archiveSize: 5,
         reflectAttempts: 3,
         instance: `${process.pid}`,

@@ -80,6 +80,6 @@ describe('failure intake', () => {
   it('measures checker discrimination from the verifier’s validation records', () => {
     // i8: the model's checker was rejected (tried, not discriminating); i11: validated (discriminating);
     // i7, i9, i10: full-diff checkers with no model attempt are not counted.
-    expect(checkerDiscrimination(messages, 'r1')).toEqual({ tested: 2, discriminating: 1 });
+    expect(checkerDiscrimination(messages, 'r1')).toMatchObject({ tested: 2, discriminating: 1 });
   });
 });

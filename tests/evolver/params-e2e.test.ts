@@ -92,7 +92,7 @@ describe('evolver: workflow-parameter revisions promoted and rolled back (script
     expect(live.lineage).toMatchObject({ action: 'promote', author: 'evolver/test', parent: r1.candidate!.parent });
     expect(live.lineage.failures.length).toBe(2);
     expect(live.lineage.failures.every((id) => id.startsWith('evp-r1/') && id.endsWith('#critic:revise-exhausted'))).toBe(true);
-    expect(live.lineage.rationale).toMatch(/round 1: promote: yield: 2\/3 vs 0\/3/);
+    expect(live.lineage.rationale).toMatch(/round 1: promote: yield: 3 paired item\(s\), candidate won 2, lost 0.*\(2\/3 vs 0\/3\)/);
     // The parent is the defaults ({}) the evolver wrote before its first revision of the key.
     expect((await getEntry(env.kv, 'params.critic', r1.candidate!.parent))!.payload).toEqual({});
     expect(r1.promotedDiff).toMatch(/^\+\s+"maxRevisions": 2$/m);
@@ -115,7 +115,7 @@ describe('evolver: workflow-parameter revisions promoted and rolled back (script
       ['set', { maxTokens: 600 }],
       ['rollback', {}],
     ]);
-    expect(cand[1].lineage.rationale).toMatch(/discarded candidate @\d+ in round 2: roll back: yield: 0\/3 vs 2\/3/);
+    expect(cand[1].lineage.rationale).toMatch(/discarded candidate @\d+ in round 2: roll back \(worse\): yield: .*lost 2.*\(0\/3 vs 2\/3\)/);
   });
 
   it('archives parameter revisions, publishes the kind, and names it in the report', async () => {

@@ -90,7 +90,7 @@ describe('evolver: promotion and rollback on validation batches (scripted model,
     expect(live.lineage).toMatchObject({ action: 'promote', author: 'evolver/test', parent: initial.critic });
     expect(live.lineage.failures.length).toBeGreaterThan(0);
     expect(live.lineage.failures.every((id) => id.startsWith('evo-r1/') && id.endsWith('#critic:review-rejected'))).toBe(true);
-    expect(live.lineage.rationale).toMatch(/round 1: promote: yield: 2\/3 vs 0\/3/);
+    expect(live.lineage.rationale).toMatch(/round 1: promote: yield: 3 paired item\(s\), candidate won 2, lost 0.*\(2\/3 vs 0\/3\)/);
     expect(r1.promotedDiff).toMatch(/^-STRICT: reject every task\.$/m);
     // The candidate arm really ran the candidate: its items name the key and revision they read.
     const recs = (await readRunFromStream(nats.nc, 'evo-r1-candidate', ['synth.dataset.record'])).map((e) => e.data as DatasetRecord);
@@ -114,7 +114,7 @@ describe('evolver: promotion and rollback on validation batches (scripted model,
     expect(cand.map((e) => e.lineage.action)).toEqual(['set', 'rollback']);
     expect(cand[0].body).toContain('BROKEN');
     expect(cand[1].body).toBe(live.text); // discarded: the candidate key no longer holds the bad text
-    expect(cand[1].lineage.rationale).toMatch(/discarded candidate @\d+ in round 2: roll back: yield: 0\/3 vs 2\/3/);
+    expect(cand[1].lineage.rationale).toMatch(/discarded candidate @\d+ in round 2: roll back \(worse\): yield: .*lost 2.*\(0\/3 vs 2\/3\)/);
   });
 
   it('keeps the archive of measured revisions and publishes every round', async () => {

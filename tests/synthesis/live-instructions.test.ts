@@ -165,7 +165,8 @@ function acceptedItem(runId: string): TaskReviewed {
 
 /** The title of an item's task, which identifies its model calls. */
 function titleOf(t: TaskReviewed): string {
-  return String(t.task.evaluation_criteria?.actions?.[0]?.arguments.title);
+  // The gold actions start with the read that revealed the user id (issue 16); the write carries the title.
+  return String(t.task.evaluation_criteria?.actions?.find((a) => a.name === 'create_task')?.arguments.title);
 }
 
 const criticCallsFor = (t: TaskReviewed) => calls.filter((c) => c.name === 'critic_review' && c.user.includes(`"${titleOf(t)}"`));

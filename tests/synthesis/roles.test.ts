@@ -2,7 +2,7 @@
 // verdicts through its machine, with a real KV bucket for accepted-task signatures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
-import { maxSimilarity, planSimilarity, PLAN_OVERLAP_THRESHOLD } from '../../actors/meta-planner/plans.ts';
+import { maxSimilarity, planSimilarity, PLAN_OVERLAP_THRESHOLD, toolEntities } from '../../actors/meta-planner/plans.ts';
 import { FunnelCounter } from '../../actors/kit/funnel.ts';
 import { funnelSvg } from '../../cli/drivers/synth/report.ts';
 import { criticRole } from '../../actors/critic/role.ts';
@@ -23,12 +23,13 @@ const plan = (p: Partial<SynthesisPlan>): SynthesisPlan => ({ tier: 'easy', tool
 
 describe('plan non-overlap measure', () => {
   it('scores a reworded copy as overlapping and a different plan as new', () => {
+    const e = toolEntities(getDomain('mock'));
     const a = plan({});
-    expect(planSimilarity(a, plan({ goal: 'create task for the meeting' }))).toBeGreaterThanOrEqual(PLAN_OVERLAP_THRESHOLD);
-    const b = plan({ tier: 'hard', toolPatterns: ['write:update_task_status', 'lookup:get_users'], userStyle: 'confused', goal: 'finish all pending work items' });
-    expect(planSimilarity(a, b)).toBeLessThan(0.2);
-    expect(maxSimilarity(b, [a, plan({ goal: 'meeting' })])).toBeLessThan(PLAN_OVERLAP_THRESHOLD);
-    expect(maxSimilarity(a, [])).toBe(0);
+    expect(planSimilarity(a, plan({ goal: 'create task for the meeting' }), e)).toBeGreaterThanOrEqual(PLAN_OVERLAP_THRESHOLD);
+    const b = plan({ tier: 'hard', toolPatterns: ['write:update_task_status', 'lookup:get_users'], userStyle: 'confused', goal: 'finish all pending work items', taskKind: 'info' });
+    expect(planSimilarity(a, b, e)).toBeLessThan(0.3);
+    expect(maxSimilarity(b, [a, plan({ goal: 'meeting' })], e)).toBeLessThan(PLAN_OVERLAP_THRESHOLD);
+    expect(maxSimilarity(a, [], e)).toBe(0);
   });
 });
 

@@ -105,7 +105,7 @@ export function evolveReportMarkdown(info: EvolveInfo, rounds: RoundRecord[]): s
         L.push(`| ${arm} | \`${v.runId}\` | ${v.revision} | ${v.outcome.accepted}/${v.outcome.proposed} | ${v.outcome.checkersDiscriminating}/${v.outcome.checkersTested} |`);
       }
       L.push('');
-      for (const m of r.decision.metrics) L.push(`- ${m.why}${m.measured ? `; SE ${m.se.toFixed(3)}` : ''} → ${m.ok ? 'ok' : 'worse'}`);
+      for (const m of r.decision.metrics) L.push(`- ${m.why} → ${!m.measured ? 'not measured' : !m.ok ? 'worse' : m.better ? 'net win' : 'no net win'}`);
       L.push('');
     }
     L.push(`Decision: ${r.reason}`, '');

@@ -6,6 +6,7 @@ import { LOCAL_MODEL, type LlmClient } from '../../../llm/client/index.ts';
 import type { RolloutPlayers } from '../../../actors/scene/rollout.ts';
 import { createDomainAgent } from '../../../actors/actor/for-domain.ts';
 import { createOracleAgent } from '../../../actors/actor/oracle-agent.ts';
+import { GOLD_REFUSAL } from '../../../actors/verifier/checker.ts';
 import { createTaskUser } from '../../../actors/user-simulator/for-task.ts';
 import { llmClientChatModel } from '../../../actors/kit/llm-chat-model.ts';
 import type { RolesConfig } from './roles-config.ts';
@@ -29,7 +30,8 @@ export function rolloutPlayers(config: RolesConfig, clients: { actor: LlmClient;
   return {
     agent,
     players: (d, task) => ({
-      agent: agent === 'oracle' ? createOracleAgent(task) : createDomainAgent(d, agentModel, { temperature: clients.actor.config.temperature, maxTokens: clients.actor.config.maxTokens }),
+      // A refusal task's gold answer is the refusal (its τ² criteria state it as an NL assertion).
+      agent: agent === 'oracle' ? createOracleAgent(task, /^The agent refuses/.test(task.evaluation_criteria?.nl_assertions?.[0] ?? '') ? { closing: GOLD_REFUSAL } : {}) : createDomainAgent(d, agentModel, { temperature: clients.actor.config.temperature, maxTokens: clients.actor.config.maxTokens }),
       user: createTaskUser(d, task, userModel, { temperature: clients.user.config.temperature, maxTokens: clients.user.config.maxTokens }),
       agentInfo: agent === 'oracle' ? { impl: 'oracle-teacher@1', model: null } : { impl: 'actor-llm@1', model: clients.actor.config.model },
       userInfo: { impl: 'user-simulator-llm@1', model: clients.user.config.model },

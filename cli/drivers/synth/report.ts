@@ -13,6 +13,14 @@ export interface RunInfo {
   complete: boolean;
 }
 
+/** n, min, quartiles and max of a list of distances. */
+export function distribution(xs: readonly number[]): string {
+  if (!xs.length) return 'no pair of plans';
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (f: number) => s[Math.round(f * (s.length - 1))].toFixed(3);
+  return `${s.length} pair(s): min ${q(0)}, q1 ${q(0.25)}, median ${q(0.5)}, q3 ${q(0.75)}, max ${q(1)}`;
+}
+
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -83,6 +91,10 @@ export function reportMarkdown(info: RunInfo, s: FunnelSummary, chartFile: strin
     '',
     `Plans: ${s.plansIssued} issued, ${s.plansRejected} rejected (non-overlap). Critic revision requests: ${s.revisionsRequested}. ` +
       `Checkers: ${Object.entries(s.checkerOrigins).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}.`,
+    '',
+    `Plan spread (pairwise structural signature distance, refused below 0.25): ${distribution(s.planDistances ?? [])}. ` +
+      `Kinds of task: ${Object.entries(s.taskKinds ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}. ` +
+      `Exploration: ${Object.entries(s.explorers ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}.`,
     '',
     '## Where items were lost',
     '',

@@ -23,6 +23,8 @@ export const RolesConfigSchema = z.object({
   criticReview: z.enum(['llm', 'off', 'advisory', 'veto']).default('llm'),
   /** How the verifier's model writes checkers: a check spec it picks (compiled), or JavaScript code. */
   checkerMode: z.enum(['spec', 'code']).default('spec'),
+  /** How the scriptwriter explores: its model calls read tools (scripted exploration as fallback), or the scripted exploration only. */
+  exploration: z.enum(['model', 'scripted']).default('model'),
   maxSteps: z.number().int().positive().default(30),
   /** Per-dialogue wall-clock limit. */
   dialogueTimeoutMs: z.number().int().positive().optional(),
