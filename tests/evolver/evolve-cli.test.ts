@@ -59,7 +59,8 @@ describe('troupe evolve (real local model)', () => {
       if (round.outcome === 'promote' || round.outcome === 'rollback') {
         // A decision was made on two measured arms of the same size, with the numbers in the reason.
         expect(round.validation.current.outcome.proposed).toBe(round.validation.candidate.outcome.proposed);
-        expect(round.reason).toMatch(/yield: \d+\/\d+ vs \d+\/\d+/);
+        expect(round.reason).toMatch(/yield/);
+        expect(round.reason).toMatch(/\(\d+\/\d+ vs \d+\/\d+\)/); // the paired test with both arms' counts
         expect(round.candidate.addresses.length).toBeGreaterThan(0);
         expect(['instructions', 'params']).toContain(round.kind); // what was proposed is on record
       }

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const ROOMS = 'protocols|domains|sandbox|runtime|llm|nn|actors|cli|bin|tests|bench|scripts|deploy|docs';
+/** Git-ignored outputs that docs name (run results, the GPU bench's build). */
+const IGNORED = ['bench/results', 'bench/gpu/dist', 'bench/gpu/.build'];
 const PATH = new RegExp(`(?<![\\w./-])((?:${ROOMS})/[\\w./-]*[\\w/])`, 'g');
 
 /** Repo paths a markdown text names (globs, placeholders and run outputs left out). */
@@ -13,7 +15,8 @@ export function namedPaths(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(PATH)) {
     const p = m[1]!.replace(/\.$/, '');
-    if (/[*<{]/.test(p) || p.startsWith('bench/results')) continue;
+    // Globs and placeholders are not paths; build outputs (git-ignored) exist only after a build.
+    if (/[*<{]/.test(p) || IGNORED.some((d) => p.startsWith(d))) continue;
     out.push(p);
   }
   return out;
