@@ -34,7 +34,7 @@ export function taskPassHatK(n: number, c: number, k: number): number {
 
 /** Mean pass^k over tasks; `outcomes` maps a task to its trials' 0/1 results. */
 export function passHatK(outcomes: ReadonlyMap<string, readonly number[]> | Record<string, readonly number[]>, k: number): number {
-  const rows = outcomes instanceof Map ? [...outcomes.values()] : Object.values(outcomes);
+  const rows: (readonly number[])[] = outcomes instanceof Map ? [...outcomes.values()] : Object.values(outcomes);
   if (!rows.length) return NaN;
   return rows.reduce((s, r) => s + taskPassHatK(r.length, r.filter((x) => x > 0).length, k), 0) / rows.length;
 }
