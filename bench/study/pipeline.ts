@@ -38,6 +38,8 @@ export interface StudyContext {
   /** The held-out file (committed with the study at full scales; under `out` in tests). */
   heldoutPath: string;
   log: (line: string) => void;
+  /** Run only this synthesis run (e.g. to run two in parallel processes), then stop. */
+  synthOnly?: string;
 }
 
 const readJson = <T>(p: string): T => JSON.parse(readFileSync(p, 'utf8')) as T;
@@ -80,7 +82,7 @@ export interface SynthRunResult {
  *  critic's duplicate check (KV of accepted signatures) sees the held-out tasks when it reviews training drafts. */
 export async function synthesize(ctx: StudyContext): Promise<Record<string, SynthRunResult>> {
   const runs: [string, SynthRunSpec | undefined][] = [['heldout', ctx.scale.synth.heldout], ['train', ctx.scale.synth.train], ['unverified', ctx.scale.synth.unverified]];
-  const todo = runs.filter(([n, s]) => s && !existsSync(join(ctx.out, 'synth', `${n}.json`)));
+  const todo = runs.filter(([n, s]) => s && !existsSync(join(ctx.out, 'synth', `${n}.json`)) && (!ctx.synthOnly || ctx.synthOnly === n));
   if (todo.length) {
     const base = await baseModel(ctx);
     process.env.TROUPE_LOCAL_MODEL = base;

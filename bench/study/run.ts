@@ -19,7 +19,7 @@ export interface StudyResult {
   reportPath: string;
 }
 
-export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
+export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
   const base = SCALES[o.scale];
   if (!base) throw new Error(`unknown scale ${o.scale} (${Object.keys(SCALES).join(', ')})`);
   const scale = { ...base, seeds: o.seeds ?? base.seeds, arms: o.arms ?? base.arms };
@@ -33,6 +33,11 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   };
   mkdirSync(out, { recursive: true });
   const t0 = Date.now();
+  if (o.synthOnly) {
+    ctx.synthOnly = o.synthOnly;
+    await synthesize(ctx);
+    return { out, results: {}, reportPath: '' };
+  }
   const synth = await synthesize(ctx);
   const heldout = await fixHeldout(ctx, synth);
   const data = await buildData(ctx, synth, heldout);
@@ -126,13 +131,14 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' } } });
+  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' }, 'synth-only': { type: 'string' } } });
   if (!process.env.TAU2_DATA_DIR) throw new Error('TAU2_DATA_DIR is not set');
   const r = await runStudy({
-    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, argv,
+    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, synthOnly: values['synth-only'], argv,
     arms: values.arms?.split(',').map((s) => s.trim()).filter(Boolean),
     seeds: values.seeds?.split(',').map(Number),
   });
+  if (values['synth-only']) return 0;
   console.log(`report: ${r.reportPath}`);
   return (r.results.errors as string[]).length ? 1 : 0;
 }
