@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCALES, UNTRAINED, ALL_ARMS } from './scales.ts';
-import { armsOf, buildData, evalArm, evalTasksFile, fixHeldout, synthesize, trainArm, type ArmEval, type StudyContext, type TrainedArm } from './pipeline.ts';
+import { armsOf, buildData, evalArm, evalTasksFile, prefixesOf, fixHeldout, synthesize, trainArm, type ArmEval, type StudyContext, type TrainedArm } from './pipeline.ts';
 import { aggregate, f3, metricSvgs, reportMarkdown } from './report.ts';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -80,6 +80,7 @@ function cached(ctx: StudyContext): { evals: ArmEval[]; trained: TrainedArm[] } 
 
 function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], errors: string[], t0: number): StudyResult {
   const { evals, trained } = cached(ctx);
+  const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
   const protocol = JSON.parse(readFileSync(join(here, 'protocol.json'), 'utf8')) as { tests: { comparisons: [string, string][] } };
   const numbers = aggregate(evals, { seeds: ctx.scale.seeds, untrained: UNTRAINED, comparisons: protocol.tests.comparisons });
   const command = `npx tsx bench/study/run.ts ${(o.argv ?? []).join(' ')}`.trim();
@@ -112,6 +113,13 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     `Unverified pool: ${data.unverifiedPool} dialogues (${data.unverifiedPoolFailed} failed their checker); the unverified arm trains on ${data.unverified} drawn from it (${data.unverifiedFailed} failed ones; ${data.unverifiedTokens} trained tokens vs ${data.verifiedTokens}).`, '',
     '### Training runs', '', '| arm | seed | seconds | steps | first loss | final loss | rollouts | reward first → last |', '|---|---:|---:|---:|---:|---:|---:|---|',
     ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
+    '### Next-call misses (first two per arm and seed: what the model called instead)', '',
+    '| arm | seed | prefix | target | got |', '|---|---:|---|---|---|',
+    ...evals.flatMap((e) => (e.nextcall ?? []).filter((n) => !n.hit).slice(0, 2).map((n) => {
+      const t = heldoutTargets.get(n.id);
+      const cut = (x: unknown) => JSON.stringify(x ?? null).slice(0, 90).replace(/\|/g, '\\|');
+      return `| ${e.arm} | ${e.seed} | ${n.id} | ${t ? `${t.name} ${cut(t.arguments)}` : ''} | ${n.kind}${n.got ? `: ${n.got.name} ${cut(n.got.arguments)}` : ''} |`;
+    })), '',
     ...(errors.length ? ['### Arms that failed to run', '', ...errors.map((e) => `- ${e}`), ''] : []),
   ];
   const header = [
