@@ -168,6 +168,7 @@ export function reportMarkdown(r: ReportInput): string {
     if (!arms.length) continue;
     L.push(`### ${METRIC_TITLE[metric]}`, '', '| arm | items | seeds | mean | 95% CI (bootstrap over items) | per seed |', '|---|---:|---|---:|---|---|');
     for (const [arm, m] of arms) L.push(metricRow(arm, m));
+    if (metric !== 'nextcall' && arms.some(([a]) => a.startsWith('user-'))) L.push('', 'user-base, user-sft: the gold-action (oracle) agent against that user simulator; the user-caused failure rate is 1 − pass^1.');
     L.push('');
   }
   for (const s of r.svgs) L.push(`![${s}](${s})`);

@@ -19,7 +19,7 @@ export interface StudyResult {
   reportPath: string;
 }
 
-export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
+export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; trainOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
   const base = SCALES[o.scale];
   if (!base) throw new Error(`unknown scale ${o.scale} (${Object.keys(SCALES).join(', ')})`);
   const scale = { ...base, seeds: o.seeds ?? base.seeds, arms: o.arms ?? base.arms };
@@ -55,7 +55,7 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
       try {
         const t = await trainArm(ctx, arm, seed);
         if (t) trained.push(t);
-        evals.push(await evalArm(ctx, arm, seed, heldout, synth));
+        if (!o.trainOnly) evals.push(await evalArm(ctx, arm, seed, heldout, synth));
         writeStudy(ctx, o, synth, heldout, data, trained, evals, errors, t0); // partial results as arms finish
       } catch (e) {
         const msg = `${arm} seed ${seed}: ${(e as Error).stack ?? e}`;
@@ -139,10 +139,10 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' }, 'synth-only': { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' }, 'synth-only': { type: 'string' }, 'train-only': { type: 'boolean' } } });
   if (!process.env.TAU2_DATA_DIR) throw new Error('TAU2_DATA_DIR is not set');
   const r = await runStudy({
-    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, synthOnly: values['synth-only'], argv,
+    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, synthOnly: values['synth-only'], trainOnly: values['train-only'], argv,
     arms: values.arms?.split(',').map((s) => s.trim()).filter(Boolean),
     seeds: values.seeds?.split(',').map(Number),
   });
