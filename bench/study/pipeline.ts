@@ -38,6 +38,8 @@ export interface StudyContext {
   /** The held-out file (committed with the study at full scales; under `out` in tests). */
   heldoutPath: string;
   log: (line: string) => void;
+  /** Evaluate next-call match only (no dialogues). */
+  nextcallOnly?: boolean;
   /** Run only this synthesis run (e.g. to run two in parallel processes), then stop. */
   synthOnly?: string;
 }
@@ -379,6 +381,22 @@ export interface ArmEval {
   sets: Record<string, SimOutcome[]>;
   nextcall?: NextCallOutcome[];
   seconds: number;
+  /** Read from an evaluation that did not finish: the dialogues graded so far (and next-call, if done). */
+  partial?: boolean;
+}
+
+/** What an unfinished evaluation left: next-call outcomes and the τ² results graded so far. */
+export function partialEval(ctx: StudyContext, arm: string, key: number, heldout: Heldout): ArmEval | undefined {
+  const dir = join(ctx.out, 'eval', arm, `seed${key}`);
+  const nc = join(dir, 'nextcall.json'), rs = join(dir, 'results.json');
+  if (!existsSync(nc) && !existsSync(rs)) return undefined;
+  const sets: Record<string, SimOutcome[]> = {};
+  if (existsSync(rs)) {
+    const r = readJson<{ simulations: unknown[] }>(rs);
+    sets['tau2-base'] = outcomes(r, heldout.base.taskIds);
+    if (heldout.synth.taskIds.length) sets['synth-heldout'] = outcomes(r, heldout.synth.taskIds);
+  }
+  return { arm, seed: key, model: '', sets, nextcall: existsSync(nc) ? readJson(nc) : undefined, seconds: NaN, partial: true };
 }
 
 function outcomes(results: { simulations: unknown[] }, ids: readonly string[]): SimOutcome[] {
@@ -457,16 +475,22 @@ export async function evalArm(ctx: StudyContext, arm: string, seed: number, held
       domain: 'mock', agent, user, agentLabel: isUser ? 'oracle-test-harness' : server.modelId, userLabel: isUser ? server.modelId : 'local',
       trials: 1, concurrency: e.concurrency, seed: 300, maxSteps: e.maxSteps, maxErrors: 10, nats: session.settings, log: () => {},
     };
+    const isAgent = !(USER_ARMS as readonly string[]).includes(arm);
+    // Next-call match first (cheap; cached on its own, so a study stopped mid-evaluation still has it).
+    const ncFile = join(dir, 'nextcall.json');
+    let nextcall: NextCallOutcome[] | undefined = existsSync(ncFile) ? readJson(ncFile) : undefined;
+    if (isAgent && !nextcall) {
+      const prefixes = prefixesOf(synth.heldout.records, e.maxPrefixes).filter((p) => heldout.prefixes.some((h) => h.id === p.id));
+      nextcall = await nextCalls(server.baseURL, server.modelId, prefixes, synth.heldout.records, e.nextcallMaxTokens);
+      writeJson(ncFile, nextcall);
+      ctx.log(`[study] next-call ${arm} seed ${key}: ${nextcall.filter((x) => x.hit).length}/${nextcall.length}`);
+    }
+    if (ctx.nextcallOnly) return { arm, seed: key, model: gguf, sets: {}, nextcall, seconds: (performance.now() - t0) / 1000, partial: true };
     // One evaluation over both held-out sets (one task file: the τ² base tasks and the synthesized ones).
     const ids = [...heldout.base.taskIds, ...heldout.synth.taskIds];
     const ev = await runEval({ ...common, tasksFile: evalTasksFile(ctx, heldout), taskIds: ids, out: join(dir, 'results.json') });
     const sets: Record<string, SimOutcome[]> = { 'tau2-base': outcomes(ev.results, heldout.base.taskIds) };
     if (heldout.synth.taskIds.length) sets['synth-heldout'] = outcomes(ev.results, heldout.synth.taskIds);
-    let nextcall: NextCallOutcome[] | undefined;
-    if (!isUser) {
-      const prefixes = prefixesOf(synth.heldout.records, e.maxPrefixes).filter((p) => heldout.prefixes.some((h) => h.id === p.id));
-      nextcall = await nextCalls(server.baseURL, server.modelId, prefixes, synth.heldout.records, e.nextcallMaxTokens);
-    }
     const res: ArmEval = { arm, seed: key, model: gguf, sets, nextcall, seconds: (performance.now() - t0) / 1000 };
     writeJson(done, res);
     ctx.log(`[study] evaluated ${arm} seed ${key} in ${res.seconds.toFixed(0)} s: ${Object.entries(sets).map(([k, v]) => `${k} ${v.filter((x) => x.reward).length}/${v.length}`).join(', ')}${nextcall ? `, next-call ${nextcall.filter((x) => x.hit).length}/${nextcall.length}` : ''}`);

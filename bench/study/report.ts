@@ -8,6 +8,8 @@ export const METRICS = ['pass1:tau2-base', 'pass1:synth-heldout', 'nextcall'] as
 export const BOOT = { resamples: 10_000, seed: 17 };
 
 export interface ArmMetric {
+  /** Some of its evaluations did not finish: the items graded so far. */
+  partial: boolean;
   /** Mean over items of the per-item mean over seeds. */
   interval: Interval;
   items: number;
@@ -44,6 +46,7 @@ type Table = Map<string, Map<number, number>>; // item → seed → 0/1
 function tableOf(evals: readonly ArmEval[], metric: string, seeds: readonly number[], untrained: boolean): Table {
   const t: Table = new Map();
   for (const e of evals) {
+    if (metric !== 'nextcall' && !(e.sets[metric.slice('pass1:'.length)] ?? []).length) continue;
     const rows = metric === 'nextcall' ? (e.nextcall ?? []).map((n) => [n.id, n.hit] as const) : (e.sets[metric.slice('pass1:'.length)] ?? []).map((s) => [s.taskId, s.reward] as const);
     // An untrained arm is evaluated once (greedy): its outcome stands for every seed.
     for (const s of untrained ? seeds : [e.seed]) for (const [id, v] of rows) {
@@ -65,13 +68,15 @@ export function aggregate(evals: readonly ArmEval[], opts: { seeds: number[]; un
       const t = tableOf(ev, metric, opts.seeds, opts.untrained.has(arm));
       if (!t.size) continue;
       tables.set(`${arm}|${metric}`, t);
-      const seeds = opts.untrained.has(arm) ? opts.seeds : ev.map((e) => e.seed).sort((a, b) => a - b);
-      const perItem = [...t.values()].map((m) => mean(seeds.map((s) => m.get(s) ?? 0)));
+      const seeds = [...new Set([...t.values()].flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
+      // An item's value: the mean over the seeds that graded it (all of them unless an evaluation is partial).
+      const perItem = [...t.values()].map((m) => mean([...m.values()]));
       metrics[metric][arm] = {
+        partial: ev.some((e) => e.partial),
         interval: bootstrapMean(perItem, BOOT),
         items: t.size,
         seeds,
-        perSeed: seeds.map((s) => mean([...t.values()].map((m) => m.get(s) ?? 0))),
+        perSeed: seeds.map((s) => mean([...t.values()].filter((m) => m.has(s)).map((m) => m.get(s)!))),
       };
     }
   }
@@ -80,13 +85,24 @@ export function aggregate(evals: readonly ArmEval[], opts: { seeds: number[]; un
     for (const metric of METRICS) {
       const ta = tables.get(`${a}|${metric}`), tb = tables.get(`${b}|${metric}`);
       if (!ta || !tb) continue;
-      const seeds = metrics[metric][a].seeds.filter((s) => metrics[metric][b].seeds.includes(s));
+      // Per item: each arm's mean over its own seeds. McNemar pairs: the i-th seed of A with the i-th
+      // seed of B (the same seed when both have it; GRPO seed k starts from SFT seed k); an untrained
+      // arm's single greedy run is paired with every seed of the other.
+      const sa = metrics[metric][a].seeds, sb = metrics[metric][b].seeds;
+      const ua = opts.untrained.has(a), ub = opts.untrained.has(b);
+      const n = ua && ub ? 1 : ua ? sb.length : ub ? sa.length : Math.min(sa.length, sb.length);
+      const common = sa.filter((s) => sb.includes(s));
+      const pairsA = ua ? Array(n).fill(sa[0]) : common.length >= n ? common.slice(0, n) : sa.slice(0, n);
+      const pairsB = ub ? Array(n).fill(sb[0]) : common.length >= n ? common.slice(0, n) : sb.slice(0, n);
       const items = [...ta.keys()].filter((id) => tb.has(id));
-      if (!seeds.length || !items.length) continue;
-      const va = items.map((id) => mean(seeds.map((s) => ta.get(id)!.get(s) ?? 0)));
-      const vb = items.map((id) => mean(seeds.map((s) => tb.get(id)!.get(s) ?? 0)));
+      if (!n || !items.length) continue;
+      const va = items.map((id) => mean([...ta.get(id)!.values()]));
+      const vb = items.map((id) => mean([...tb.get(id)!.values()]));
       const pa: number[] = [], pb: number[] = [];
-      for (const id of items) for (const s of seeds) { pa.push(ta.get(id)!.get(s) ?? 0); pb.push(tb.get(id)!.get(s) ?? 0); }
+      for (const id of items) for (let i = 0; i < n; i++) {
+        const x = ta.get(id)!.get(pairsA[i]), y = tb.get(id)!.get(pairsB[i]);
+        if (x !== undefined && y !== undefined) { pa.push(x); pb.push(y); }
+      }
       comparisons.push({ a, b, metric, items: items.length, pairs: pa.length, diff: pairedBootstrap(va, vb, BOOT), mcnemar: mcnemarExact(pa, pb) });
     }
   }
@@ -111,7 +127,7 @@ export const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}
 
 /** One metric row as the report writes it (the CI test looks these up). */
 export function metricRow(arm: string, m: ArmMetric): string {
-  return `| ${arm} | ${m.items} | ${m.seeds.join(', ')} | ${f3(m.interval.estimate)} | [${f3(m.interval.lo)}, ${f3(m.interval.hi)}] | ${m.perSeed.map(f3).join(' / ')} |`;
+  return `| ${arm}${m.partial ? ' (partial)' : ''} | ${m.items} | ${m.seeds.join(', ')} | ${f3(m.interval.estimate)} | [${f3(m.interval.lo)}, ${f3(m.interval.hi)}] | ${m.perSeed.map(f3).join(' / ')} |`;
 }
 
 export function comparisonRow(c: Comparison): string {

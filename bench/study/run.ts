@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCALES, UNTRAINED, ALL_ARMS } from './scales.ts';
-import { armsOf, buildData, evalArm, evalTasksFile, prefixesOf, fixHeldout, synthesize, trainArm, type ArmEval, type StudyContext, type TrainedArm } from './pipeline.ts';
+import { armsOf, buildData, evalArm, evalTasksFile, partialEval, prefixesOf, type Heldout, fixHeldout, synthesize, trainArm, type ArmEval, type StudyContext, type TrainedArm } from './pipeline.ts';
 import { aggregate, f3, metricSvgs, reportMarkdown } from './report.ts';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -19,7 +19,7 @@ export interface StudyResult {
   reportPath: string;
 }
 
-export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; trainOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
+export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; trainOnly?: boolean; nextcallOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
   const base = SCALES[o.scale];
   if (!base) throw new Error(`unknown scale ${o.scale} (${Object.keys(SCALES).join(', ')})`);
   const scale = { ...base, seeds: o.seeds ?? base.seeds, arms: o.arms ?? base.arms };
@@ -33,6 +33,7 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   };
   mkdirSync(out, { recursive: true });
   const t0 = Date.now();
+  ctx.nextcallOnly = o.nextcallOnly;
   if (o.synthOnly) {
     ctx.synthOnly = o.synthOnly;
     await synthesize(ctx);
@@ -55,6 +56,7 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
       try {
         const t = await trainArm(ctx, arm, seed);
         if (t) trained.push(t);
+        if (o.nextcallOnly && !UNTRAINED.has(arm) && !existsSync(join(ctx.out, 'arms', arm, `seed${seed}`, 'trained.json'))) continue; // only arms already trained
         if (!o.trainOnly) evals.push(await evalArm(ctx, arm, seed, heldout, synth));
         writeStudy(ctx, o, synth, heldout, data, trained, evals, errors, t0); // partial results as arms finish
       } catch (e) {
@@ -68,18 +70,22 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
 }
 
 /** Everything cached under the output folder (all arms, whichever process ran them), in arm order. */
-function cached(ctx: StudyContext): { evals: ArmEval[]; trained: TrainedArm[] } {
+function cached(ctx: StudyContext, heldout: Heldout): { evals: ArmEval[]; trained: TrainedArm[] } {
   const evals: ArmEval[] = [], trained: TrainedArm[] = [];
   const seedsIn = (d: string) => (existsSync(d) ? readdirSync(d).filter((x) => /^seed\d+$/.test(x)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))) : []);
   for (const arm of ALL_ARMS) {
-    for (const s of seedsIn(join(ctx.out, 'eval', arm))) { const f = join(ctx.out, 'eval', arm, s, 'eval.json'); if (existsSync(f)) evals.push(JSON.parse(readFileSync(f, 'utf8'))); }
+    for (const s of seedsIn(join(ctx.out, 'eval', arm))) {
+      const f = join(ctx.out, 'eval', arm, s, 'eval.json');
+      const e = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as ArmEval : partialEval(ctx, arm, Number(s.slice(4)), heldout);
+      if (e) evals.push(e);
+    }
     for (const s of seedsIn(join(ctx.out, 'arms', arm))) { const f = join(ctx.out, 'arms', arm, s, 'trained.json'); if (existsSync(f)) trained.push(JSON.parse(readFileSync(f, 'utf8'))); }
   }
   return { evals, trained };
 }
 
 function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], errors: string[], t0: number): StudyResult {
-  const { evals, trained } = cached(ctx);
+  const { evals, trained } = cached(ctx, heldout);
   const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
   const protocol = JSON.parse(readFileSync(join(here, 'protocol.json'), 'utf8')) as { tests: { comparisons: [string, string][] } };
   const numbers = aggregate(evals, { seeds: ctx.scale.seeds, untrained: UNTRAINED, comparisons: protocol.tests.comparisons });
@@ -139,10 +145,10 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' }, 'synth-only': { type: 'string' }, 'train-only': { type: 'boolean' } } });
+  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' }, 'synth-only': { type: 'string' }, 'train-only': { type: 'boolean' }, 'nextcall-only': { type: 'boolean' } } });
   if (!process.env.TAU2_DATA_DIR) throw new Error('TAU2_DATA_DIR is not set');
   const r = await runStudy({
-    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, synthOnly: values['synth-only'], trainOnly: values['train-only'], argv,
+    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, synthOnly: values['synth-only'], trainOnly: values['train-only'], nextcallOnly: values['nextcall-only'], argv,
     arms: values.arms?.split(',').map((s) => s.trim()).filter(Boolean),
     seeds: values.seeds?.split(',').map(Number),
   });
