@@ -86,6 +86,23 @@ function cached(ctx: StudyContext, heldout: Heldout): { evals: ArmEval[]; traine
 
 function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], errors: string[], t0: number): StudyResult {
   const { evals, trained } = cached(ctx, heldout);
+  // Were the actions the oracle took grounded in what the user said? (a string argument of a gold
+  // write that is not an id the agent can read from the database must appear in a user turn).
+  const grounding = (recs: typeof synth.train.records) => {
+    let args = 0, said = 0, dialogues = 0;
+    for (const r of recs) {
+      const userText = (r.dialogue.messages as { role: string; content?: string | null }[]).filter((m) => m.role === 'user').map((m) => m.content ?? '').join('\n').toLowerCase();
+      let all = true;
+      for (const a of (r.criteria.actions ?? []) as { arguments: Record<string, unknown> }[]) for (const [k, v] of Object.entries(a.arguments)) {
+        if (typeof v !== 'string' || k.endsWith('_id')) continue;
+        args++;
+        if (userText.includes(v.toLowerCase())) said++; else all = false;
+      }
+      if (all) dialogues++;
+    }
+    return { args, said, dialogues, of: recs.length };
+  };
+  const gTrain = grounding(synth.train.records), gHeld = grounding(synth.heldout.records);
   const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
   const protocol = JSON.parse(readFileSync(join(here, 'protocol.json'), 'utf8')) as { tests: { comparisons: [string, string][] } };
   const numbers = aggregate(evals, { seeds: ctx.scale.seeds, untrained: UNTRAINED, comparisons: protocol.tests.comparisons });
@@ -117,6 +134,7 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     '### Training data', '',
     `Verified dialogues: ${data.verified} (${data.verifiedTokens} trained tokens), after dropping ${data.droppedHeldoutSignature} whose gold write signature equals a held-out task's${ctx.scale.keepHeldoutSignatures ? ' (filter OFF at this scale)' : ''}. Before that filter, ${data.sameSignatureAsSynthHeldout} verified training task(s) had a held-out synthesized task's signature, and these had a τ² base task's (a coincidence — synthesis never reads tasks.json — but the mock database has one user and one task, so the space of distinct tasks is small): ${data.sameSignatureAsBaseTask.length ? data.sameSignatureAsBaseTask.join('; ') : 'none'}.`,
     `Unverified pool: ${data.unverifiedPool} dialogues (${data.unverifiedPoolFailed} failed their checker); the unverified arm trains on ${data.unverified} drawn from it (${data.unverifiedFailed} failed ones; ${data.unverifiedTokens} trained tokens vs ${data.verifiedTokens}).`, '',
+    `Grounding: of the ${gTrain.args} non-id string arguments of the gold writes in the verified training dialogues, ${gTrain.said} appear in a user turn (${gTrain.dialogues} of ${gTrain.of} dialogues fully grounded); held-out dialogues: ${gHeld.said} of ${gHeld.args} (${gHeld.dialogues} of ${gHeld.of}). The oracle agent writes the gold arguments whether or not the user said them, and the checker only looks at the final state, so a verified dialogue can teach a call the conversation does not justify.`, '',
     '### Training runs', '', '| arm | seed | seconds | steps | first loss | final loss | rollouts | reward first → last |', '|---|---:|---:|---:|---:|---:|---:|---|',
     ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
     '### Next-call misses (first two per arm and seed: what the model called instead)', '',
