@@ -372,6 +372,8 @@ export interface NextCallOutcome {
   /** hit | no-call | wrong-tool | wrong-args | error */
   kind: string;
   got?: { name: string; arguments: unknown } | null;
+  /** The reply's text when it made no call (what the model said instead). */
+  text?: string;
 }
 
 export interface ArmEval {
@@ -426,9 +428,9 @@ async function nextCalls(baseURL: string, model: string, prefixes: readonly Pref
         body: JSON.stringify({ model, messages: ex.messages.slice(0, p.at), tools: ex.tools, temperature: 0, max_tokens: maxTokens, seed: 0 }),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      const j = (await res.json()) as { choices: { message: { tool_calls?: { function: { name: string; arguments: string } }[] } }[] };
+      const j = (await res.json()) as { choices: { message: { content?: string | null; tool_calls?: { function: { name: string; arguments: string } }[] } }[] };
       const c = j.choices[0]?.message?.tool_calls?.[0];
-      if (!c) { out.push({ id: p.id, hit: 0, kind: 'no-call', got: null }); continue; }
+      if (!c) { out.push({ id: p.id, hit: 0, kind: 'no-call', got: null, text: (j.choices[0]?.message?.content ?? '').slice(0, 160) }); continue; }
       const got = { name: c.function.name, arguments: parseArgs(c.function.arguments) };
       const kind = got.name !== p.target.name ? 'wrong-tool' : canon(got.arguments) !== canon(p.target.arguments) ? 'wrong-args' : 'hit';
       out.push({ id: p.id, hit: kind === 'hit' ? 1 : 0, kind, got });

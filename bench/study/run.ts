@@ -142,7 +142,7 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     ...evals.flatMap((e) => (e.nextcall ?? []).filter((n) => !n.hit).slice(0, 2).map((n) => {
       const t = heldoutTargets.get(n.id);
       const cut = (x: unknown) => JSON.stringify(x ?? null).slice(0, 90).replace(/\|/g, '\\|');
-      return `| ${e.arm} | ${e.seed} | ${n.id} | ${t ? `${t.name} ${cut(t.arguments)}` : ''} | ${n.kind}${n.got ? `: ${n.got.name} ${cut(n.got.arguments)}` : ''} |`;
+      return `| ${e.arm} | ${e.seed} | ${n.id} | ${t ? `${t.name} ${cut(t.arguments)}` : ''} | ${n.kind}${n.got ? `: ${n.got.name} ${cut(n.got.arguments)}` : ''}${n.text ? `: “${n.text.slice(0, 90).replace(/[|\n]/g, ' ')}”` : ''} |`;
     })), '',
     ...(errors.length ? ['### Arms that failed to run', '', ...errors.map((e) => `- ${e}`), ''] : []),
   ];
