@@ -1,0 +1,181 @@
+// `npx tsx bench/study/run.ts --scale tiny|small|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
+//
+// The study of issue 17: synthesize with the society, fix the held-out sets, train every arm with
+// every seed, evaluate, and write results.json + report.md + SVGs (docs/study.md describes it).
+// Resumable: each stage's result is cached under --out; rerun the same command to continue, or
+// `--arms ARM` to (re)run one arm (delete out/arms/ARM or out/eval/ARM to redo it).
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SCALES, UNTRAINED, ALL_ARMS } from './scales.ts';
+import { armsOf, buildData, evalArm, evalTasksFile, partialEval, prefixesOf, type Heldout, fixHeldout, synthesize, trainArm, type ArmEval, type StudyContext, type TrainedArm } from './pipeline.ts';
+import { aggregate, f3, metricSvgs, reportMarkdown } from './report.ts';
+
+const here = new URL('.', import.meta.url).pathname;
+
+export interface StudyResult {
+  out: string;
+  results: Record<string, unknown>;
+  reportPath: string;
+}
+
+export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; trainOnly?: boolean; nextcallOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
+  const base = SCALES[o.scale];
+  if (!base) throw new Error(`unknown scale ${o.scale} (${Object.keys(SCALES).join(', ')})`);
+  const scale = { ...base, seeds: o.seeds ?? base.seeds, arms: o.arms ?? base.arms };
+  for (const a of scale.arms ?? []) if (!ALL_ARMS.includes(a)) throw new Error(`unknown arm ${a} (${ALL_ARMS.join(', ')})`);
+  const out = resolve(o.out ?? join(here, '..', 'results', 'study', scale.name));
+  const ctx: StudyContext = {
+    out,
+    scale,
+    heldoutPath: resolve(o.heldout ?? (scale.name === 'tiny' ? join(out, 'heldout.json') : join(here, `heldout.${scale.name}.json`))),
+    log: o.log ?? ((l) => console.error(l)),
+  };
+  mkdirSync(out, { recursive: true });
+  const t0 = Date.now();
+  ctx.nextcallOnly = o.nextcallOnly;
+  if (o.synthOnly) {
+    ctx.synthOnly = o.synthOnly;
+    await synthesize(ctx);
+    return { out, results: {}, reportPath: '' };
+  }
+  const synth = await synthesize(ctx);
+  const heldout = await fixHeldout(ctx, synth);
+  const data = await buildData(ctx, synth, heldout);
+  evalTasksFile(ctx, heldout);
+
+  const evals: ArmEval[] = [];
+  const trained: TrainedArm[] = [];
+  const errors: string[] = [];
+  // Arm-major (every seed of an arm, then the next arm), or seed-major with --order seed.
+  const jobs: [string, number][] = [];
+  if (o.order === 'seed') { for (const seed of scale.seeds) for (const arm of armsOf(ctx)) if (!UNTRAINED.has(arm) || seed === scale.seeds[0]) jobs.push([arm, seed]); }
+  else for (const arm of armsOf(ctx)) for (const seed of UNTRAINED.has(arm) ? [scale.seeds[0]] : scale.seeds) jobs.push([arm, seed]);
+  for (const [arm, seed] of o.reportOnly ? [] : jobs) {
+    {
+      try {
+        const t = await trainArm(ctx, arm, seed);
+        if (t) trained.push(t);
+        if (o.nextcallOnly && !UNTRAINED.has(arm) && !existsSync(join(ctx.out, 'arms', arm, `seed${seed}`, 'trained.json'))) continue; // only arms already trained
+        if (!o.trainOnly) evals.push(await evalArm(ctx, arm, seed, heldout, synth));
+        writeStudy(ctx, o, synth, heldout, data, trained, evals, errors, t0); // partial results as arms finish
+      } catch (e) {
+        const msg = `${arm} seed ${seed}: ${(e as Error).stack ?? e}`;
+        errors.push(msg.split('\n').slice(0, 3).join(' | '));
+        ctx.log(`[study] FAILED ${msg}`);
+      }
+    }
+  }
+  return writeStudy(ctx, o, synth, heldout, data, trained, evals, errors, t0);
+}
+
+/** Everything cached under the output folder (all arms, whichever process ran them), in arm order. */
+function cached(ctx: StudyContext, heldout: Heldout): { evals: ArmEval[]; trained: TrainedArm[] } {
+  const evals: ArmEval[] = [], trained: TrainedArm[] = [];
+  const seedsIn = (d: string) => (existsSync(d) ? readdirSync(d).filter((x) => /^seed\d+$/.test(x)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4))) : []);
+  for (const arm of ALL_ARMS) {
+    for (const s of seedsIn(join(ctx.out, 'eval', arm))) {
+      const f = join(ctx.out, 'eval', arm, s, 'eval.json');
+      const e = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as ArmEval : partialEval(ctx, arm, Number(s.slice(4)), heldout);
+      if (e) evals.push(e);
+    }
+    for (const s of seedsIn(join(ctx.out, 'arms', arm))) { const f = join(ctx.out, 'arms', arm, s, 'trained.json'); if (existsSync(f)) trained.push(JSON.parse(readFileSync(f, 'utf8'))); }
+  }
+  return { evals, trained };
+}
+
+function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], errors: string[], t0: number): StudyResult {
+  const { evals, trained } = cached(ctx, heldout);
+  // Were the actions the oracle took grounded in what the user said? (a string argument of a gold
+  // write that is not an id the agent can read from the database must appear in a user turn).
+  const grounding = (recs: typeof synth.train.records) => {
+    let args = 0, said = 0, dialogues = 0;
+    for (const r of recs) {
+      const userText = (r.dialogue.messages as { role: string; content?: string | null }[]).filter((m) => m.role === 'user').map((m) => m.content ?? '').join('\n').toLowerCase();
+      let all = true;
+      for (const a of (r.criteria.actions ?? []) as { arguments: Record<string, unknown> }[]) for (const [k, v] of Object.entries(a.arguments)) {
+        if (typeof v !== 'string' || k.endsWith('_id')) continue;
+        args++;
+        if (userText.includes(v.toLowerCase())) said++; else all = false;
+      }
+      if (all) dialogues++;
+    }
+    return { args, said, dialogues, of: recs.length };
+  };
+  const gTrain = grounding(synth.train.records), gHeld = grounding(synth.heldout.records);
+  const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
+  const protocol = JSON.parse(readFileSync(join(here, 'protocol.json'), 'utf8')) as { tests: { comparisons: [string, string][] } };
+  const numbers = aggregate(evals, { seeds: ctx.scale.seeds, untrained: UNTRAINED, comparisons: protocol.tests.comparisons });
+  const command = `npx tsx bench/study/run.ts ${(o.argv ?? []).join(' ')}`.trim();
+  const results = {
+    scale: ctx.scale,
+    command,
+    generatedAt: new Date().toISOString(),
+    minutes: (Date.now() - t0) / 60_000,
+    heldout,
+    synth: Object.fromEntries(Object.entries(synth).map(([k, v]) => [k, { runId: v.runId, spec: v.spec, complete: v.complete, seconds: v.seconds, counts: v.counts, verified: v.records.length, failed: v.failures.length }])),
+    data,
+    training: trained.map((t) => ({ arm: t.arm, seed: t.seed, seconds: t.seconds, summary: t.summary })),
+    evals: evals.map((e) => ({ ...e, model: e.model.split('/').slice(-3).join('/') })),
+    errors,
+    ...numbers,
+  };
+  const rdir = join(ctx.out, 'report');
+  mkdirSync(rdir, { recursive: true });
+  writeFileSync(join(ctx.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const svgs = metricSvgs(numbers);
+  for (const [f, s] of Object.entries(svgs)) writeFileSync(join(rdir, f), s);
+  const sy = results.synth as Record<string, { spec: { plans: number; tasksPerPlan: number; seed: number; actor: string }; counts: Record<string, unknown>; verified: number; failed: number; seconds: number; complete: boolean }>;
+  const sections = [
+    '### Synthesis (the society on the embedded model)', '',
+    `The agent that plays synthesis dialogues is ${Object.values(sy).map((s) => s.spec.actor).includes('oracle') ? '**the gold-action teacher (oracle agent), not a model**, for the held-out and training runs' : 'the model'}; the unverified run (if any) is played by the base model as agent. Every other role (meta-planner, scriptwriter, verifier's checker spec, user simulator) is the embedded model; the critic runs its deterministic checks only (\`criticReview: off\`: the 135M model's review rejects nearly everything, bench/README.md "synth").`, '',
+    '| run | plans × tasks | seed | agent | items passed (verified) | failed their checker | minutes | complete |', '|---|---|---:|---|---:|---:|---:|---|',
+    ...Object.entries(sy).map(([k, s]) => `| ${k} | ${s.spec.plans} × ${s.spec.tasksPerPlan} | ${s.spec.seed} | ${s.spec.actor} | ${s.verified} | ${s.failed} | ${(s.seconds / 60).toFixed(1)} | ${s.complete} |`), '',
+    '### Training data', '',
+    `Verified dialogues: ${data.verified} (${data.verifiedTokens} trained tokens), after dropping ${data.droppedHeldoutSignature} whose gold write signature equals a held-out task's${ctx.scale.keepHeldoutSignatures ? ' (filter OFF at this scale)' : ''}. Before that filter, ${data.sameSignatureAsSynthHeldout} verified training task(s) had a held-out synthesized task's signature, and these had a τ² base task's (a coincidence — synthesis never reads tasks.json — but the mock database has one user and one task, so the space of distinct tasks is small): ${data.sameSignatureAsBaseTask.length ? data.sameSignatureAsBaseTask.join('; ') : 'none'}.`,
+    `Unverified pool: ${data.unverifiedPool} dialogues (${data.unverifiedPoolFailed} failed their checker); the unverified arm trains on ${data.unverified} drawn from it (${data.unverifiedFailed} failed ones; ${data.unverifiedTokens} trained tokens vs ${data.verifiedTokens}).`, '',
+    `Grounding: of the ${gTrain.args} non-id string arguments of the gold writes in the verified training dialogues, ${gTrain.said} appear in a user turn (${gTrain.dialogues} of ${gTrain.of} dialogues fully grounded); held-out dialogues: ${gHeld.said} of ${gHeld.args} (${gHeld.dialogues} of ${gHeld.of}). The oracle agent writes the gold arguments whether or not the user said them, and the checker only looks at the final state, so a verified dialogue can teach a call the conversation does not justify.`, '',
+    '### Training runs', '', '| arm | seed | seconds | steps | first loss | final loss | rollouts | reward first → last |', '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
+    '### Next-call misses (first two per arm and seed: what the model called instead)', '',
+    '| arm | seed | prefix | target | got |', '|---|---:|---|---|---|',
+    ...evals.flatMap((e) => (e.nextcall ?? []).filter((n) => !n.hit).slice(0, 2).map((n) => {
+      const t = heldoutTargets.get(n.id);
+      const cut = (x: unknown) => JSON.stringify(x ?? null).slice(0, 90).replace(/\|/g, '\\|');
+      return `| ${e.arm} | ${e.seed} | ${n.id} | ${t ? `${t.name} ${cut(t.arguments)}` : ''} | ${n.kind}${n.got ? `: ${n.got.name} ${cut(n.got.arguments)}` : ''}${n.text ? `: “${n.text.slice(0, 90).replace(/[|\n]/g, ' ')}”` : ''} |`;
+    })), '',
+    ...(errors.length ? ['### Arms that failed to run', '', ...errors.map((e) => `- ${e}`), ''] : []),
+  ];
+  const header = [
+    `## Study results — scale \`${ctx.scale.name}\` (${ctx.scale.model === 'tiny' ? 'tiny random model: plumbing only, numbers mean nothing' : 'SmolLM2-135M-Instruct Q4_1'})`, '',
+    `Command: \`${command}\` · seeds ${ctx.scale.seeds.join(', ')} · generated ${results.generatedAt} · ${results.minutes.toFixed(1)} min · held-out file \`${ctx.heldoutPath.replace(resolve(here, '..', '..') + '/', '')}\` (${heldout.base.taskIds.length} base tasks, ${heldout.synth.taskIds.length} synthesized tasks, ${heldout.prefixes.length} prefixes).`,
+  ];
+  const md = reportMarkdown({ numbers, header, sections, svgs: Object.keys(svgs) });
+  const reportPath = join(rdir, 'report.md');
+  writeFileSync(reportPath, md);
+  if (o.docs) {
+    mkdirSync(o.docs, { recursive: true });
+    copyFileSync(reportPath, join(o.docs, 'report.md'));
+    for (const f of Object.keys(svgs)) copyFileSync(join(rdir, f), join(o.docs, f));
+    writeFileSync(join(o.docs, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  }
+  return { out: ctx.out, results, reportPath };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { scale: { type: 'string', default: 'small' }, out: { type: 'string' }, heldout: { type: 'string' }, arms: { type: 'string' }, seeds: { type: 'string' }, docs: { type: 'string' }, order: { type: 'string' }, report: { type: 'boolean' }, 'synth-only': { type: 'string' }, 'train-only': { type: 'boolean' }, 'nextcall-only': { type: 'boolean' } } });
+  if (!process.env.TAU2_DATA_DIR) throw new Error('TAU2_DATA_DIR is not set');
+  const r = await runStudy({
+    scale: values.scale!, out: values.out, heldout: values.heldout, docs: values.docs, order: values.order, reportOnly: values.report, synthOnly: values['synth-only'], trainOnly: values['train-only'], nextcallOnly: values['nextcall-only'], argv,
+    arms: values.arms?.split(',').map((s) => s.trim()).filter(Boolean),
+    seeds: values.seeds?.split(',').map(Number),
+  });
+  if (values['synth-only']) return 0;
+  console.log(`report: ${r.reportPath}`);
+  return (r.results.errors as string[]).length ? 1 : 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main(process.argv.slice(2)).then((c) => { process.exitCode = c; setTimeout(() => process.exit(c), 3000).unref(); }, (e) => { console.error(e); process.exit(1); });
+}
+
