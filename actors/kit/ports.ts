@@ -19,6 +19,16 @@ export interface UserPort {
   nextTurn(req: UserTurnRequest, signal?: AbortSignal): Promise<UserTurnReply>;
 }
 
+/**
+ * How the user simulator opens a dialogue. `model` (τ²'s way, the default): its model writes every
+ * turn. `scenario`: its first turn is the scenario's reason for call and known info verbatim (the
+ * whole instruction text when the task has unstructured instructions), its model writes the rest —
+ * for user models too small to state their own task (the embedded 135M one answers the agent's
+ * greeting as if it were the assistant, so dialogues never contain what the task is about).
+ */
+export type UserOpening = 'model' | 'scenario';
+export const USER_OPENINGS = ['model', 'scenario'] as const;
+
 /** One dialogue's environment: executes a batch of tool calls in order, one ToolMessage per call. */
 export interface EnvPort {
   execute(toolCalls: ToolCall[], signal?: AbortSignal): Promise<ToolMessage[]>;

@@ -233,3 +233,63 @@ export function deterministicChecks(domain: DomainSpec, task: Task, accepted: re
   });
   return { checks, ok: checks.every((c) => c.ok), signature };
 }
+
+export interface DialogueGroundingResult {
+  /** Literal argument values of the dialogue's writes that no earlier user turn or tool result contains. */
+  ungrounded: string[];
+  /** Literal values checked. */
+  checked: number;
+}
+
+/** Strings and numbers of an argument value (object keys and booleans are structure and choice, not facts). */
+function literalLeaves(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') out.push(v);
+  else if (typeof v === 'number') out.push(String(v));
+  else if (Array.isArray(v)) for (const x of v) literalLeaves(x, out);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) literalLeaves(x, out);
+  return out;
+}
+
+/**
+ * Grounding of a played dialogue (pure): every literal value the agent writes (strings and numbers
+ * in the arguments of its calls to mutating tools) must occur, case-insensitively, in a user turn or
+ * a tool result that came before the call. A final-state checker cannot see this: an agent that
+ * writes the gold call although the user never asked for it passes the checker, and a dialogue like
+ * that teaches a model to write what the conversation does not justify. Parameters whose value is a
+ * choice among fixed options (`isChoice`: enum-typed) are the agent's judgment, not a fact to copy,
+ * and are not checked. The empty string is never checked.
+ */
+/** What grounding reads of a message (τ² trajectories and the scene's messages both fit). */
+export interface GroundingMessage {
+  role: string;
+  content?: string | null;
+  tool_calls?: readonly { name: string; arguments?: Record<string, unknown> }[] | null;
+}
+
+export function checkDialogueGrounding(
+  messages: readonly GroundingMessage[],
+  isWrite: (tool: string) => boolean,
+  isChoice: (tool: string, param: string) => boolean = () => false,
+): DialogueGroundingResult {
+  let heard = '';
+  let checked = 0;
+  const ungrounded: string[] = [];
+  for (const m of messages) {
+    if (m.role === 'assistant') {
+      for (const c of m.tool_calls ?? []) {
+        if (!isWrite(c.name)) continue;
+        for (const [k, v] of Object.entries(c.arguments ?? {})) {
+          if (isChoice(c.name, k)) continue;
+          for (const leaf of literalLeaves(v)) {
+            if (leaf.trim() === '') continue;
+            checked++;
+            if (!heard.includes(leaf.toLowerCase())) ungrounded.push(`${c.name}.${k}=${JSON.stringify(leaf)}`);
+          }
+        }
+      }
+    } else if (m.role === 'user' || m.role === 'tool') {
+      heard += `\n${String(m.content ?? '').toLowerCase()}`;
+    }
+  }
+  return { ungrounded, checked };
+}

@@ -98,6 +98,8 @@ export const TrainConfig = z.object({
     /** The user simulator of local services: "llm" (user.model) or "scripted" (TEST HARNESS: never ends the dialogue). */
     user: z.enum(['llm', 'scripted']).default('llm'),
     userModel: z.record(z.string(), z.unknown()).default({ model: 'local', temperature: 0 }),
+    /** How the LLM user opens each rollout: `model` (τ²) or `scenario` (its first turn states the task; see UserOpening). */
+    userOpening: z.enum(['model', 'scenario']).default('model'),
     /** Wait for one agent/user/env call before it counts as an infrastructure error. */
     rpcTimeoutMs: z.number().int().positive().default(120_000),
   }).strict().optional(),

@@ -223,7 +223,10 @@ export function assembleTask(domain: DomainSpec, id: string, plan: SynthesisPlan
     evaluation_criteria: { actions, communicate_info: [], reward_basis: ['DB', 'COMMUNICATE'] },
   };
   const instr = base.user_scenario.instructions as { reason_for_call: string; known_info: string | null; task_instructions: string };
-  const text = `${instr.reason_for_call}\n${instr.known_info ?? ''}\n${instr.task_instructions}`.toLowerCase();
+  // What the user can state is the reason for call and the known info (task_instructions say how to
+  // behave): a value found only in the instructions is repeated in known_info, so a user that opens
+  // with its scenario (UserOpening `scenario`) states every value the agent must write.
+  const text = `${instr.reason_for_call}\n${instr.known_info ?? ''}`.toLowerCase();
   const evidence = toolEvidence(initialEnvironment(domain, base), text);
   const facts: string[] = [];
   const initialEnv = initialEnvironment(domain, base);

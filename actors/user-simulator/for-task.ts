@@ -4,7 +4,7 @@ import type { Task } from '../../protocols/tau2/task.ts';
 import type { DomainSpec } from '../../domains/core/domain.ts';
 import { renderUserScenario } from '../../domains/tasks/scenario.ts';
 import type { ToolSchema } from '../../protocols/dialogue.ts';
-import type { ChatModel, UserPort } from '../kit/ports.ts';
+import type { ChatModel, UserOpening, UserPort } from '../kit/ports.ts';
 import { buildUserSystemPrompt, loadUserGuidelines } from './prompt.ts';
 import { createUserSimulator } from './simulator.ts';
 
@@ -21,7 +21,25 @@ export function userSetupFor(domain: DomainSpec, task: Task): TaskUserSetup {
   return { systemPrompt, tools };
 }
 
-export function createTaskUser(domain: DomainSpec, task: Task, model: ChatModel, opts: { temperature?: number; maxTokens?: number } = {}): UserPort {
+/**
+ * The user's first turn under the `scenario` opening (pure): the reason for call and the known info,
+ * or the instruction text itself when the task's instructions are one string (τ² mock).
+ */
+export function scenarioOpening(task: Pick<Task, 'user_scenario'>): string {
+  const instr = task.user_scenario.instructions;
+  if (typeof instr === 'string') return instr.trim();
+  return [instr.reason_for_call, instr.known_info ?? ''].map((s) => s.trim()).filter(Boolean).join(' ');
+}
+
+export interface TaskUserOptions {
+  temperature?: number;
+  maxTokens?: number;
+  /** Default `model`. */
+  opening?: UserOpening;
+}
+
+export function createTaskUser(domain: DomainSpec, task: Task, model: ChatModel, opts: TaskUserOptions = {}): UserPort {
   const { systemPrompt, tools } = userSetupFor(domain, task);
-  return createUserSimulator({ model, systemPrompt, tools, ...opts });
+  const { opening, ...rest } = opts;
+  return createUserSimulator({ model, systemPrompt, tools, ...rest, ...(opening === 'scenario' ? { openingText: scenarioOpening(task) } : {}) });
 }

@@ -13,12 +13,12 @@ import { QUEUE, UserTurnAnswered, UserTurnAsked, userTurnSubject, type UserTurnR
 import { defineRole, type RoleContext, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { Task } from '../../protocols/tau2/task.ts';
-import type { ChatModel, UserPort } from '../kit/ports.ts';
+import { USER_OPENINGS, type ChatModel, type UserOpening, type UserPort } from '../kit/ports.ts';
 import { llmClientChatModel } from '../kit/llm-chat-model.ts';
 import { taskResolver } from '../kit/task-env.ts';
 import { workerLlm } from '../kit/work-role.ts';
 import { servedDomains } from '../kit/turn-role.ts';
-import { createTaskUser } from './for-task.ts';
+import { createTaskUser, type TaskUserOptions } from './for-task.ts';
 
 export interface UserSimulatorRoleDeps {
   /** Implementation id (registry, `from.impl` of every reply): `user-simulator-llm@1`, or a test harness's. */
@@ -101,7 +101,7 @@ export function userSimulatorRole(deps: UserSimulatorRoleDeps): RoleDefinition {
 }
 
 /** The LLM user of each task, built on its first turn and kept (the system prompt is a pure function of the task). */
-export function taskUsers(model: ChatModel, taskOf: (domain: string, taskId: string) => Task, opts: { temperature?: number; maxTokens?: number }) {
+export function taskUsers(model: ChatModel, taskOf: (domain: string, taskId: string) => Task, opts: TaskUserOptions) {
   const users = new Map<string, UserPort>();
   return (req: { domain: string; taskId: string }): UserPort => {
     const key = `${req.domain}\u0000${req.taskId}`;
@@ -116,7 +116,8 @@ export function taskUsers(model: ChatModel, taskOf: (domain: string, taskId: str
  * `--model user-simulator=M` or TROUPE_USER_SIMULATOR_MODEL / _BASE_URL / _API_KEY_ENV (default: the
  * embedded local model, temperature 0, 120 tokens a reply, as in synthesis); domains from
  * TROUPE_USER_SIMULATOR_DOMAINS (default: all); tasks from each domain's τ² task file, or from
- * TROUPE_USER_SIMULATOR_TASKS (a task file, e.g. synthesized tasks).
+ * TROUPE_USER_SIMULATOR_TASKS (a task file, e.g. synthesized tasks); the opening from
+ * TROUPE_USER_OPENING (`model`, the default, or `scenario`: see UserOpening).
  */
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
   const llm = workerLlm('user-simulator', ctx, { temperature: 0, maxTokens: 120 });
@@ -130,6 +131,13 @@ export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
   return userSimulatorRole({
     impl: 'user-simulator-llm@1',
     domains: servedDomains('user-simulator'),
-    userFor: taskUsers(llmClientChatModel(llm), taskOf, { temperature: llm.config.temperature, maxTokens: llm.config.maxTokens }),
+    userFor: taskUsers(llmClientChatModel(llm), taskOf, { temperature: llm.config.temperature, maxTokens: llm.config.maxTokens, opening: userOpeningFromEnv() }),
   });
+}
+
+/** TROUPE_USER_OPENING, checked: an unknown value is an error at start, not a silent default. */
+export function userOpeningFromEnv(env: NodeJS.ProcessEnv = process.env): UserOpening {
+  const v = env.TROUPE_USER_OPENING?.trim() || 'model';
+  if (!(USER_OPENINGS as readonly string[]).includes(v)) throw new Error(`TROUPE_USER_OPENING: "${v}" is not one of ${USER_OPENINGS.join(', ')}`);
+  return v as UserOpening;
 }

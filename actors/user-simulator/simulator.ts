@@ -15,11 +15,19 @@ export interface UserSimulatorOptions {
   tools?: ToolSchema[];
   temperature?: number;
   maxTokens?: number;
+  /** Said verbatim as the user's first turn instead of asking the model (see UserOpening). */
+  openingText?: string;
+}
+
+/** True while the user has not spoken yet (the history holds only the greeting or the task's history without user turns). */
+export function isUserFirstTurn(history: UserTurnRequest['history']): boolean {
+  return !history.some((m) => m.role === 'user');
 }
 
 export function createUserSimulator(opts: UserSimulatorOptions): UserPort {
   return {
     async nextTurn(req: UserTurnRequest, signal?: AbortSignal): Promise<UserTurnReply> {
+      if (opts.openingText && isUserFirstTurn(req.history)) return { message: { role: 'user', content: opts.openingText } };
       const reply = await opts.model.complete(
         {
           messages: [{ role: 'system', content: opts.systemPrompt }, ...flipForUser(req.history)],

@@ -22,6 +22,7 @@ import { buildAgentSystemPrompt } from '../kit/agent-prompt.ts';
 import { askJson } from '../kit/ask-json.ts';
 import { addTokens, itemSeed, roleParams, stamp, workRole, workerLlm } from '../kit/work-role.ts';
 import { observedValues } from '../kit/explore.ts';
+import { checkDialogueGrounding } from '../kit/task-checks.ts';
 import { compileChecker, goldDiff, intentSpec, selectSpec, specFromDiff, validateChecker, validationCases } from './checker.ts';
 import { buildCriteria } from './criteria.ts';
 import { changePath, dialogueFinalState, initialEnvironment, stateOf } from '../../domains/tasks/states.ts';
@@ -37,6 +38,12 @@ export interface VerifierDeps {
    * can); either way the candidate must validate, else the full-diff checker is used.
    */
   checkerMode?: 'spec' | 'code';
+  /**
+   * `require` (default): a dialogue whose checker passes is still failed when the agent wrote a
+   * literal value no earlier user turn or tool result contains (checkDialogueGrounding) — it is not
+   * evidence of a task done from the conversation. `off`: the checker alone decides.
+   */
+  dialogueGrounding?: 'require' | 'off';
 }
 
 /** Terminations τ² grades; anything else (step limit, errors) is a failed dialogue whatever the state. */
@@ -128,8 +135,13 @@ async function judgeDialogue(deps: VerifierDeps, input: RoleInput<PlayedData>): 
   const final = dialogueFinalState(domain, p.task, p.dialogue.messages);
   const v = await runChecker(p.checker.source, { initialState: initial, finalState: final, trajectory: p.dialogue.messages }, deps.sandbox);
   const graded = GRADED.has(p.dialogue.terminationReason);
-  const pass = v.pass && graded;
-  const checkerRun = { status: v.status, pass, reasons: graded ? v.reasons : [...v.reasons, `dialogue ended with ${p.dialogue.terminationReason}, which is not graded`] };
+  const grounding = deps.dialogueGrounding === 'off' ? null : groundingOf(domain, p.dialogue.messages);
+  const grounded = !grounding || grounding.ungrounded.length === 0;
+  const pass = v.pass && graded && grounded;
+  const reasons = [...v.reasons];
+  if (!graded) reasons.push(`dialogue ended with ${p.dialogue.terminationReason}, which is not graded`);
+  if (!grounded) reasons.push(`ungrounded: the agent wrote ${grounding!.ungrounded.join(', ')}, which no earlier user turn or tool result contains`);
+  const checkerRun = { status: v.status, pass, reasons };
   const prov = stamp(p.provenance, input, p.provenance.roles.verifier?.model ?? null, 'verifier-judge');
   if (!pass) return output(DialogueFailed, { ...p, checkerRun, provenance: prov });
   const env = domain.createEnvironment();
@@ -151,6 +163,16 @@ async function judgeDialogue(deps: VerifierDeps, input: RoleInput<PlayedData>): 
   });
 }
 
+/** The dialogue's grounding against the domain's agent tools (mutating ones are checked, enum parameters are choices). */
+function groundingOf(domain: DomainSpec, messages: PlayedData['dialogue']['messages']) {
+  const env = domain.createEnvironment();
+  const enums = new Set<string>();
+  for (const s of env.agentToolSchemas() as { function: { name: string; parameters?: { properties?: Record<string, { enum?: unknown[] }> } } }[]) {
+    for (const [k, p] of Object.entries(s.function.parameters?.properties ?? {})) if (Array.isArray(p.enum)) enums.add(`${s.function.name}.${k}`);
+  }
+  return checkDialogueGrounding(messages, (t) => env.isMutatingTool(t), (t, k) => enums.has(`${t}.${k}`));
+}
+
 export function verifierRole(deps: VerifierDeps) {
   return workRole<TaskReviewed | PlayedData>({
     name: 'verifier',
@@ -170,5 +192,7 @@ export function verifierRole(deps: VerifierDeps) {
 export const defaultInstructions = DEFAULT_INSTRUCTIONS.verifier;
 
 export async function createRole(ctx: RoleContext): Promise<RoleDefinition> {
-  return verifierRole({ domain: getDomain, llm: workerLlm('verifier', ctx), checkerMode: process.env.TROUPE_VERIFIER_CHECKER_MODE === 'code' ? 'code' : 'spec' });
+  const grounding = process.env.TROUPE_VERIFIER_DIALOGUE_GROUNDING?.trim() || 'require';
+  if (grounding !== 'require' && grounding !== 'off') throw new Error(`TROUPE_VERIFIER_DIALOGUE_GROUNDING: "${grounding}" is not one of require, off`);
+  return verifierRole({ domain: getDomain, llm: workerLlm('verifier', ctx), checkerMode: process.env.TROUPE_VERIFIER_CHECKER_MODE === 'code' ? 'code' : 'spec', dialogueGrounding: grounding });
 }

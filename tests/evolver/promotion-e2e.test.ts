@@ -35,7 +35,7 @@ describe('evolver: promotion and rollback on validation batches (scripted model,
     if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
     nats = await startTestNats();
     llm = await startScriptedLlm();
-    const config = RolesConfigSchema.parse({ actor: 'oracle', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } });
+    const config = RolesConfigSchema.parse({ actor: 'oracle', userOpening: 'scenario', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } });
     society = await startSynthSociety({ nc: nats.nc, config, log: () => {} });
     const kv = await openInstructions(nats.nc);
     await setEntry(kv, 'critic', STRICT_CRITIC, { author: 'test', rationale: 'an over-strict critic' });

@@ -32,7 +32,7 @@ beforeAll(async () => {
   if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
   nats = await startTestNats();
   llm = await startScriptedLlm();
-  const config = RolesConfigSchema.parse({ actor: 'oracle', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } });
+  const config = RolesConfigSchema.parse({ actor: 'oracle', userOpening: 'scenario', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } });
   society = await startSynthSociety({ nc: nats.nc, config, log: () => {} });
   await setEntry(await openInstructions(nats.nc), 'critic', CRITIC, { author: 'test', rationale: 'a critic that always wants one revision' });
   worker = spawn(process.execPath, [BIN, 'worker', '--roles', 'evolver'], {

@@ -186,10 +186,11 @@ beforeAll(async () => {
       if (v.envelope.kind === 'synth.task.accepted') acceptedByRun.set(d.runId, d);
       if (v.envelope.kind === 'synth.plan.issued') plansByRun.set(d.runId, [...(plansByRun.get(d.runId) ?? []), d as never]);
       if (v.envelope.kind === 'synth.dataset.record') recordRuns.add(d.runId);
+      if (v.envelope.kind === 'synth.dialogue.failed') drops.push(`${d.runId} dialogue: ${(d as unknown as { checkerRun: { reasons: string[] } }).checkerRun.reasons.join('; ')}`);
       if (v.envelope.kind === 'synth.item.dropped') drops.push(`${d.runId} ${(d as unknown as { stage: string }).stage}: ${(d as unknown as { reasons: string[] }).reasons.join('; ')}`);
     }
   })();
-  const config = RolesConfigSchema.parse({ actor: 'oracle', criticReview: 'llm', maxSteps: 12, models: { default: { model: 'scripted', baseURL, maxRetries: 0 } } });
+  const config = RolesConfigSchema.parse({ actor: 'oracle', userOpening: 'scenario', criticReview: 'llm', maxSteps: 12, models: { default: { model: 'scripted', baseURL, maxRetries: 0 } } });
   society = await startSynthSociety({ nc: nats.nc, config, log: (l) => logs.push(l) });
   accepted = await new Kvm(nats.nc).open(ACCEPTED_TASKS_BUCKET);
 }, 60_000);
@@ -285,7 +286,7 @@ describe('live instructions in the synthesis society', () => {
     // Both dialogues passed: the validation run's record was published (its funnel adds up) but not stored.
     const stored = async (runId: string) => (await readDataset(nats.nc, { runId })).length;
     for (let i = 0; i < 50 && (!recordRuns.has('override-e') || (await stored('normal-f')) === 0); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(recordRuns.has('override-e')).toBe(true);
+    expect(recordRuns.has('override-e'), `no record of run override-e (drops: ${drops.join(' | ')})`).toBe(true);
     expect(await stored('normal-f')).toBe(1);
     expect(await stored('override-e')).toBe(0);
   }, 40_000);

@@ -61,7 +61,7 @@ describe('troupe synth --resume', () => {
     if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
     llm = await startScriptedLlm({ delayMs: 150 }); // slow enough to kill the run half-way
     const cfg = join(runs, 'roles.json');
-    writeFileSync(cfg, JSON.stringify({ actor: 'oracle', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, ackWaitMs: 2000, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } }));
+    writeFileSync(cfg, JSON.stringify({ actor: 'oracle', userOpening: 'scenario', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, ackWaitMs: 2000, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } }));
 
     // 1. Start the run and follow it on its own embedded server (credentials in its run directory).
     const first = synth(['--domain', 'mock', '--plans', '2', '--tasks-per-plan', '3', '--roles-config', cfg, '--run-id', RUN, '--timeout-min', '3']);

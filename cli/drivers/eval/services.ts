@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { getDomain } from '../../../domains/registry.ts';
 import type { Task } from '../../../protocols/tau2/task.ts';
 import type { UserMessage } from '../../../protocols/dialogue.ts';
-import type { ChatModel } from '../../../actors/kit/ports.ts';
+import type { ChatModel, UserOpening } from '../../../actors/kit/ports.ts';
 import { LlmClient, parseRoleModelConfig, type RoleModelConfigInput } from '../../../llm/client/index.ts';
 import { llmClientChatModel } from '../../../actors/kit/llm-chat-model.ts';
 import { serveEnvironment } from '../../../actors/kit/remote.ts';
@@ -23,7 +23,8 @@ import { createOracleAgent } from '../../../actors/actor/oracle-agent.ts';
 /** Who plays the agent: an LLM (local or an endpoint), or the ORACLE TEST HARNESS. */
 export type AgentChoice = { kind: 'llm'; model: RoleModelConfigInput } | { kind: 'oracle' };
 /** Who plays the user: an LLM, or the SCRIPTED TEST HARNESS (plumbing tests only). */
-export type UserChoice = { kind: 'llm'; model: RoleModelConfigInput } | { kind: 'scripted' };
+/** `opening`: how the LLM user opens each dialogue (default `model`; see UserOpening). */
+export type UserChoice = { kind: 'llm'; model: RoleModelConfigInput; opening?: UserOpening } | { kind: 'scripted' };
 
 export interface EvalServiceOptions {
   domain: string;
@@ -100,7 +101,7 @@ export async function startEvalServices(nc: NatsConnection, o: EvalServiceOption
       await host(userSimulatorRole({
         impl: 'user-simulator-llm@1',
         domains: [o.domain],
-        userFor: taskUsers(model, (_d, id) => o.taskOf(id), { temperature: user.model.temperature, maxTokens: user.model.maxTokens }),
+        userFor: taskUsers(model, (_d, id) => o.taskOf(id), { temperature: user.model.temperature, maxTokens: user.model.maxTokens, opening: user.opening }),
       }));
     }
   } catch (e) {

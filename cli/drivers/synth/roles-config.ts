@@ -14,6 +14,13 @@ export const RolesConfigSchema = z.object({
    * teacher on the embedded model (too small to complete a task), the LLM agent on a real endpoint.
    */
   actor: z.enum(['llm', 'oracle']).optional(),
+  /**
+   * How the user simulator opens synthesis dialogues (UserOpening in actors/kit/ports.ts). Unset:
+   * `scenario` on the embedded model (it cannot state its own task), `model` on a real endpoint.
+   */
+  userOpening: z.enum(['model', 'scenario']).optional(),
+  /** `require`: the verifier also fails a dialogue whose agent wrote values nobody said (see VerifierDeps). */
+  dialogueGrounding: z.enum(['require', 'off']).default('require'),
   maxRevisions: z.number().int().min(0).default(1),
   /**
    * `off`: the critic judges by its deterministic checks only; `advisory`: the model reviews but never

@@ -65,7 +65,7 @@ export async function startSynthSociety(o: SynthSocietyOptions): Promise<SynthSo
     { def: metaPlannerRole({ domain, llm: clients['meta-planner'] }), instructions: instr['meta-planner'], model: clients['meta-planner'].config.model },
     { def: scriptwriterRole({ domain, llm: clients.scriptwriter, exploration: config.exploration }), instructions: instr.scriptwriter, model: clients.scriptwriter.config.model },
     { def: criticRole({ domain, llm: clients.critic, accepted, ...criticModeFromEnv({ TROUPE_CRITIC_REVIEW: config.criticReview }) }), instructions: instr.critic, model: clients.critic.config.model },
-    { def: verifierRole({ domain, llm: clients.verifier, checkerMode: config.checkerMode }), instructions: instr.verifier, model: clients.verifier.config.model },
+    { def: verifierRole({ domain, llm: clients.verifier, checkerMode: config.checkerMode, dialogueGrounding: config.dialogueGrounding }), instructions: instr.verifier, model: clients.verifier.config.model },
     { def: rolloutRole({ domain, players, maxSteps: config.maxSteps, timeoutMs: config.dialogueTimeoutMs }) },
     { def: datasetRole(nc) },
   ];

@@ -100,7 +100,7 @@ export async function openSocietyRun(o: SocietyRunOptions): Promise<SocietyRun> 
         modelServer: servers[0],
         temperature: r.temperature,
         maxTokens: r.agentMaxTokens,
-        user: r.user === 'scripted' ? { kind: 'scripted' } : { kind: 'llm', model: r.userModel as never },
+        user: r.user === 'scripted' ? { kind: 'scripted' } : { kind: 'llm', model: r.userModel as never, opening: r.userOpening },
       });
       cleanups.push(() => services.stop());
       cleanups.push(() => stopLocalModelServer()); // an LLM user on the "local" model started one
