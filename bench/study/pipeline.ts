@@ -80,6 +80,13 @@ export interface SynthRunResult {
   failures: FailureReport[];
 }
 
+/**
+ * Every user simulator of the study (synthesis, GRPO rollouts, evaluation of every arm) opens with
+ * its scenario: the 135M user never states its task by itself (the small run's null result), and the
+ * same opening for every arm keeps the comparisons fair. Pre-registered in protocol.json.
+ */
+export const STUDY_USER_OPENING = 'scenario' as const;
+
 /** The held-out run first, then the training run (and the unverified run), on one NATS store: the
  *  critic's duplicate check (KV of accepted signatures) sees the held-out tasks when it reviews training drafts. */
 export async function synthesize(ctx: StudyContext): Promise<Record<string, SynthRunResult>> {
@@ -98,6 +105,8 @@ export async function synthesize(ctx: StudyContext): Promise<Record<string, Synt
         const s = ctx.scale.synth;
         const config = RolesConfigSchema.parse({
           actor: spec!.actor,
+          userOpening: STUDY_USER_OPENING,
+          dialogueGrounding: 'require',
           criticReview: 'off',
           maxSteps: s.maxSteps,
           models: { 'user-simulator': stub ? { model: 'stub-user', baseURL: stub.baseURL } : { maxTokens: s.userMaxTokens }, actor: { maxTokens: s.agentMaxTokens } },
@@ -337,7 +346,7 @@ export async function trainArm(ctx: StudyContext, arm: string, seed: number): Pr
       grpo: { groupSize: g.groupSize, groupsPerStep: g.groupsPerStep, maxAttempts: g.groupsPerStep, dropAllSuccess: filter, dropAllFailure: filter },
       rollouts: {
         source: 'society', nats: 'embedded', tasks: join(data, 'rl_tasks.jsonl'), groupSize: g.groupSize, concurrency: g.concurrency, maxSteps: g.maxSteps,
-        temperature: 1, agentMaxTokens: g.agentMaxTokens, user: 'llm', userModel: { model: 'local', temperature: 0, maxTokens: sc.eval.userMaxTokens },
+        temperature: 1, agentMaxTokens: g.agentMaxTokens, user: 'llm', userModel: { model: 'local', temperature: 0, maxTokens: sc.eval.userMaxTokens }, userOpening: STUDY_USER_OPENING,
       },
       output,
     };
@@ -473,7 +482,7 @@ export async function evalArm(ctx: StudyContext, arm: string, seed: number, held
     const served = { model: server.modelId, baseURL: server.baseURL, temperature: 0 };
     const isUser = (USER_ARMS as readonly string[]).includes(arm);
     const agent: AgentChoice = isUser ? { kind: 'oracle' } : { kind: 'llm', model: { ...served, maxTokens: e.agentMaxTokens } };
-    const user: UserChoice = isUser ? { kind: 'llm', model: { ...served, maxTokens: e.userMaxTokens } } : { kind: 'llm', model: { model: 'local', temperature: 0, maxTokens: e.userMaxTokens } };
+    const user: UserChoice = isUser ? { kind: 'llm', model: { ...served, maxTokens: e.userMaxTokens }, opening: STUDY_USER_OPENING } : { kind: 'llm', model: { model: 'local', temperature: 0, maxTokens: e.userMaxTokens }, opening: STUDY_USER_OPENING };
     const common = {
       domain: 'mock', agent, user, agentLabel: isUser ? 'oracle-test-harness' : server.modelId, userLabel: isUser ? server.modelId : 'local',
       trials: 1, concurrency: e.concurrency, seed: 300, maxSteps: e.maxSteps, maxErrors: 10, nats: session.settings, log: () => {},

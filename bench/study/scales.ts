@@ -81,6 +81,28 @@ export const SCALES: Record<string, Scale> = {
     grpo: { steps: 1, groupSize: 2, groupsPerStep: 2, lr: 1e-4, maxSteps: 10, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 1024 },
     eval: { maxSteps: 12, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 12 },
   },
+  // The run of 2026-12-04 (second session): the user opens with its scenario and the verifier
+  // requires grounded dialogues (the small run's null result was ungrounded data); ≥ 150 training
+  // items, next-tool-call match for every arm and seed, pass^1 as far as the cores allow.
+  medium: {
+    name: 'medium',
+    model: 'default',
+    seeds: [1, 2, 3],
+    synth: {
+      heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },
+      train: { plans: 6, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
+      unverified: { plans: 1, tasksPerPlan: 4, seed: 5101, actor: 'llm' },
+      maxSteps: 12,
+      userMaxTokens: 48,
+      agentMaxTokens: 120,
+      timeoutMin: 120,
+    },
+    baseTasks: 0,
+    sft: { steps: 12, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+    userSft: { steps: 6, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+    grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 10, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 2048 },
+    eval: { maxSteps: 10, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
+  },
   full: {
     name: 'full',
     model: 'default',

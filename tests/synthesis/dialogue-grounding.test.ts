@@ -61,7 +61,7 @@ function envelope(kind: string, data: unknown): Envelope {
 
 describe('the verifier fails a checker-passing dialogue that is not grounded', () => {
   async function ready(): Promise<TaskReady> {
-    const role = verifierRole({ domain: getDomain, llm: fakeLlm(() => ({ content: '{}' })).client });
+    const role = verifierRole({ domain: getDomain, llm: fakeLlm(() => ({ json: { checks: [], requiredCalls: [] } })).client });
     const prov = { runId: 'r', itemId: 'i0', roles: {}, tokens: { prompt: 0, completion: 0 } };
     const plan = { synthesis: { goal: 'create and complete a task' }, evaluation: { rubric: [], failureTaxonomy: [] } };
     const data = { runId: 'r', planId: 'p', itemId: 'i0', domain: 'mock', plan, task: createAndComplete, exploration: [], verdicts: [], provenance: prov } as never;
@@ -70,7 +70,7 @@ describe('the verifier fails a checker-passing dialogue that is not grounded', (
     return out[0].data as TaskReady;
   }
   async function judge(t: TaskReady, messages: Message[], grounding?: 'off') {
-    const role = verifierRole({ domain: getDomain, llm: fakeLlm(() => ({ content: '{}' })).client, ...(grounding ? { dialogueGrounding: grounding } : {}) });
+    const role = verifierRole({ domain: getDomain, llm: fakeLlm(() => ({ json: { checks: [], requiredCalls: [] } })).client, ...(grounding ? { dialogueGrounding: grounding } : {}) });
     const data: DialoguePlayed = { ...t, dialogue: { dialogueId: 'd', terminationReason: 'user_stop', messages, steps: messages.length, agentTokens: { prompt: 0, completion: 0 }, userTokens: { prompt: 0, completion: 0 }, error: null } };
     const out = await runRoleMachine(role, { message: envelope('synth.dialogue.played', data), data, delivery: 1, role: { name: 'verifier', impl: role.impl, instance: 'v1' } });
     return out[0] as { kind: string; data: { checkerRun?: { pass: boolean; reasons: string[] } } };
