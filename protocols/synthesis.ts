@@ -39,6 +39,15 @@ export const RunOverridesSchema = z.object({
 });
 export type RunOverrides = z.infer<typeof RunOverridesSchema>;
 
+/**
+ * The lowest revision of each KV key (`critic`, `params.critic`, `candidate.critic`, …) a run's items
+ * may read: what the run is credited to or validates. A host whose live view of a key is still
+ * behind (its watch has not delivered the write yet) reads the key again instead of running the item
+ * on an older revision, so the same run request gives the same items whatever the timing.
+ */
+export const RunRevisionsSchema = z.record(z.string(), z.number().int().positive());
+export type RunRevisions = z.infer<typeof RunRevisionsSchema>;
+
 export const ProvenanceSchema = z.object({
   runId: z.string(),
   planId: z.string(),
@@ -50,6 +59,8 @@ export const ProvenanceSchema = z.object({
   tokens: z.object({ prompt: z.number().int(), completion: z.number().int() }),
   /** Copied from the run request, so every downstream role can resolve them per item. */
   overrides: RunOverridesSchema.optional(),
+  /** Copied from the run request (RunRevisionsSchema). */
+  revisions: RunRevisionsSchema.optional(),
   seed: z.number().int().optional(),
   validation: z.boolean().optional(),
 });
@@ -125,6 +136,8 @@ export const SynthRunRequestSchema = z.object({
   maxRevisions: z.number().int().min(0),
   /** This run's items read these KV keys instead of the roles' own (see RunOverridesSchema). */
   overrides: RunOverridesSchema.optional(),
+  /** The lowest revision of each KV key this run's items may read (see RunRevisionsSchema). */
+  revisions: RunRevisionsSchema.optional(),
   /** Issue exactly these plans, in order, instead of asking the model (`plans` must equal their count). */
   fixedPlans: z.array(z.object({ synthesis: SynthesisPlanSchema, evaluation: EvaluationPlanSchema })).min(1).optional(),
   /** Base sampling seed: roles pass base + a stable per-item offset as `seed` on their LLM calls. */

@@ -7,14 +7,14 @@
 //      │ domain not served      │ the agent failed (model error, bad output)
 //      └────────────────────────┴──► failed (the caller gets an rpc-error: agent_error, or
 //                                     infrastructure_error when the model endpoint is down)
-import { assign, fromPromise, setup } from 'xstate';
+// The machine is the kit's turn machine (actors/kit/turn-role.ts), without the task check.
 import { AgentTurnAnswered, AgentTurnAsked, QUEUE, agentTurnSubject, type AgentTurnReply, type AgentTurnRequest } from '../../protocols/dialogue.ts';
-import { defineRole, type RoleContext, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
+import { defineRole, type RoleContext, type RoleDefinition } from '../../runtime/host/role.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { AgentPort } from '../kit/ports.ts';
 import { llmClientChatModel } from '../kit/llm-chat-model.ts';
 import { workerLlm } from '../kit/work-role.ts';
-import { servedDomains } from '../kit/turn-role.ts';
+import { servedDomains, turnMachine } from '../kit/turn-role.ts';
 import { createDomainAgent } from './for-domain.ts';
 
 export interface ActorRoleDeps {
@@ -27,51 +27,13 @@ export interface ActorRoleDeps {
   concurrency?: number;
 }
 
-interface Ctx {
-  input: RoleInput<AgentTurnRequest>;
-  reply?: AgentTurnReply;
-  error?: unknown;
-}
-
 export function actorMachine(deps: Pick<ActorRoleDeps, 'domains' | 'agentFor'>) {
-  return setup({
-    types: { input: {} as RoleInput<AgentTurnRequest>, context: {} as Ctx, output: {} as AgentTurnReply },
-    actors: {
-      compose: fromPromise<AgentTurnReply, AgentTurnRequest>(async ({ input, signal }) => (await deps.agentFor(input)).nextTurn(input, signal)),
-    },
-    guards: {
-      // A request names its domain; answering it with another domain's policy and tools would be wrong.
-      servedDomain: ({ context }) => deps.domains.includes(context.input.data.domain),
-    },
-    actions: {
-      refuse: assign({ error: ({ context }) => new Error(`actor: domain "${context.input.data.domain}" is not served here (${deps.domains.join(', ')})`) }),
-    },
-  }).createMachine({
+  return turnMachine<AgentTurnRequest, AgentTurnReply>({
     id: 'actor',
-    context: ({ input }) => ({ input }),
-    initial: 'checking',
-    states: {
-      checking: {
-        always: [{ guard: 'servedDomain', target: 'composing' }, { target: 'failed', actions: 'refuse' }],
-      },
-      composing: {
-        invoke: {
-          src: 'compose',
-          input: ({ context }) => context.input.data,
-          onDone: { target: 'answering', actions: assign({ reply: ({ event }) => event.output }) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
-        },
-      },
-      answering: { type: 'final' },
-      failed: {
-        // Erroring the actor is how the host learns of the failure; the error's class (an
-        // infrastructure error or not) decides which rpc-error the caller gets.
-        entry: ({ context }) => {
-          throw context.error instanceof Error ? context.error : new Error(String(context.error ?? 'actor failed'));
-        },
-      },
-    },
-    output: ({ context }) => context.reply!,
+    domains: deps.domains,
+    refuseDomain: (domain) => new Error(`actor: domain "${domain}" is not served here (${deps.domains.join(', ')})`),
+    compose: async (req, signal) => (await deps.agentFor(req)).nextTurn(req, signal),
+    failedMessage: 'actor failed',
   });
 }
 

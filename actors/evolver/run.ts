@@ -37,7 +37,7 @@ export interface FollowOptions {
 export async function runSynthesis(nc: NatsConnection, request: SynthRunRequest, o: FollowOptions): Promise<RunResult> {
   const req = SynthRunRequestSchema.parse(request);
   const envelopes = new Map<string, Envelope<unknown>>();
-  const { overrides, fixedPlans, seed, validation } = req;
+  const { overrides, revisions, fixedPlans, seed, validation } = req;
   const r = await followRun({
     nc,
     runId: req.runId,
@@ -48,7 +48,7 @@ export async function runSynthesis(nc: NatsConnection, request: SynthRunRequest,
     timeoutMs: o.timeoutMs,
     onProgress: o.onProgress,
     progressEveryMs: o.progressEveryMs,
-    request: { overrides, fixedPlans, seed, validation },
+    request: { overrides, revisions, fixedPlans, seed, validation },
     sender: 'evolver',
     onEnvelope: (e) => envelopes.set(e.id, e),
   });

@@ -128,6 +128,9 @@ export async function produce(env: EvolverEnv, cfg: EvolveConfig, round: number,
       tasksPerPlan: cfg.tasksPerPlan,
       maxRevisions: cfg.maxRevisions,
       seed: cfg.seed + 1000 * round,
+      // Its items read at least the revisions it is credited to (creditProduction), however far
+      // behind a host's live view of the bucket is (a promotion written a moment ago).
+      ...(Object.keys(live).length ? { revisions: live } : {}),
       ...(fixed ? { fixedPlans: fixed } : {}),
     },
     { timeoutMs: cfg.timeoutMs, onProgress: (s, ms) => env.onProgress?.(`round ${round} production`, s, ms), progressEveryMs: 10_000 },
@@ -299,13 +302,16 @@ export async function validate(env: EvolverEnv, cfg: EvolveConfig, round: number
   const layout = validationRequest(cand.role, plans, cfg);
   const seed = cfg.seed + 1000 * round + 500;
   const currentRevision = (await env.kv.get(cand.key))?.revision ?? cand.parent;
+  // Both arms read at least the revisions live now (the current arm: `currentRevision` of the key),
+  // the candidate arm its candidate revision: what the decision and the archive credit.
+  const live = { ...(await liveRevisions(env.kv, cfg.roles)), [cand.key]: currentRevision };
   const base = { domain: cfg.domain, plans: layout.plans, tasksPerPlan: layout.tasksPerPlan, maxRevisions: cfg.maxRevisions, ...(layout.fixedPlans ? { fixedPlans: layout.fixedPlans } : {}), seed, validation: true };
   const overrides = cand.kind === 'params' ? { params: { [cand.role]: cand.candidateKey } } : { instructions: { [cand.role]: cand.candidateKey } };
   env.log(`[evolve] round ${round}: validating ${cand.key}: current @${currentRevision} vs ${cand.candidateKey}@${cand.revision}, ${layout.plans} ${layout.fixedPlans ? 'fixed' : 'new'} plan(s) × ${layout.tasksPerPlan} per arm, seed ${seed}`);
   const progress = (arm: string) => (s: FunnelSummary, ms: number) => env.onProgress?.(`round ${round} ${arm} arm`, s, ms);
   const [current, candidate] = await Promise.all([
-    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-current` }, { timeoutMs: cfg.timeoutMs, onProgress: progress('current'), progressEveryMs: 15_000 }),
-    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-candidate`, overrides }, { timeoutMs: cfg.timeoutMs, onProgress: progress('candidate'), progressEveryMs: 15_000 }),
+    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-current`, revisions: live }, { timeoutMs: cfg.timeoutMs, onProgress: progress('current'), progressEveryMs: 15_000 }),
+    runSynthesis(env.nc, { ...base, runId: `${cfg.sessionId}-r${round}-candidate`, overrides, revisions: { ...live, [cand.candidateKey]: cand.revision } }, { timeoutMs: cfg.timeoutMs, onProgress: progress('candidate'), progressEveryMs: 15_000 }),
   ]);
   return { current, candidate, currentRevision };
 }

@@ -19,8 +19,8 @@ export interface RunOptions {
   timeoutMs: number;
   onProgress?: (s: FunnelSummary, elapsedMs: number, extra: { plans: number; lastError?: string }) => void;
   progressEveryMs?: number;
-  /** Run overrides, fixed plans, base seed, validation flag (see SynthRunRequestSchema). */
-  request?: Pick<SynthRunRequest, 'overrides' | 'fixedPlans' | 'seed' | 'validation'>;
+  /** Run overrides, lowest revisions, fixed plans, base seed, validation flag (see SynthRunRequestSchema). */
+  request?: Pick<SynthRunRequest, 'overrides' | 'revisions' | 'fixedPlans' | 'seed' | 'validation'>;
   /** Called with every message of this run while it is followed (e.g. to keep them). */
   onEnvelope?: (e: Envelope<unknown>) => void;
   /** Sender role of the run request (default `synth-cli`). */

@@ -5,7 +5,7 @@
 import { enqueueActions, fromPromise, setup } from 'xstate';
 import { trace } from '@opentelemetry/api';
 import type { MessageDef } from '../../protocols/envelope.ts';
-import { SynthRoleParamsSchema, type Provenance, type RunOverrides, type SynthRoleParams } from '../../protocols/synthesis.ts';
+import { SynthRoleParamsSchema, type Provenance, type RunOverrides, type RunRevisions, type SynthRoleParams } from '../../protocols/synthesis.ts';
 import { defineRole, type PublishEvent, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
 import { LiveValueError } from '../../runtime/instructions/live.ts';
 import { LlmClient, parseRoleModelConfig, roleModelConfigFromEnv, type RoleModelConfigInput } from '../../llm/client/index.ts';
@@ -80,28 +80,39 @@ export function itemOverrides(data: unknown): RunOverrides | undefined {
   return d?.provenance?.overrides ?? d?.overrides;
 }
 
+/** The lowest KV revisions an item's run may read (RunRevisionsSchema): in its provenance, or (a run request) at the top level. */
+export function itemRevisions(data: unknown): RunRevisions | undefined {
+  const d = data as { provenance?: { revisions?: RunRevisions }; revisions?: RunRevisions } | null;
+  return d?.provenance?.revisions ?? d?.revisions;
+}
+
 /**
  * The settings this item runs with: when the item's run overrides this role's instructions or
  * parameters key, the current revision of that key (through the host's live view) replaces the
  * role's own; the parameters are then checked against SynthRoleParamsSchema. A missing override key
  * or an invalid value throws an error naming key and revision: the item fails (retried, then
- * dead-lettered) rather than silently running on defaults.
+ * dead-lettered) rather than silently running on defaults. When the run names a lower bound for the
+ * key read (`revisions`) and the host's live view is behind it, the key is read again (LiveSource); a
+ * host without a live view runs its fixed instructions, which no revision bound applies to.
  */
 export async function resolveItemSettings<T>(role: string, input: RoleInput<T>): Promise<RoleInput<T>> {
   const o = itemOverrides(input.data);
+  const revs = itemRevisions(input.data);
   let { instructions, params } = input;
-  const ikey = o?.instructions?.[role];
-  if (ikey) {
+  const ikey = o?.instructions?.[role] ?? instructions?.key ?? role;
+  const iwant = revs?.[ikey];
+  if (o?.instructions?.[role] || (input.live && iwant !== undefined && (instructions?.revision ?? 0) < iwant)) {
     if (!input.live) throw new Error(`${role}: the item's run overrides instructions with ${ikey}, but this host has no live instructions source`);
-    const cur = await input.live.instructions(ikey);
-    if (!cur) throw new Error(`${role}: override key ${ikey} has no instructions`);
+    const cur = await input.live.instructions(ikey, iwant);
+    if (!cur) throw new Error(`${role}: ${o?.instructions?.[role] ? 'override ' : ''}key ${ikey} has no instructions`);
     instructions = { text: cur.text, revision: cur.revision, key: ikey };
   }
-  const pkey = o?.params?.[role];
-  if (pkey) {
+  const pkey = o?.params?.[role] ?? params?.key ?? `params.${role}`;
+  const pwant = revs?.[pkey];
+  if (o?.params?.[role] || (input.live && pwant !== undefined && (params?.revision ?? 0) < pwant)) {
     if (!input.live) throw new Error(`${role}: the item's run overrides parameters with ${pkey}, but this host has no live instructions source`);
-    const cur = await input.live.value(pkey, SynthRoleParamsSchema);
-    if (!cur) throw new Error(`${role}: override key ${pkey} has no parameters`);
+    const cur = await input.live.value(pkey, SynthRoleParamsSchema, pwant);
+    if (!cur) throw new Error(`${role}: ${o?.params?.[role] ? 'override ' : ''}key ${pkey} has no parameters`);
     params = { value: cur.value, revision: cur.revision, key: pkey };
   } else if (params) {
     const r = SynthRoleParamsSchema.safeParse(params.value);

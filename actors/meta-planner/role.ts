@@ -53,6 +53,7 @@ export function metaPlannerRole(deps: MetaPlannerDeps) {
       const params = roleParams(input);
       const runCopy = {
         ...(req.overrides ? { overrides: req.overrides } : {}),
+        ...(req.revisions ? { revisions: req.revisions } : {}),
         ...(req.seed !== undefined ? { seed: req.seed } : {}),
         ...(req.validation ? { validation: true } : {}),
       };

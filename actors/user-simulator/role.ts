@@ -3,21 +3,20 @@
 // machine's output is the reply. Stateless between turns: every request carries the user's whole
 // view of the dialogue and the task id the simulator is built from.
 //
-//   checking ─► composing ─► answering (final: the reply)
-//      │ domain not served,     │ the simulator failed (model error, bad output)
-//      │ no task id             │
-//      └────────────────────────┴──► failed (the caller gets an rpc-error: user_error, or
-//                                     infrastructure_error when the model endpoint is down)
-import { assign, fromPromise, setup } from 'xstate';
+//   checking ─► checkingTask ─► composing ─► answering (final: the reply)
+//      │ domain not served │ no task id  │ the simulator failed (model error, bad output)
+//      └───────────────────┴─────────────┴──► failed (the caller gets an rpc-error: user_error, or
+//                                             infrastructure_error when the model endpoint is down)
+// The machine is the kit's turn machine (actors/kit/turn-role.ts), with the task check.
 import { QUEUE, UserTurnAnswered, UserTurnAsked, userTurnSubject, type UserTurnReply, type UserTurnRequest } from '../../protocols/dialogue.ts';
-import { defineRole, type RoleContext, type RoleDefinition, type RoleInput } from '../../runtime/host/role.ts';
+import { defineRole, type RoleContext, type RoleDefinition } from '../../runtime/host/role.ts';
 import { getDomain } from '../../domains/registry.ts';
 import type { Task } from '../../protocols/tau2/task.ts';
 import { USER_OPENINGS, type ChatModel, type UserOpening, type UserPort } from '../kit/ports.ts';
 import { llmClientChatModel } from '../kit/llm-chat-model.ts';
 import { taskResolver } from '../kit/task-env.ts';
 import { workerLlm } from '../kit/work-role.ts';
-import { servedDomains } from '../kit/turn-role.ts';
+import { servedDomains, turnMachine } from '../kit/turn-role.ts';
 import { createTaskUser, type TaskUserOptions } from './for-task.ts';
 
 export interface UserSimulatorRoleDeps {
@@ -31,58 +30,18 @@ export interface UserSimulatorRoleDeps {
   concurrency?: number;
 }
 
-interface Ctx {
-  input: RoleInput<UserTurnRequest>;
-  reply?: UserTurnReply;
-  error?: unknown;
-}
-
 export function userSimulatorMachine(deps: Pick<UserSimulatorRoleDeps, 'domains' | 'userFor' | 'needsTask'>) {
-  return setup({
-    types: { input: {} as RoleInput<UserTurnRequest>, context: {} as Ctx, output: {} as UserTurnReply },
-    actors: {
-      compose: fromPromise<UserTurnReply, UserTurnRequest>(async ({ input, signal }) => (await deps.userFor(input as UserTurnRequest & { taskId: string })).nextTurn(input, signal)),
-    },
-    guards: {
-      servedDomain: ({ context }) => deps.domains.includes(context.input.data.domain),
-      // The simulator plays the task's user: without the task there is nothing to play.
-      hasTask: ({ context }) => deps.needsTask === false || !!context.input.data.taskId,
-    },
-    actions: {
-      refuseDomain: assign({ error: ({ context }) => new Error(`user-simulator: domain "${context.input.data.domain}" is not served here (${deps.domains.join(', ')})`) }),
-      refuseNoTask: assign({ error: () => new Error('dialogue.user-turn without taskId: the user simulator needs the task') }),
-    },
-  }).createMachine({
+  return turnMachine<UserTurnRequest, UserTurnReply>({
     id: 'user-simulator',
-    context: ({ input }) => ({ input }),
-    initial: 'checking',
-    states: {
-      checking: {
-        always: [
-          { guard: { type: 'servedDomain' }, target: 'checkingTask' },
-          { target: 'failed', actions: 'refuseDomain' },
-        ],
-      },
-      checkingTask: {
-        always: [{ guard: 'hasTask', target: 'composing' }, { target: 'failed', actions: 'refuseNoTask' }],
-      },
-      composing: {
-        invoke: {
-          src: 'compose',
-          input: ({ context }) => context.input.data,
-          onDone: { target: 'answering', actions: assign({ reply: ({ event }) => event.output }) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
-        },
-      },
-      answering: { type: 'final' },
-      failed: {
-        // Erroring the actor is how the host learns of the failure (see actors/actor/role.ts).
-        entry: ({ context }) => {
-          throw context.error instanceof Error ? context.error : new Error(String(context.error ?? 'user simulator failed'));
-        },
-      },
+    domains: deps.domains,
+    refuseDomain: (domain) => new Error(`user-simulator: domain "${domain}" is not served here (${deps.domains.join(', ')})`),
+    // The simulator plays the task's user: without the task there is nothing to play.
+    task: {
+      has: (req) => deps.needsTask === false || !!req.taskId,
+      refuse: () => new Error('dialogue.user-turn without taskId: the user simulator needs the task'),
     },
-    output: ({ context }) => context.reply!,
+    compose: async (req, signal) => (await deps.userFor(req as UserTurnRequest & { taskId: string })).nextTurn(req, signal),
+    failedMessage: 'user simulator failed',
   });
 }
 

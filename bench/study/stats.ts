@@ -2,17 +2,10 @@
 // pass^k, paired bootstrap intervals over tasks, McNemar's exact test. Unit tests:
 // tests/study/stats.test.ts.
 
-/** Mulberry32: a small seeded generator, so every interval in the report can be recomputed exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { makeRng } from '../../nn/model/rng.ts';
+
+/** Mulberry32 (nn/model/rng.ts): a small seeded generator, so every interval in the report can be recomputed exactly. */
+export const rng: (seed: number) => () => number = makeRng;
 
 /** Binomial coefficient as a float (exact for the small n here). */
 export function choose(n: number, k: number): number {

@@ -3,15 +3,10 @@
 // of the most-failing role's instructions by the evolver's model, a validation batch (candidate arm
 // beside current arm, same plans and seed) and the promotion decision. Writes the run report
 // (report.md + per-round SVG curves + rounds.json) into the run directory.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { EvaluationPlanSchema, SynthesisPlanSchema, type EvaluationPlan, type SynthesisPlan } from '../../protocols/synthesis.ts';
-import { natsCliOptions, natsSettingsFromFlags } from '../../runtime/nats/connect.ts';
-import { newRunId, openNatsSession, runDir as makeRunDir } from '../../runtime/nats/session.ts';
-import { initTracing } from '../../runtime/tracing/index.ts';
-import { stopLocalModelServer } from '../../llm/server/embedded.ts';
+import { checkedDomain, evolveCommonOptions, evolveCommonValues, intOption, readPlansFile, withEvolveSession } from '../drivers/evolve/session.ts';
 
 const HELP = `usage: troupe evolve --domain D [--rounds K] [--validation-size V] [--plans P] [--tasks-per-plan T]
                      [--roles-config FILE] [--roles R,R] [--kinds K,K] [--z Z] [--alpha A] [--seed S] [--no-evolve] [--same-plans]
@@ -41,26 +36,13 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      domain: { type: 'string' },
-      rounds: { type: 'string', default: '2' },
-      'validation-size': { type: 'string', default: '2' },
+      ...evolveCommonOptions,
       plans: { type: 'string', default: '2' },
       'tasks-per-plan': { type: 'string', default: '1' },
-      'roles-config': { type: 'string' },
       roles: { type: 'string' },
       kinds: { type: 'string', default: 'instructions,params' },
       z: { type: 'string', default: '1' },
-      alpha: { type: 'string', default: '0.5' },
-      seed: { type: 'string', default: '1' },
-      'no-evolve': { type: 'boolean' },
       'same-plans': { type: 'boolean' },
-      'plans-file': { type: 'string' },
-      'max-revisions': { type: 'string' },
-      'timeout-min': { type: 'string', default: '60' },
-      'run-id': { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      ...natsCliOptions,
     },
   });
   if (values.help) {
@@ -71,22 +53,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`troupe evolve: --domain is required\n\n${HELP}`);
     return 2;
   }
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min} (got "${v}")`);
-    return n;
-  };
-  const rounds = int('rounds', values.rounds, 1);
-  const validationSize = int('validation-size', values['validation-size'], 1);
-  const plans = int('plans', values.plans, 1);
-  const tasksPerPlan = int('tasks-per-plan', values['tasks-per-plan'], 1);
-  const seed = int('seed', values.seed, 0);
+  const { rounds, validationSize, seed, alpha, timeoutMin } = evolveCommonValues(values);
+  const plans = intOption('plans', values.plans, 1);
+  const tasksPerPlan = intOption('tasks-per-plan', values['tasks-per-plan'], 1);
   const zScore = Number(values.z);
   if (!(zScore >= 0) || !Number.isFinite(zScore)) throw new Error(`--z must be a number ≥ 0 (got "${values.z}")`);
-  const alpha = Number(values.alpha);
-  if (!(alpha > 0 && alpha < 1)) throw new Error(`--alpha must be a number in (0, 1) (got "${values.alpha}")`);
-  const timeoutMin = Number(values['timeout-min']);
-  if (!(timeoutMin > 0)) throw new Error(`--timeout-min must be a positive number (got "${values['timeout-min']}")`);
   const { EVOLVABLE_ROLES } = await import('../../actors/evolver/failures.ts');
   const roles = values.roles ? values.roles.split(',').map((r) => r.trim()) : [...EVOLVABLE_ROLES];
   for (const r of roles) if (!(EVOLVABLE_ROLES as readonly string[]).includes(r)) throw new Error(`--roles: "${r}" is not a role the evolver rewrites (${EVOLVABLE_ROLES.join(', ')})`);
@@ -94,52 +65,26 @@ export async function main(argv: string[]): Promise<number> {
   const kinds = values.kinds.split(',').map((k) => k.trim()).filter(Boolean);
   if (!kinds.length) throw new Error(`--kinds: name at least one of ${PROPOSAL_KINDS.join(', ')}`);
   for (const k of kinds) if (!(PROPOSAL_KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: "${k}" is not a proposal kind (${PROPOSAL_KINDS.join(', ')})`);
+  const fixedPlans = readPlansFile(values['plans-file']);
+  const domainName = values.domain;
+  await checkedDomain(domainName);
 
-  let fixedPlans: { synthesis: SynthesisPlan; evaluation: EvaluationPlan }[] | undefined;
-  if (values['plans-file']) {
-    const parsed = z.array(z.object({ synthesis: SynthesisPlanSchema, evaluation: EvaluationPlanSchema })).min(1).safeParse(JSON.parse(readFileSync(values['plans-file'], 'utf8')));
-    if (!parsed.success) throw new Error(`--plans-file ${values['plans-file']}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-    fixedPlans = parsed.data;
-  }
-
-  const { getDomain, domainNames } = await import('../../domains/registry.ts');
-  if (!domainNames().includes(values.domain)) throw new Error(`unknown domain "${values.domain}" (known: ${domainNames().join(', ')})`);
-  getDomain(values.domain).createEnvironment(); // fail now, not inside a role, when τ² data is missing
-
-  const { loadRolesConfig, startSynthSociety, clientFor } = await import('../drivers/synth/society.ts');
+  const { loadRolesConfig, clientFor } = await import('../drivers/synth/society.ts');
   const { progressLine } = await import('../../actors/kit/funnel.ts');
-  const { openInstructions } = await import('../../runtime/instructions/index.ts');
   const { runEvolver } = await import('../../actors/evolver/machine.ts');
   const { evolveCharts, evolveReportMarkdown } = await import('../drivers/evolve/report.ts');
   const config = loadRolesConfig(values['roles-config']);
-  const maxRevisions = values['max-revisions'] !== undefined ? int('max-revisions', values['max-revisions'], 0) : config.maxRevisions;
+  const maxRevisions = values['max-revisions'] !== undefined ? intOption('max-revisions', values['max-revisions'], 0) : config.maxRevisions;
   const evolverLlm = clientFor(config, 'evolver');
 
-  const runId = values['run-id'] ?? newRunId();
-  const dir = makeRunDir(runId);
-  process.env.TROUPE_RUN_DIR = dir;
-  const tracing = initTracing({ serviceName: 'evolve', runDir: dir });
-  const session = await openNatsSession(natsSettingsFromFlags(values), { runDir: dir, name: `troupe-evolve-${runId}` });
-  let society: Awaited<ReturnType<typeof startSynthSociety>> | undefined;
-  // An interrupted evolve (Ctrl-C, a bench killing it) still stops its embedded nats-server.
-  const interrupted = (sig: NodeJS.Signals) => {
-    console.error(`troupe evolve: ${sig}, stopping`);
-    // Draining waits for in-flight model calls: give it a few seconds, then go regardless.
-    setTimeout(() => process.exit(130), 5000).unref();
-    void Promise.allSettled([society?.stop(), session.close(), stopLocalModelServer()]).then(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
-  try {
-    society = await startSynthSociety({ nc: session.nc, config, log: (l) => process.stderr.write(`${l}\n`) });
-    const kv = await openInstructions(session.nc);
+  return withEvolveSession({ command: 'troupe evolve', service: 'evolve', natsName: 'troupe-evolve', runId: values['run-id'], flags: values, config }, async ({ runId, dir, session, society, kv }) => {
     const evolve = !values['no-evolve'];
-    console.error(`troupe evolve: run ${runId}, domain ${values.domain}, ${rounds} round(s) × (${plans} plan(s) × ${tasksPerPlan}), validation ${validationSize}/arm, evolver ${evolve ? `on (model ${evolverLlm.config.model})` : 'off'}; run dir ${dir}`);
+    console.error(`troupe evolve: run ${runId}, domain ${domainName}, ${rounds} round(s) × (${plans} plan(s) × ${tasksPerPlan}), validation ${validationSize}/arm, evolver ${evolve ? `on (model ${evolverLlm.config.model})` : 'off'}; run dir ${dir}`);
     const startedAt = Date.now();
     const result = await runEvolver(
       {
         sessionId: runId,
-        domain: values.domain,
+        domain: domainName,
         rounds,
         plans,
         tasksPerPlan,
@@ -171,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     mkdirSync(out, { recursive: true });
     const info = {
       sessionId: runId,
-      domain: values.domain,
+      domain: domainName,
       rounds,
       plans: fixedPlans?.length ?? plans,
       tasksPerPlan,
@@ -182,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
       endedAt: Date.now(),
       error: result.error,
     };
-    for (const [file, svg] of Object.entries(evolveCharts(result.records, `troupe evolve ${values.domain}`))) writeFileSync(join(out, file), svg);
+    for (const [file, svg] of Object.entries(evolveCharts(result.records, `troupe evolve ${domainName}`))) writeFileSync(join(out, file), svg);
     writeFileSync(join(out, 'report.md'), evolveReportMarkdown(info, result.records));
     writeFileSync(join(out, 'rounds.json'), JSON.stringify({ ...info, rounds: result.records }, null, 2));
     for (const r of result.records) {
@@ -192,11 +137,5 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`report: ${join(out, 'report.md')}`);
     if (result.error) console.error(`troupe evolve: stopped: ${result.error}`);
     return result.error ? 1 : 0;
-  } finally {
-    await society?.stop().catch(() => {});
-    await session.close();
-    await stopLocalModelServer().catch(() => {});
-    await tracing.shutdown().catch(() => {});
-    setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
-  }
+  });
 }

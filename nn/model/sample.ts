@@ -3,17 +3,8 @@
 import { tf } from '../backend/backend.ts';
 import { forward, type LlamaModel } from './llama.ts';
 
-/** Small seeded PRNG (mulberry32) so toy runs are reproducible. */
-export function makeRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator (nn/model/rng.ts), here too for the samplers' callers. */
+export { makeRng } from './rng.ts';
 
 export interface SampleResult {
   /** Generated tokens per sequence. */

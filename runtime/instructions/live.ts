@@ -42,10 +42,14 @@ export class LiveValueError extends Error {
 
 /** Read side the host and roles need (a test may give a fixed one). */
 export interface LiveSource {
-  /** Current instructions text at `key`; null when the key was never set (or is deleted). */
-  instructions(key: string): Promise<LiveInstructions | null>;
-  /** Current typed value at `key` (`params.<role>`, `plan.<name>`), checked against `schema`; null when unset. */
-  value<T>(key: string, schema: z.ZodType<T>): Promise<LiveValue<T> | null>;
+  /**
+   * Current instructions text at `key`; null when the key was never set (or is deleted). With
+   * `atLeast`: a revision at least that high (read again when the view is behind; an error when
+   * the bucket itself is behind).
+   */
+  instructions(key: string, atLeast?: number): Promise<LiveInstructions | null>;
+  /** Current typed value at `key` (`params.<role>`, `plan.<name>`), checked against `schema`; null when unset. `atLeast` as above. */
+  value<T>(key: string, schema: z.ZodType<T>, atLeast?: number): Promise<LiveValue<T> | null>;
 }
 
 export class LiveKeys implements LiveSource {
@@ -66,23 +70,32 @@ export class LiveKeys implements LiveSource {
     return [...this.slots.keys()];
   }
 
-  /** Latest revision of `key` as raw JSON (null when unset); opens the key's watch on first use. */
-  async current(key: string): Promise<{ revision: number; json: unknown | null }> {
+  /**
+   * Latest revision of `key` as raw JSON (null when unset); opens the key's watch on first use. With
+   * `atLeast` above the cached revision, the key is read from the bucket (the watch may lag behind a
+   * write the caller already knows of); still lower there: an error (the write is not in the bucket).
+   */
+  async current(key: string, atLeast = 0): Promise<{ revision: number; json: unknown | null }> {
     if (this.closed) throw new Error(`live instructions: closed (asked for ${key})`);
     const s = this.slots.get(key) ?? (await this.start(key));
+    if (s.revision < atLeast) {
+      const e = await this.kv.get(key);
+      if (e) this.apply(key, s, e);
+      if (s.revision < atLeast) throw new LiveValueError(key, s.revision, `revision ${atLeast} or later wanted, the bucket has ${s.revision}`);
+    }
     return { revision: s.revision, json: s.json };
   }
 
-  async instructions(key: string): Promise<LiveInstructions | null> {
-    const { revision, json } = await this.current(key);
+  async instructions(key: string, atLeast?: number): Promise<LiveInstructions | null> {
+    const { revision, json } = await this.current(key, atLeast);
     if (json === null) return null;
     const r = InstructionsValueSchema.safeParse(json);
     if (!r.success) throw new LiveValueError(key, revision, `not an instructions entry (${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
     return { key, revision, text: r.data.text };
   }
 
-  async value<T>(key: string, schema: z.ZodType<T>): Promise<LiveValue<T> | null> {
-    const { revision, json } = await this.current(key);
+  async value<T>(key: string, schema: z.ZodType<T>, atLeast?: number): Promise<LiveValue<T> | null> {
+    const { revision, json } = await this.current(key, atLeast);
     if (json === null) return null;
     const env = ValueEnvelopeSchema.safeParse(json);
     if (!env.success || !('value' in env.data)) throw new LiveValueError(key, revision, 'not a value entry (no "value" field)');

@@ -6,8 +6,6 @@
 // Round 2's failure is the scriptwriter's malformed answer: the rule proposes maxTokens 400 → 600,
 // which makes this scriptwriter ramble (RAMBLES) → the candidate arm passes nothing → rolled back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
-import { RolesConfigSchema, clientFor, startSynthSociety, type SynthSociety } from '../../cli/drivers/synth/society.ts';
 import { runEvolver, type EvolveResult } from '../../actors/evolver/machine.ts';
 import { readRunFromStream } from '../../actors/evolver/run.ts';
 import type { EvolveConfig, EvolverEnv } from '../../actors/evolver/steps.ts';
@@ -15,60 +13,35 @@ import { ArchiveSchema } from '../../actors/evolver/promotion.ts';
 import { evolveReportMarkdown } from '../../cli/drivers/evolve/report.ts';
 import { EVOLVER_ARCHIVE_KEY, type EvolverRound } from '../../protocols/evolver.ts';
 import { SynthRoleParamsSchema, type DatasetRecord } from '../../protocols/synthesis.ts';
-import { candidateParamsKey, entryHistory, getEntry, getInstructions, getValue, openInstructions, setEntry } from '../../runtime/instructions/index.ts';
-import { startTestNats, type TestNats } from '../helpers/nats.ts';
-import { startScriptedLlm, type ScriptedLlm } from './scripted-llm.ts';
-import { PLANS } from './fixtures/plans.ts';
+import { candidateParamsKey, entryHistory, getEntry, getInstructions, getValue, setEntry } from '../../runtime/instructions/index.ts';
+import type { TestNats } from '../helpers/nats.ts';
+import type { ScriptedLlm } from './scripted-llm.ts';
+import { scriptedEvolveConfig, startScriptedSociety, type ScriptedSociety } from '../fixtures/scripted-society.ts';
 import '../helpers/tau2.ts';
 
 const CRITIC = 'You are the critic. You review drafted tasks.\nREVISE-ONCE: ask for one revision of every first draft.\nAnswer with JSON only.';
 
 describe('evolver: workflow-parameter revisions promoted and rolled back (scripted model, live society)', () => {
+  let soc: ScriptedSociety;
   let nats: TestNats;
   let llm: ScriptedLlm;
-  let society: SynthSociety;
   let env: EvolverEnv;
   let result: EvolveResult;
-  const log: string[] = [];
+  let log: string[];
 
   beforeAll(async () => {
-    if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
-    nats = await startTestNats();
-    llm = await startScriptedLlm();
-    const config = RolesConfigSchema.parse({ actor: 'oracle', userOpening: 'scenario', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } });
-    society = await startSynthSociety({ nc: nats.nc, config, log: () => {} });
-    const kv = await openInstructions(nats.nc);
+    soc = await startScriptedSociety();
+    ({ nats, llm, env, log } = soc);
+    const kv = env.kv;
     await setEntry(kv, 'critic', CRITIC, { author: 'test', rationale: 'a critic that always wants one revision' });
     const sw = (await getInstructions(kv, 'scriptwriter'))!;
     await setEntry(kv, 'scriptwriter', `${sw.text}\nRAMBLES`, { author: 'test', rationale: 'a scriptwriter that rambles when given room' });
-    env = { nc: nats.nc, kv, llm: clientFor(config, 'evolver'), log: (l) => log.push(l) };
-    const cfg: EvolveConfig = {
-      sessionId: 'evp',
-      domain: 'mock',
-      rounds: 2,
-      plans: 3,
-      tasksPerPlan: 1,
-      validationSize: 3,
-      maxRevisions: 0,
-      seed: 11,
-      timeoutMs: 120_000,
-      evolve: true,
-      fixedPlans: PLANS,
-      samePlans: true,
-      roles: ['scriptwriter', 'critic', 'verifier', 'meta-planner'],
-      z: 1,
-      archiveSize: 5,
-      reflectAttempts: 2,
-      instance: 'test',
-      kinds: ['instructions', 'params'],
-    };
+    const cfg: EvolveConfig = scriptedEvolveConfig({ sessionId: 'evp', seed: 11, kinds: ['instructions', 'params'] });
     result = await runEvolver(cfg, env);
   }, 240_000);
 
   afterAll(async () => {
-    await society?.stop();
-    await llm?.close();
-    await nats?.stop();
+    await soc?.stop();
   });
 
   it('proposes parameter revisions by rule, without asking the evolver model', () => {

@@ -5,69 +5,41 @@
 // Round 2: the remaining failure is the scriptwriter's, the evolver's rewrite breaks the drafts, the
 // candidate arm passes nothing → rolled back. Lineage and the archive are checked in the KV bucket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
-import { RolesConfigSchema, clientFor, startSynthSociety, type SynthSociety } from '../../cli/drivers/synth/society.ts';
 import { runEvolver, type EvolveResult } from '../../actors/evolver/machine.ts';
 import { readRunFromStream } from '../../actors/evolver/run.ts';
 import { restoreIfBehind, type EvolveConfig, type EvolverEnv } from '../../actors/evolver/steps.ts';
 import { ArchiveSchema } from '../../actors/evolver/promotion.ts';
 import { EVOLVER_ARCHIVE_KEY, type EvolverRound } from '../../protocols/evolver.ts';
 import type { DatasetRecord } from '../../protocols/synthesis.ts';
-import { candidateKey, entryHistory, getEntry, getInstructions, getValue, openInstructions, setEntry } from '../../runtime/instructions/index.ts';
-import { startTestNats, type TestNats } from '../helpers/nats.ts';
-import { startScriptedLlm, type ScriptedLlm } from './scripted-llm.ts';
-import { PLANS } from './fixtures/plans.ts';
+import { candidateKey, entryHistory, getEntry, getInstructions, getValue, setEntry } from '../../runtime/instructions/index.ts';
+import type { TestNats } from '../helpers/nats.ts';
+import { scriptedEvolveConfig, startScriptedSociety, type ScriptedSociety } from '../fixtures/scripted-society.ts';
 import '../helpers/tau2.ts';
 
 const STRICT_CRITIC = 'You are the critic. You review drafted tasks.\nSTRICT: reject every task.\nAnswer with JSON only.';
 
 describe('evolver: promotion and rollback on validation batches (scripted model, live society)', () => {
+  let soc: ScriptedSociety;
   let nats: TestNats;
-  let llm: ScriptedLlm;
-  let society: SynthSociety;
   let env: EvolverEnv;
   let result: EvolveResult;
   let cfg: EvolveConfig;
-  const log: string[] = [];
+  let log: string[];
   let initial: { critic: number; scriptwriter: number };
 
   beforeAll(async () => {
-    if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
-    nats = await startTestNats();
-    llm = await startScriptedLlm();
-    const config = RolesConfigSchema.parse({ actor: 'oracle', userOpening: 'scenario', criticReview: 'llm', maxRevisions: 0, maxSteps: 12, models: { default: { model: 'scripted', baseURL: llm.baseURL, maxRetries: 0 } } });
-    society = await startSynthSociety({ nc: nats.nc, config, log: () => {} });
-    const kv = await openInstructions(nats.nc);
+    soc = await startScriptedSociety();
+    ({ nats, env, log } = soc);
+    const kv = env.kv;
     await setEntry(kv, 'critic', STRICT_CRITIC, { author: 'test', rationale: 'an over-strict critic' });
     initial = { critic: (await getInstructions(kv, 'critic'))!.revision, scriptwriter: (await getInstructions(kv, 'scriptwriter'))!.revision };
-    env = { nc: nats.nc, kv, llm: clientFor(config, 'evolver'), log: (l) => log.push(l) };
-    cfg = {
-      sessionId: 'evo',
-      domain: 'mock',
-      rounds: 2,
-      plans: 3,
-      tasksPerPlan: 1,
-      validationSize: 3,
-      maxRevisions: 0,
-      seed: 7,
-      timeoutMs: 120_000,
-      evolve: true,
-      fixedPlans: PLANS,
-      samePlans: true,
-      roles: ['scriptwriter', 'critic', 'verifier', 'meta-planner'],
-      z: 1,
-      archiveSize: 5,
-      reflectAttempts: 2,
-      instance: 'test',
-      kinds: ['instructions'], // this test is about instructions rewrites (params-e2e.test.ts: parameters)
-    };
+    // This test is about instructions rewrites (params-e2e.test.ts: parameters).
+    cfg = scriptedEvolveConfig({ sessionId: 'evo', seed: 7, kinds: ['instructions'] });
     result = await runEvolver(cfg, env);
   }, 240_000);
 
   afterAll(async () => {
-    await society?.stop();
-    await llm?.close();
-    await nats?.stop();
+    await soc?.stop();
   });
 
   it('runs both rounds through every state', () => {

@@ -5,14 +5,13 @@
 // update — reports each step (`learn.step.completed`) and the run (`learn.run.completed`).
 // Tiny random policy with the default model's tokenizer, one mock task with the plumbing checker of
 // society-grpo.test.ts (reply length parity: mixed groups), the scripted user harness.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerAvailable } from '../../runtime/nats/embedded.ts';
 import { Bus } from '../../runtime/nats/bus.ts';
-import { listInstances, openRegistry } from '../../runtime/registry/registry.ts';
+import { startWorker, type TestWorker } from '../fixtures/worker.ts';
 import { LearnRunCompleted, LearnRunRequested, LearnStepCompleted, type LearnRunResult, type LearnStep } from '../../protocols/learner.ts';
 import type { DatasetRecord } from '../../protocols/synthesis.ts';
 import { rlTask } from '../../cli/drivers/synth/export.ts';
@@ -25,9 +24,7 @@ import { initBackend } from '../../nn/backend/backend.ts';
 import { completeTask } from '../synthesis/fixtures/mock-tasks.ts';
 import { defaultModelFile } from '../helpers/model.ts';
 import { collect, startTestNats, type TestNats } from '../helpers/nats.ts';
-import { TAU2_DATA } from '../helpers/tau2.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'troupe.js');
 const CHECKER = `function check(initialState, finalState, trajectory) {
   const replies = trajectory.filter((m) => m.role === 'assistant');
   const first = replies[1];
@@ -40,8 +37,8 @@ const dir = mkdtempSync(join(tmpdir(), 'troupe-learner-worker-'));
 const tinyPath = join(dir, 'tiny.f16.gguf');
 const tasksPath = join(dir, 'rl_tasks.jsonl');
 let nats: TestNats;
-let worker: ChildProcess | undefined;
-let workerLog = '';
+let worker: TestWorker | undefined;
+const workerLog = () => worker?.log() ?? '';
 
 beforeAll(async () => {
   if (!natsServerAvailable()) throw new Error('nats-server is missing: install it (apt-get install nats-server)');
@@ -52,27 +49,11 @@ beforeAll(async () => {
   const record = { domain: 'mock', task: completeTask, criteria: completeTask.evaluation_criteria, checker: { source: CHECKER }, provenance: { test: 'learner-worker' } } as unknown as DatasetRecord;
   writeFileSync(tasksPath, JSON.stringify(rlTask(record, getDomain('mock'))) + '\n');
   nats = await startTestNats();
-  worker = spawn(process.execPath, [BIN, 'worker', '--roles', 'learner'], {
-    env: { ...process.env, TAU2_DATA_DIR: TAU2_DATA, TROUPE_NATS_URL: nats.settings.url, TROUPE_NATS_USER: nats.settings.user, TROUPE_NATS_PASS: nats.settings.pass, TROUPE_TRACING: 'off', TROUPE_HOME: join(dir, 'home') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  worker.stdout!.on('data', (b) => (workerLog += b));
-  worker.stderr!.on('data', (b) => (workerLog += b));
-  const registry = await openRegistry(nats.nc);
-  for (let i = 0; i < 600; i++) {
-    if ((await listInstances(registry)).some((r) => r.role === 'learner' && r.state === 'ready')) return;
-    if (worker.exitCode !== null) throw new Error(`troupe worker exited with ${worker.exitCode}: ${workerLog}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the learner never registered: ${workerLog}`);
+  worker = await startWorker(nats, 'learner', { TROUPE_HOME: join(dir, 'home') });
 }, 120_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((r) => worker!.once('exit', r));
-    worker.kill('SIGTERM');
-    await exited;
-  }
+  await worker?.stop();
   await nats?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -90,10 +71,10 @@ describe('troupe worker --roles learner', () => {
     };
     await new Bus(nats.nc, { role: 'test', instance: 'test' }).publish(LearnRunRequested, { runId: 'lw1', mode: 'grpo', config });
     const done = await collect<LearnRunResult>(nats.nc, LearnRunCompleted.subject, (x) => x.length >= 1, { timeoutMs: 240_000 });
-    expect(done.length, workerLog.slice(-3000)).toBe(1);
+    expect(done.length, workerLog().slice(-3000)).toBe(1);
     const r = done[0].envelope;
     expect(r.from.role).toBe('learner');
-    expect(r.data, workerLog.slice(-3000)).toMatchObject({ runId: 'lw1', mode: 'grpo', ok: true, dir: out });
+    expect(r.data, workerLog().slice(-3000)).toMatchObject({ runId: 'lw1', mode: 'grpo', ok: true, dir: out });
     expect(r.data.summary).toMatchObject({ steps: 1 });
     expect(existsSync(join(out, 'report.md'))).toBe(true);
     // G dialogues per drawn group, played over the bus and rewarded by the checker.

@@ -134,6 +134,43 @@ describe('per-item settings of a synthesis role', () => {
     }
   });
 
+  it('reads a key again when the run needs a later revision than the live view has (a lagging watch)', async () => {
+    // A bucket whose watches deliver nothing: the view stays on what it first read, as a watch that
+    // lags behind a write does for a while (the race a promotion followed at once by a run meets).
+    const deaf = new Proxy(kv, {
+      get(t, p) {
+        if (p === 'watch') return async () => ({ stop() {}, [Symbol.asyncIterator]: async function* () { await new Promise(() => {}); } });
+        const v = Reflect.get(t, p);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    }) as KV;
+    const live = new LiveKeys(deaf, () => {});
+    try {
+      const r1 = await setInstructions(kv, 'role-lag', 'first', { author: 'test' });
+      expect((await live.instructions('role-lag'))?.revision).toBe(r1.revision);
+      const r2 = await setInstructions(kv, 'role-lag', 'second', { author: 'test' });
+      expect((await live.instructions('role-lag'))?.text).toBe('first'); // behind
+      expect(await live.instructions('role-lag', r2.revision)).toEqual({ key: 'role-lag', revision: r2.revision, text: 'second' });
+      expect((await live.instructions('role-lag'))?.revision).toBe(r2.revision); // the view moved forward
+      await expect(live.instructions('role-lag', r2.revision + 100)).rejects.toThrow(`role-lag@${r2.revision}: revision ${r2.revision + 100} or later wanted`);
+
+      // An item whose run names a later revision of the role's key than the host gave it.
+      const r3 = await setInstructions(kv, 'role-lag', 'third', { author: 'test' });
+      const prov = { runId: 'r', planId: 'p', itemId: 'r-p0-t0', traceId: null, roles: {}, tokens: { prompt: 0, completion: 0 } };
+      const stale = { text: 'second', revision: r2.revision, key: 'role-lag' };
+      const r = await resolveItemSettings('critic', input({ provenance: { ...prov, revisions: { 'role-lag': r3.revision } } }, { instructions: stale, live }));
+      expect(r.instructions).toEqual({ text: 'third', revision: r3.revision, key: 'role-lag' });
+      // At or above the bound, or another key's bound: the host's settings stand.
+      const fresh = { text: 'third', revision: r3.revision, key: 'role-lag' };
+      expect((await resolveItemSettings('critic', input({ provenance: { ...prov, revisions: { 'role-lag': r3.revision } } }, { instructions: fresh, live }))).instructions).toBe(fresh);
+      expect((await resolveItemSettings('critic', input({ provenance: { ...prov, revisions: { verifier: 99 } } }, { instructions: stale, live }))).instructions).toBe(stale);
+      // A run request carries them at the top level.
+      expect(SynthRunRequestSchema.parse({ runId: 'r', domain: 'mock', plans: 1, tasksPerPlan: 1, maxRevisions: 0, revisions: { critic: 3 } }).revisions).toEqual({ critic: 3 });
+    } finally {
+      live.close();
+    }
+  });
+
   it('gives an item the same seed in two runs with the same base seed, and none without one', () => {
     const a = itemSeed({ runId: 'arm-a', itemId: 'arm-a-p1-t0', seed: 42 }, 0);
     expect(a).toBe(itemSeed({ runId: 'arm-b', itemId: 'arm-b-p1-t0', seed: 42 }, 0));

@@ -1,0 +1,14 @@
+// The project's one seeded generator, free of TensorFlow so pure code (bench statistics, data
+// shuffles) can use it without loading a backend.
+
+/** Mulberry32: a small seeded PRNG, uniform on [0, 1), so toy runs and reports are reproducible. */
+export function makeRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
