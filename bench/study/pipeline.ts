@@ -108,6 +108,7 @@ export async function synthesize(ctx: StudyContext): Promise<Record<string, Synt
           userOpening: STUDY_USER_OPENING,
           dialogueGrounding: 'require',
           criticReview: 'off',
+          exploration: s.exploration ?? 'model',
           maxSteps: s.maxSteps,
           models: { 'user-simulator': stub ? { model: 'stub-user', baseURL: stub.baseURL } : { maxTokens: s.userMaxTokens }, actor: { maxTokens: s.agentMaxTokens } },
         });

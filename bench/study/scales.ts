@@ -23,6 +23,8 @@ export interface Scale {
     userMaxTokens: number;
     agentMaxTokens: number;
     timeoutMin: number;
+    /** The scriptwriter's exploration (default `model`); `scripted` saves its model calls. */
+    exploration?: 'model' | 'scripted';
     /** TEST HARNESS (tiny scale): the synthesis user simulator is a stub that asks once, then stops. */
     userStub?: boolean;
   };
@@ -90,10 +92,15 @@ export const SCALES: Record<string, Scale> = {
     seeds: [1, 2, 3],
     synth: {
       heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },
-      train: { plans: 6, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
+      // 150 training items would take ≈ 2 h here (≈ 44 s an item on the shared cores, first attempt);
+      // this is what fits the session, reported as such.
+      train: { plans: 4, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
       unverified: { plans: 1, tasksPerPlan: 4, seed: 5101, actor: 'llm' },
-      maxSteps: 12,
-      userMaxTokens: 48,
+      // A two-call task with the teacher's closing and two follow-ups is 13–15 messages (the first
+      // attempt at 12 ended every dialogue at max_steps, which is not graded).
+      maxSteps: 18,
+      userMaxTokens: 32,
+      exploration: 'scripted',
       agentMaxTokens: 120,
       timeoutMin: 120,
     },
