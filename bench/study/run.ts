@@ -134,7 +134,20 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     '### Training data', '',
     `Verified dialogues: ${data.verified} (${data.verifiedTokens} trained tokens), after dropping ${data.droppedHeldoutSignature} whose gold write signature equals a held-out task's${ctx.scale.keepHeldoutSignatures ? ' (filter OFF at this scale)' : ''}. Before that filter, ${data.sameSignatureAsSynthHeldout} verified training task(s) had a held-out synthesized task's signature, and these had a τ² base task's (a coincidence — synthesis never reads tasks.json — but the mock database has one user and one task, so the space of distinct tasks is small): ${data.sameSignatureAsBaseTask.length ? data.sameSignatureAsBaseTask.join('; ') : 'none'}.`,
     `Unverified pool: ${data.unverifiedPool} dialogues (${data.unverifiedPoolFailed} failed their checker); the unverified arm trains on ${data.unverified} drawn from it (${data.unverifiedFailed} failed ones; ${data.unverifiedTokens} trained tokens vs ${data.verifiedTokens}).`, '',
-    `Grounding: of the ${gTrain.args} non-id string arguments of the gold writes in the verified training dialogues, ${gTrain.said} appear in a user turn (${gTrain.dialogues} of ${gTrain.of} dialogues fully grounded); held-out dialogues: ${gHeld.said} of ${gHeld.args} (${gHeld.dialogues} of ${gHeld.of}). The oracle agent writes the gold arguments whether or not the user said them, and the checker only looks at the final state, so a verified dialogue can teach a call the conversation does not justify.`, '',
+    '**Why synthesis dialogues failed** (first reason of each failed dialogue, by kind):', '',
+    '| run | ungrounded (verifier) | not graded (max_steps, errors) | checker | other |', '|---|---:|---:|---:|---:|',
+    ...Object.entries(synth).map(([k, v]) => {
+      const kinds = { ungrounded: 0, graded: 0, checker: 0, other: 0 };
+      for (const f of v.failures) {
+        const rs = f.checkerRun.reasons;
+        if (rs.some((r) => r.startsWith('ungrounded:'))) kinds.ungrounded++;
+        else if (rs.some((r) => r.startsWith('dialogue ended with'))) kinds.graded++;
+        else if (rs.length) kinds.checker++;
+        else kinds.other++;
+      }
+      return `| ${k} | ${kinds.ungrounded} | ${kinds.graded} | ${kinds.checker} | ${kinds.other} |`;
+    }), '',
+    `Grounding: of the ${gTrain.args} non-id string arguments of the gold writes in the verified training dialogues, ${gTrain.said} appear in a user turn (${gTrain.dialogues} of ${gTrain.of} dialogues fully grounded); held-out dialogues: ${gHeld.said} of ${gHeld.args} (${gHeld.dialogues} of ${gHeld.of}). The oracle agent writes the gold arguments whether or not the user said them and a checker only looks at the final state; since the medium run the verifier also requires every written literal to have been said or returned by a tool before (dialogue grounding), and the user opens with its scenario (bench/study/protocol.json).`, '',
     '### Training runs', '', '| arm | seed | seconds | steps | first loss | final loss | rollouts | reward first → last |', '|---|---:|---:|---:|---:|---:|---:|---|',
     ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
     '### Next-call misses (first two per arm and seed: what the model called instead)', '',

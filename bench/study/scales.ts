@@ -57,8 +57,9 @@ export const SCALES: Record<string, Scale> = {
     },
     baseTasks: 2,
     keepHeldoutSignatures: true,
-    sft: { steps: 2, batchSize: 2, lr: 1e-3, loraRank: 4, maxSeqLen: 1024 },
-    userSft: { steps: 2, batchSize: 2, lr: 1e-3, loraRank: 4, maxSeqLen: 1024 },
+    // 2048: the user's view with its scenario opening is ≈ 1.1k tokens.
+    sft: { steps: 2, batchSize: 2, lr: 1e-3, loraRank: 4, maxSeqLen: 2048 },
+    userSft: { steps: 2, batchSize: 2, lr: 1e-3, loraRank: 4, maxSeqLen: 2048 },
     grpo: { steps: 1, groupSize: 2, groupsPerStep: 1, lr: 1e-3, maxSteps: 4, agentMaxTokens: 12, concurrency: 2, maxSeqLen: 1024 },
     eval: { maxSteps: 4, agentMaxTokens: 8, userMaxTokens: 8, concurrency: 4, nextcallMaxTokens: 8, maxPrefixes: 3 },
   },
