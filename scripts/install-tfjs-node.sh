@@ -115,30 +115,54 @@ fetch_gpu_package() {
 }
 
 # link_cuda DEPS: makes every CUDA library that TF opens findable from deps/lib. The TF libraries'
-# RUNPATH names $ORIGIN/ and $ORIGIN/../nvidia/{cublas,cudnn,cufft,cusolver,cusparse,cuda_cupti,
-# cuda_runtime}/lib, not curand, nccl, nvjitlink or nvrtc (pip's tensorflow has the same gap), so
-# those are linked into deps/lib ($ORIGIN/); and cuDNN looks for nvrtc in nvidia/nvrtc/lib
+# RUNPATH names $ORIGIN/ and $ORIGIN/../nvidia/{cublas,cudnn,cufft,cusolver,cusparse,cuda_runtime}/lib
+# (cuda_cupti only libtensorflow_cc's), not curand, nccl, nvjitlink or nvrtc (pip's tensorflow has the
+# same gap), so those are linked into deps/lib ($ORIGIN/); and cuDNN looks for nvrtc in nvidia/nvrtc/lib
 # (its RUNPATH), the wheel installs nvidia/cuda_nvrtc/lib.
 link_cuda() {
   local deps=$1 d f
-  for d in curand nccl nvjitlink cuda_nvrtc; do
+  for d in curand nccl nvjitlink cuda_nvrtc cuda_cupti; do
     for f in "$deps/nvidia/$d/lib/"*.so*; do ln -sf "../nvidia/$d/lib/$(basename "$f")" "$deps/lib/"; done
   done
   ln -sfn cuda_nvrtc "$deps/nvidia/nvrtc"
 }
 
+# The libraries TF 2.18 opens by name at run time (tsl DsoLoader: cudart, cublas(Lt), cudnn, cufft,
+# cupti, cusolver, cusparse, nccl) and what XLA/cuDNN may open (curand, nvJitLink, nvrtc).
+CUDA_SONAMES="libcudart.so.12 libcublas.so.12 libcublasLt.so.12 libcudnn.so.9 libcufft.so.11 libcupti.so.12
+  libcusolver.so.11 libcusparse.so.12 libnccl.so.2 libcurand.so.10 libnvJitLink.so.12 libnvrtc.so.12"
+
+# dlopen_probe LIB SONAME...: opens each SONAME (RTLD_NOW, one process each) from a program that sits
+# next to LIB with LIB's RUNPATH, so dlopen searches exactly where LIB's own dlopen calls would.
+# Fails on the first that does not load. No GPU needed: none of these needs libcuda.so.1 to load.
+dlopen_probe() {
+  local lib=$1; shift
+  local dir runpath probe s err
+  dir=$(dirname "$lib"); probe="$dir/.dlopen-probe"
+  runpath=$(readelf -d "$lib" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')
+  [ -n "$runpath" ] || fail "$lib has no RUNPATH"
+  printf '#include <dlfcn.h>\n#include <stdio.h>\nint main(int c, char **v) { if (!dlopen(v[1], RTLD_NOW | RTLD_LOCAL)) { fprintf(stderr, "%%s\\n", dlerror()); return 1; } return 0; }\n' \
+    | gcc -x c - -o "$probe" -ldl "-Wl,--enable-new-dtags,-rpath,$runpath" || fail "could not build the dlopen probe (gcc)"
+  for s in "$@"; do
+    err=$("$probe" "$s" 2>&1) || { rm -f "$probe"; fail "$s does not load from $(basename "$lib")'s RUNPATH: $err"; }
+  done
+  rm -f "$probe"
+}
+
 # check_cuda DEPS: every shared library under DEPS resolves all its dependencies (ldd follows each
-# RUNPATH) except the driver's libcuda.so.1, which comes with the GPU driver, not from a wheel.
+# RUNPATH) except the driver's libcuda.so.1, which comes with the GPU driver, not from a wheel; and
+# every library TF opens by name loads from both TF libraries' search paths (each has a DsoLoader),
+# and cuDNN's nvrtc from cuDNN's.
 check_cuda() {
   local deps=$1 f missing
   for f in "$deps"/lib/libtensorflow*.so.2 "$deps"/nvidia/*/lib/*.so*; do
     missing=$(ldd "$f" 2>&1 | grep 'not found' | grep -v 'libcuda\.so\.1' || true)
     [ -z "$missing" ] || fail "$f: unresolved libraries: $(echo "$missing" | tr -s ' \t\n' ' ')"
   done
-  for f in libcudart.so.12 libcublas.so.12 libcublasLt.so.12 libcudnn.so.9 libcufft.so.11 libcurand.so.10 \
-           libcusolver.so.11 libcusparse.so.12 libcupti.so.12 libnccl.so.2 libnvJitLink.so.12 libnvrtc.so.12; do
-    compgen -G "$deps/lib/$f" >/dev/null || compgen -G "$deps/nvidia/*/lib/$f" >/dev/null || fail "$f is in no CUDA wheel unpacked to $deps/nvidia"
-  done
+  # shellcheck disable=SC2086
+  { dlopen_probe "$deps/lib/libtensorflow_framework.so.2" $CUDA_SONAMES
+    dlopen_probe "$deps/lib/libtensorflow_cc.so.2" $CUDA_SONAMES
+    dlopen_probe "$deps/nvidia/cudnn/lib/libcudnn_graph.so.9" libnvrtc.so.12; }
 }
 
 if [ $variant = gpu ] && [ ! -f "$pkg/package.json" ]; then
@@ -158,7 +182,9 @@ t0=$(date +%s)
 # Libraries and headers: from the cache, or extracted from the wheels (downloaded once).
 if [ ! -f "$cache/deps/.complete" ]; then
   for tool in unzip strip; do command -v $tool >/dev/null || fail "$tool is not installed (Debian: apt-get install -y unzip binutils)"; done
-  [ $variant = cpu ] || command -v ldd >/dev/null || fail "ldd is not installed (Debian: apt-get install -y libc-bin)"
+  if [ $variant = gpu ]; then
+    for tool in ldd readelf gcc; do command -v $tool >/dev/null || fail "$tool is not installed (Debian: apt-get install -y libc-bin binutils gcc)"; done
+  fi
   fetch_wheel "$TF_DIST==$TF_WHEEL_VERSION" "$TF_WHEEL" "$TF_WHEEL_SHA256" "$TF_WHEEL_SIZE"
   if [ $variant = gpu ]; then
     while read -r req file sum; do
