@@ -1,11 +1,14 @@
 // TensorFlow.js backend choice at start-up: the fastest one that loads, logged once.
-//   1. @tensorflow/tfjs-node-gpu (CUDA; optional, not installed by setup)
+//   1. @tensorflow/tfjs-node-gpu (CUDA 12; optional: `npm run setup:gpu`, scripts/install-tfjs-node.sh
+//      --gpu). Tried only where an NVIDIA driver is visible; without a GPU it loads and TF runs on the
+//      CPU, which the choice reports (`device`), so a run never claims a GPU it did not have.
 //   2. @tensorflow/tfjs-node (native CPU; installed by setup: scripts/install-tfjs-node.sh)
 //   3. @tensorflow/tfjs-backend-wasm (SIMD, single-threaded here)  4. the plain JS cpu backend.
 // A backend can be forced (train.backend, `troupe train --backend`, TROUPE_TF_BACKEND); a forced
 // backend that cannot load is an error, never a fallback. Everything else in the learner imports
 // `tf` from here, so one module decides.
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -22,6 +25,29 @@ export interface BackendChoice {
   forced: boolean;
   /** Why each earlier candidate was skipped (the reasons for a fallback). */
   skipped: string[];
+  /** Where the kernels run: 'gpu' only when TensorFlow found a GPU device (tfjs-node-gpu). */
+  device: 'gpu' | 'cpu';
+}
+
+/** Files an NVIDIA driver provides (also inside containers that are given a GPU). */
+export const NVIDIA_DRIVER_FILES = ['/proc/driver/nvidia/version', '/dev/nvidiactl'];
+
+/**
+ * Why the automatic choice skips tensorflow-gpu here, or undefined when an NVIDIA driver is visible.
+ * Without a driver tfjs-node-gpu would load its ~3 GB of CUDA libraries only to run on the CPU, and
+ * once loaded it keeps tfjs-node out of the process.
+ */
+export function gpuUnavailable(exists: (path: string) => boolean = existsSync): string | undefined {
+  return NVIDIA_DRIVER_FILES.some((f) => exists(f)) ? undefined : `no NVIDIA driver (none of ${NVIDIA_DRIVER_FILES.join(', ')})`;
+}
+
+/**
+ * The device a loaded backend computes on. tfjs-node(-gpu)'s backend object says whether TensorFlow's
+ * eager context listed a GPU (`isUsingGpuDevice`, set by the addon from TFE_ContextListDevices; it
+ * falls back to the host CPU when there is none).
+ */
+export function deviceOf(name: BackendName, backend: { isUsingGpuDevice?: unknown } | undefined): 'gpu' | 'cpu' {
+  return name === 'tensorflow-gpu' && backend?.isUsingGpuDevice === true ? 'gpu' : 'cpu';
 }
 
 const NATIVE_PKG: Record<'tensorflow-gpu' | 'tensorflow', string> = {
@@ -61,9 +87,9 @@ async function loadBackend(name: BackendName): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-        throw new Error(`${pkg} is not installed${name === 'tensorflow' ? ' (npm run setup installs it)' : ''}`);
+        throw new Error(`${pkg} is not installed (${name === 'tensorflow' ? 'npm run setup' : 'npm run setup:gpu'} installs it)`);
       }
-      throw new Error(`${pkg} failed to load (${name === 'tensorflow' ? 'run scripts/install-tfjs-node.sh' : 'addon'}): ${firstLine(err)}`);
+      throw new Error(`${pkg} failed to load (run scripts/install-tfjs-node.sh${name === 'tensorflow' ? '' : ' --gpu'}): ${firstLine(err)}`);
     }
     if (!tf.findBackend('tensorflow')) throw new Error(`${pkg} loaded but registered no "tensorflow" backend`);
     nativeKind = name;
@@ -100,12 +126,14 @@ async function choose(prefer: BackendName | undefined, why: string): Promise<Bac
     } catch (err) {
       throw new Error(`TensorFlow.js backend "${prefer}" was asked for (${why}) but cannot start: ${firstLine(err)}`);
     }
-    return done({ name: prefer, forced: true, skipped });
+    return done({ name: prefer, forced: true, skipped, device: deviceOf(prefer, tf.backend() as { isUsingGpuDevice?: unknown }) });
   }
   for (const name of BACKEND_NAMES) {
+    const absent = name === 'tensorflow-gpu' ? gpuUnavailable() : undefined;
+    if (absent) { skipped.push(`${name}: ${absent}`); continue; }
     try {
       await useBackend(name);
-      return done({ name, forced: false, skipped });
+      return done({ name, forced: false, skipped, device: deviceOf(name, tf.backend() as { isUsingGpuDevice?: unknown }) });
     } catch (err) {
       skipped.push(`${name}: ${firstLine(err)}`);
     }
@@ -118,10 +146,16 @@ function done(c: BackendChoice): BackendChoice {
   return c;
 }
 
-/** One line for logs and reports: the backend, how it was chosen, and why others were skipped. */
+/** One line for logs and reports: the backend, its device, how it was chosen, and why others were skipped. */
 export function describeBackend(c: BackendChoice): string {
   const simd = c.name === 'wasm' ? ` simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))} threads=no` : '';
-  return `tfjs backend: ${c.name}${simd}${c.forced ? ' (forced)' : ''}${c.skipped.length ? ` (skipped: ${c.skipped.join('; ')})` : ''}`;
+  return `tfjs backend: ${c.name}${simd} device=${describeDevice(c)}${c.forced ? ' (forced)' : ''}${c.skipped.length ? ` (skipped: ${c.skipped.join('; ')})` : ''}`;
+}
+
+/** `GPU`, `CPU`, or for tensorflow-gpu without a GPU the fallback spelled out (logs, run report). */
+export function describeDevice(c: Pick<BackendChoice, 'name' | 'device'>): string {
+  if (c.device === 'gpu') return 'GPU';
+  return c.name === 'tensorflow-gpu' ? 'CPU (fallback: TensorFlow found no usable GPU; tfjs-node-gpu runs on the CPU)' : 'CPU';
 }
 
 let chosen: { prefer: BackendName | undefined; choice: Promise<BackendChoice> } | undefined;

@@ -3,7 +3,7 @@
 // The CLI (`troupe train`) and the learner role both call runTraining.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../../nn/backend/backend.ts';
+import { describeDevice, initBackend } from '../../../nn/backend/backend.ts';
 import { readGguf, type GgufFile } from '../../../nn/model/gguf-read.ts';
 import { loadGgufModel, configFromGguf } from '../../../nn/model/load-gguf.ts';
 import { addLora, initParams, paramCount, trainableVariables, type LlamaConfig, type LlamaModel } from '../../../nn/model/llama.ts';
@@ -135,6 +135,8 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   // Why a faster backend was not used (auto choice), so a slow run explains itself in its report.
   if (backend.skipped.length) summary.backendSkipped = backend.skipped.join('; ');
   if (backend.forced) summary.backendForced = true;
+  // GPU only when TensorFlow listed one; tfjs-node-gpu without a GPU says it fell back to the CPU.
+  summary.backendDevice = describeDevice(backend);
   const t0 = performance.now();
   let lastStep = startStep, lastVersion = startVersion;
   try {
