@@ -59,8 +59,13 @@ export function grpoPhases(model: LlamaModel, source: RolloutSource, cfg: GrpoCo
     async update(step, { groups, report, t0 }) {
       const dropped = report.attempts - report.kept;
       const base = { step, reward: report.meanRewardDrawn, filteredFrac: report.attempts ? dropped / report.attempts : 0, collect: report };
-      if (groups.length === 0) {
-        return { ...base, policyVersion: state.version, loss: NaN, clipFrac: 0, behaviourWeight: 1, gradNorm: 0, trainTokens: 0, tokensPerSec: 0, seconds: (performance.now() - t0) / 1000, skipped: true };
+      const skip = (skipReason: string) => ({ ...base, policyVersion: state.version, loss: NaN, clipFrac: 0, behaviourWeight: 1, gradNorm: 0, trainTokens: 0, tokensPerSec: 0, seconds: (performance.now() - t0) / 1000, skipped: true, skipReason });
+      if (groups.length === 0) return skip('no informative group');
+      // Equal rewards in every group (reachable with filtering off): every advantage is 0 and, without a
+      // KL term, the gradient is exactly zero — an update would publish an unchanged policy as a new
+      // version. Skipped, with the reason; a run in which every step was skipped fails (train-run.ts).
+      if (!(cfg.klCoef > 0) && groups.every((g) => groupAdvantages(g.rollouts.map((r) => r.reward)).every((a) => a === 0))) {
+        return skip(`every group had equal rewards (${groups.map((g) => `[${g.rollouts.map((r) => r.reward).join(', ')}]`).join(' ')}): zero gradient`);
       }
       let u: Awaited<ReturnType<typeof grpoUpdate>>;
       try {
@@ -122,6 +127,13 @@ async function grpoUpdate(model: LlamaModel, groups: RolloutGroup[], cfg: GrpoCo
   const gradNorm = await optimizer.step(r.grads);
   opts.dataParallel?.publish();
   return { loss: r.loss, clipFrac: r.extras.clipFrac ?? 0, behaviourWeight: r.extras.behaviourWeight ?? 1, gradNorm, trainTokens: r.trainTokens, seconds: (performance.now() - tTrain) / 1000 };
+}
+
+/** A GRPO run in which every step was skipped trained nothing: an error naming why, not a success with a counter (its weights are the start's). */
+export function assertGrpoTrained(metrics: readonly Pick<GrpoStepMetrics, 'skipped' | 'skipReason'>[]): void {
+  if (metrics.length === 0 || !metrics.every((m) => m.skipped)) return;
+  const why = [...new Set(metrics.map((m) => (m.skipReason ?? 'skipped').replace(/ \(\[.*\]\)/, '')))].join('; ');
+  throw new Error(`GRPO trained nothing: all ${metrics.length} step(s) were skipped (${why}); the policy is unchanged. The rewards did not vary within any group: use tasks the policy sometimes solves (e.g. start from SFT weights), a larger group, or more steps`);
 }
 
 /** GRPO for `cfg.steps` steps, driven by the learner role (collect → update → publish → collect …). */

@@ -18,6 +18,8 @@ export interface GrpoStepMetrics {
   seconds: number;
   collect: CollectReport;
   skipped: boolean;
+  /** Why a skipped step trained nothing. */
+  skipReason?: string;
 }
 
 /** The three phases of one GRPO step, as the learner role invokes them. */

@@ -18,7 +18,7 @@ import { Optimizer } from '../../../nn/train/step.ts';
 import { DataParallel, type ModelSpec } from '../../../nn/train/data-parallel.ts';
 import { loadSftJsonl, toExamples, type SftMode } from '../../../nn/train/sft-data.ts';
 import { runSft } from '../../../nn/train/sft-trainer.ts';
-import { runGrpo } from '../../../actors/learner/grpo-trainer.ts';
+import { assertGrpoTrained, runGrpo } from '../../../actors/learner/grpo-trainer.ts';
 import { ToyRolloutSource, toyConfig, toyPassRate, toyTasks } from '../../../nn/train/toy-task.ts';
 import { PolicyPublisher } from '../../../actors/learner/publish.ts';
 import { learnStepMessage, openSocietyRun, policyPublishedMessage } from './society-run.ts';
@@ -178,7 +178,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
           const step = startStep + m.step;
           const c = m.collect;
           log.record({ ...m, step, collect: undefined, attempts: c.attempts, droppedAllSuccess: c.droppedAllSuccess, droppedAllFailure: c.droppedAllFailure, droppedStale: c.droppedStale, short: c.short },
-            `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ' (skipped: no informative group)' : ''}`);
+            `[train grpo] step ${step}/${cfg.train.steps} v${m.policyVersion} reward ${m.reward.toFixed(3)} loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)} clip ${m.clipFrac.toFixed(2)} filtered ${c.attempts - c.kept}/${c.attempts}${c.short ? ' (short batch)' : ''}${m.skipped ? ` (skipped: ${m.skipReason ?? 'no informative group'})` : ''}`);
           lastStep = step; lastVersion = m.policyVersion;
           await periodic(step, m.policyVersion);
           await soc?.reportStep(learnStepMessage(runId, cfg.train.steps, step, m));
@@ -188,6 +188,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
       if (soc) Object.assign(summary, { rollouts: soc.source.stats.dialogues, rewardFirst: metrics[0]?.reward, rewardLast: metrics[metrics.length - 1]?.reward, terminations: JSON.stringify(soc.source.stats.terminations), checkerErrors: soc.source.stats.checkerErrors, splitSequences: soc.source.stats.split, unsampledTurns: soc.source.stats.unsampledTurns });
       else Object.assign(summary, { passRateBefore: before, passRateAfter: toyPassRate(model, tasks) });
       Object.assign(summary, { stepsSkipped: metrics.filter((m) => m.skipped).length, groupsFiltered: metrics.reduce((s, m) => s + m.collect.attempts - m.collect.kept, 0) });
+      assertGrpoTrained(metrics);
     }
     if (publisher) await publishNow(lastStep, mode === 'grpo' ? lastVersion : lastStep); // the final policy, unless just published
   } finally {
