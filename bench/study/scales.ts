@@ -96,7 +96,8 @@ export const SCALES: Record<string, Scale> = {
       // 150 training items would take ≈ 2 h here (≈ 44 s an item on the shared cores, first attempt);
       // this is what fits the session, reported as such.
       train: { plans: 4, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
-      unverified: { plans: 1, tasksPerPlan: 4, seed: 5101, actor: 'llm' },
+      // No base-model-agent run (planned 1 × 4, seed 5101; dropped for time before any training):
+      // the unverified pool is the training run's played dialogues, passed or failed.
       // A two-call task with the teacher's closing and two follow-ups is 13–15 messages (the first
       // attempt at 12 ended every dialogue at max_steps, which is not graded).
       maxSteps: 18,
@@ -106,8 +107,9 @@ export const SCALES: Record<string, Scale> = {
       timeoutMin: 120,
     },
     baseTasks: 0,
-    sft: { steps: 12, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
-    userSft: { steps: 6, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+    // 8 steps × 4 dialogues (set before any training, for time: ≈ 75 s a step on the shared cores).
+    sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+    userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
     grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 10, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 2048 },
     eval: { maxSteps: 10, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
   },
