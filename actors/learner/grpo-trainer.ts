@@ -2,13 +2,14 @@
 // masked token batch, one clipped-surrogate gradient step per batch, bump the policy version, then the
 // trainer's after-step work. The learner role (role.ts) sequences the phases.
 import type { LlamaModel } from '../../nn/model/llama.ts';
-import type { AdamWOptions } from '../../nn/train/adamw.ts';
+import { tf } from '../../nn/backend/backend.ts';
+import { optimizerPlacement, type AdamWOptions } from '../../nn/train/adamw.ts';
 import { collectGroups, groupAdvantages, type CollectReport, type RolloutGroup, type RolloutSource } from '../../nn/train/grpo.ts';
 import { runLearnerRole } from './role.ts';
 import type { Collected, GrpoPhases, GrpoStepMetrics } from './phases.ts';
 
 export type { Collected, GrpoPhases, GrpoStepMetrics };
-import { batchGradients, Optimizer, toTokenBatch, type SeqRow } from '../../nn/train/step.ts';
+import { batchGradients, Optimizer, toTokenBatch, type GradMap, type SeqRow } from '../../nn/train/step.ts';
 import type { DataParallel } from '../../nn/train/data-parallel.ts';
 
 export interface GrpoConfig {
@@ -112,7 +113,7 @@ export function grpoRows(groups: readonly RolloutGroup[]): SeqRow[] {
 async function grpoUpdate(model: LlamaModel, groups: RolloutGroup[], cfg: GrpoConfig, optimizer: Optimizer, opts: GrpoRunOptions) {
   const tTrain = performance.now();
   const surrogate = { clipEps: cfg.clipEps, klCoef: cfg.klCoef, behaviourCap: cfg.behaviourCap };
-  let r: { loss: number; grads: Map<string, Float32Array>; extras: Record<string, number>; trainTokens: number };
+  let r: { loss: number; grads: GradMap; extras: Record<string, number>; trainTokens: number };
   if (opts.dataParallel && !opts.refModel) {
     const rows = grpoRows(groups);
     if (!rows.some((row) => row.mask.some((m, i) => i > 0 && m))) throw new Error(`the GRPO batch of ${rows.length} sequence(s) has no agent token to train`);
@@ -122,7 +123,7 @@ async function grpoUpdate(model: LlamaModel, groups: RolloutGroup[], cfg: GrpoCo
     const d = await opts.dataParallel.gradients(mbs.map((mb) => ({ kind: 'grpo' as const, batch: mb, opts: surrogate })));
     r = { ...d, trainTokens: mbs.reduce((s, mb) => s + mb.inputs.length * mb.inputs[0].length, 0) };
   } else {
-    r = await batchGradients(model, grpoRows(groups), { kind: 'grpo', surrogate, refModel: opts.refModel }, { microBatch: cfg.microBatch, padId: 0, sharePrefix: cfg.sharePrefix ?? 64 });
+    r = await batchGradients(model, grpoRows(groups), { kind: 'grpo', surrogate, refModel: opts.refModel }, { microBatch: cfg.microBatch, padId: 0, sharePrefix: cfg.sharePrefix ?? 64, onDevice: optimizer.onDevice });
   }
   const gradNorm = await optimizer.step(r.grads);
   opts.dataParallel?.publish();
@@ -143,7 +144,7 @@ export async function runGrpo(
   cfg: GrpoConfig,
   opts: GrpoRunOptions = {},
 ): Promise<{ metrics: GrpoStepMetrics[]; policyVersion: number; optimizer: Optimizer }> {
-  const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam);
+  const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam, undefined, optimizerPlacement(tf.getBackend(), !!opts.dataParallel).placement);
   const state = { version: opts.startVersion ?? 0 };
   const { metrics } = await runLearnerRole({ steps: cfg.steps, phases: grpoPhases(model, source, cfg, optimizer, state, opts), onState: opts.onState });
   return { metrics, policyVersion: state.version, optimizer };

@@ -3,6 +3,7 @@
 // With TORCH_PYTHON=/path/to/python (a Python with torch), the same step in PyTorch on the CPU runs
 // in the same invocation (bench/learner/torch_step.py, 1 and 2 threads) for comparison.
 // Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 1] [--steps 1] [--workers 1,2] [--json out.json]
+//                 [--placement host|device]  (where AdamW runs; default the learner's optimizerPlacement)
 // The backend is the learner's choice (native when installed); TROUPE_TF_BACKEND=wasm|tensorflow forces one.
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -12,11 +13,12 @@ import { initBackend, tf } from '../../nn/backend/backend.ts';
 import { loadGgufModel } from '../../nn/model/load-gguf.ts';
 import { addLora, disposeModel, paramCount, trainableVariables } from '../../nn/model/llama.ts';
 import { modelsDir } from '../../runtime/config/paths.ts';
-import { computeGradients, Optimizer, sftLoss, type SftBatch } from '../../nn/train/step.ts';
+import { computeGradients, computeGradientTensors, Optimizer, sftLoss, type GradMap, type SftBatch } from '../../nn/train/step.ts';
+import { optimizerPlacement, type OptimizerPlacement } from '../../nn/train/adamw.ts';
 import { DataParallel } from '../../nn/train/data-parallel.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 
-const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' }, workers: { type: 'string', default: '1,2' } } });
+const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' }, workers: { type: 'string', default: '1,2' }, placement: { type: 'string' } } });
 const T = Number(values.seq), B = Number(values.batch), STEPS = Number(values.steps);
 const path = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const backend = await initBackend();
@@ -64,7 +66,8 @@ for (const lora of [false, true]) {
     if (lora) addLora(model, 8, 16);
     const N = paramCount(model.config);
     const nTrain = [...trainableVariables(model).values()].reduce((s, v) => s + v.size, 0);
-    const opt = new Optimizer(model, { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 });
+    const placement = (values.placement as OptimizerPlacement | undefined) ?? optimizerPlacement(backend.name, workers > 1).placement;
+    const opt = new Optimizer(model, { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, undefined, placement);
     const dp = workers > 1 ? new DataParallel(model, { kind: 'gguf', path, lora: lora ? { rank: 8, alpha: 16 } : undefined }, workers) : undefined;
     let peakRss = rssMiB();
     const tokensPerStep = B * T * workers; // each worker gets one micro-batch of B×T
@@ -72,8 +75,9 @@ for (const lora of [false, true]) {
     for (let s = 0; s <= STEPS; s++) {
       const batches = Array.from({ length: workers }, (_, w) => randomBatch(100 * s + w, model.config.vocabSize));
       const t0 = performance.now();
-      let grads: Map<string, Float32Array>;
+      let grads: GradMap;
       if (dp) grads = (await dp.gradients(batches.map((batch) => ({ kind: 'sft' as const, batch })))).grads;
+      else if (opt.onDevice) grads = (await computeGradientTensors(model, () => ({ loss: sftLoss(model, batches[0]) }))).grads; // stay on the device
       else grads = (await computeGradients(model, () => ({ loss: sftLoss(model, batches[0]) }))).grads;
       const t1 = performance.now();
       await opt.step(grads);
@@ -81,7 +85,7 @@ for (const lora of [false, true]) {
       const t2 = performance.now();
       peakRss = Math.max(peakRss, rssMiB());
       if (s > 0) times.push({ grad: (t1 - t0) / 1000, step: (t2 - t0) / 1000 }); // step 0 is warm-up
-      log(`${name} workers=${workers} step ${s}${s === 0 ? ' (warm-up)' : ''}: gradients ${((t1 - t0) / 1000).toFixed(1)} s, optimizer ${((t2 - t1) / 1000).toFixed(1)} s, rss ${peakRss.toFixed(0)} MiB`);
+      log(`${name} workers=${workers} optimizer=${placement} step ${s}${s === 0 ? ' (warm-up)' : ''}: gradients ${((t1 - t0) / 1000).toFixed(1)} s, optimizer ${((t2 - t1) / 1000).toFixed(1)} s, rss ${peakRss.toFixed(0)} MiB`);
     }
     await dp?.close();
     // Fastest timed step (the machine may be shared with other work; see bench/README.md).
@@ -92,6 +96,7 @@ for (const lora of [false, true]) {
     const gflops = (flopsPerToken * tokensPerStep) / grad / 1e9;
     remeasurePeak();
     rows.push({ config: name, workers, tokensPerSec: tokensPerStep / step, gradSeconds: grad, stepSeconds: step, gflops, fractionOfPeak: gflops / (peak.gflops * workers), peakRssMiB: peakRss });
+    opt.dispose();
     disposeModel(model);
   }
 }

@@ -2,9 +2,10 @@
 // gradient accumulation over micro-batches, token-mean loss over the batch's trained tokens.
 import type { LlamaModel } from '../model/llama.ts';
 import { makeRng } from '../model/sample.ts';
-import type { AdamWOptions } from './adamw.ts';
+import { tf } from '../backend/backend.ts';
+import { optimizerPlacement, type AdamWOptions } from './adamw.ts';
 import { sftBatch, type SftExample } from './sft-data.ts';
-import { batchGradients, Optimizer, type SftBatch } from './step.ts';
+import { batchGradients, Optimizer, type GradMap, type SftBatch } from './step.ts';
 import type { DataParallel } from './data-parallel.ts';
 
 export interface SftConfig {
@@ -36,7 +37,7 @@ export async function runSft(
   opts: { optimizer?: Optimizer; startStep?: number; dataParallel?: DataParallel; onStep?: (m: SftStepMetrics) => void | Promise<void> } = {},
 ): Promise<{ metrics: SftStepMetrics[]; optimizer: Optimizer }> {
   if (!examples.length) throw new Error('SFT: no training examples');
-  const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam);
+  const optimizer = opts.optimizer ?? new Optimizer(model, cfg.adam, undefined, optimizerPlacement(tf.getBackend(), !!opts.dataParallel).placement);
   const rng = makeRng(cfg.seed);
   const order: number[] = [];
   let epoch = 0;
@@ -56,7 +57,7 @@ export async function runSft(
     const totalMask = chosen.reduce((s, e) => s + e.mask.slice(1).reduce((a, b) => a + b, 0), 0);
     // A step that would train no token is an error, never a silent no-op.
     if (!totalMask) throw new Error(`SFT step ${step}: the ${chosen.length} chosen example(s) have no trained token`);
-    let grads: Map<string, Float32Array>;
+    let grads: GradMap;
     let loss = 0, trainTokens = 0;
     if (opts.dataParallel) {
       const parts: SftBatch[] = [];
@@ -67,7 +68,7 @@ export async function runSft(
       loss = r.loss;
     } else {
       // Examples of one domain share the system prompt and tools: that prefix runs once (step.ts).
-      const r = await batchGradients(model, chosen, { kind: 'sft' }, { microBatch: cfg.microBatch, padId: cfg.padId, sharePrefix: cfg.sharePrefix ?? 0 });
+      const r = await batchGradients(model, chosen, { kind: 'sft' }, { microBatch: cfg.microBatch, padId: cfg.padId, sharePrefix: cfg.sharePrefix ?? 0, onDevice: optimizer.onDevice });
       grads = r.grads;
       loss = r.loss;
       trainTokens = r.trainTokens;

@@ -1,9 +1,11 @@
 // One optimisation step of the learner, shared by every trainer: losses over token batches,
-// gradients of the trainable variables, and the AdamW update applied through a float32 master copy.
+// gradients of the trainable variables, and the AdamW update — on the device (weights, gradients and
+// moments stay backend tensors) or through a float32 master copy on the host (wasm, data parallelism):
+// `optimizerPlacement` decides.
 import { tf } from '../backend/backend.ts';
 import { disposePrefix, forward, headWeight, hiddenStates, prefixBackward, prefixForward, trainableVariables, type LlamaModel, type PrefixKV } from '../model/llama.ts';
 import { chunkedTargetLogProbs, embed, stopGradient, tokenLogProbs } from '../model/ops.ts';
-import { adamwStep, newAdamWState, type AdamWOptions, type AdamWState } from './adamw.ts';
+import { adamwStep, adamwStepDevice, deviceVariable, newAdamWState, optimizerPlacement, type AdamWOptions, type AdamWState, type DeviceMoments, type OptimizerPlacement } from './adamw.ts';
 import { behaviourWeights, clippedSurrogateLoss, DEFAULT_BEHAVIOUR_CAP, type SurrogateOptions, type TokenBatch } from './grpo.ts';
 
 export interface SftBatch {
@@ -93,15 +95,15 @@ interface EngineGradients {
 }
 
 /**
- * Gradients of `lossFn` w.r.t. the model's trainable variables, copied out of the backend (with
- * `await data()`, which every backend supports, WebGPU included). `extraXs` are more tensors to
- * differentiate by (a shared prefix's K/V cache); their gradients stay tensors, for the caller to dispose.
+ * Gradients of `lossFn` w.r.t. the model's trainable variables, left on the device (a variable with
+ * no gradient gets zeros); the caller owns and disposes them. `extraXs` are more tensors to
+ * differentiate by (a shared prefix's K/V cache); their gradients stay tensors too.
  */
-export async function computeGradients(
+export async function computeGradientTensors(
   model: LlamaModel,
   lossFn: () => { loss: tf.Scalar; extras?: Record<string, tf.Scalar> },
   extraXs: tf.Tensor[] = [],
-): Promise<GradResult & { extraGrads: tf.Tensor[] }> {
+): Promise<{ loss: number; grads: Map<string, tf.Tensor>; extras: Record<string, number>; extraGrads: tf.Tensor[] }> {
   const vars = trainableVariables(model);
   const names = [...vars.keys()];
   const varList = names.map((n) => vars.get(n)!);
@@ -112,18 +114,38 @@ export async function computeGradients(
     for (const [k, v] of Object.entries(r.extras ?? {})) extrasT[k] = tf.keep(v);
     return r.loss;
   }, [...varList, ...extraXs], undefined, true);
-  const out = new Map<string, Float32Array>();
-  for (let i = 0; i < names.length; i++) {
-    const g = grads[i];
-    out.set(names[i], g ? ((await g.data()) as Float32Array).slice() : new Float32Array(varList[i].size));
-  }
+  const out = new Map<string, tf.Tensor>();
+  names.forEach((n, i) => out.set(n, grads[i] ?? tf.zerosLike(varList[i])));
   const extraGrads = extraXs.map((x, i) => grads[names.length + i] ?? tf.zerosLike(x));
   const loss = (await value.data())[0];
   value.dispose();
-  tf.dispose(grads.slice(0, names.length).filter((g): g is tf.Tensor => !!g));
   const extras: Record<string, number> = {};
   for (const [k, v] of Object.entries(extrasT)) { extras[k] = (await v.data())[0]; v.dispose(); }
   return { loss, grads: out, extras, extraGrads };
+}
+
+/** Reads gradient tensors back to the host (with `await data()`, which every backend supports, WebGPU included) and disposes them. */
+export async function readGradients(grads: Map<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  try {
+    for (const [n, g] of grads) out.set(n, ((await g.data()) as Float32Array).slice());
+  } finally {
+    tf.dispose([...grads.values()]);
+  }
+  return out;
+}
+
+/**
+ * Gradients of `lossFn` w.r.t. the model's trainable variables, copied out of the backend (the
+ * host path: wasm, data-parallel workers). `extraXs` as in computeGradientTensors.
+ */
+export async function computeGradients(
+  model: LlamaModel,
+  lossFn: () => { loss: tf.Scalar; extras?: Record<string, tf.Scalar> },
+  extraXs: tf.Tensor[] = [],
+): Promise<GradResult & { extraGrads: tf.Tensor[] }> {
+  const r = await computeGradientTensors(model, lossFn, extraXs);
+  return { ...r, grads: await readGradients(r.grads) };
 }
 
 /** Sums gradients of several micro-batches / workers, each weighted. */
@@ -136,6 +158,22 @@ export function accumulate(into: Map<string, Float32Array> | undefined, g: Map<s
   }
   return acc;
 }
+
+/** The device twin of `accumulate`: into += weight·g, on the backend; consumes (disposes) `g` and the old sums. */
+export function accumulateTensors(into: Map<string, tf.Tensor> | undefined, g: Map<string, tf.Tensor>, weight: number): Map<string, tf.Tensor> {
+  const acc = into ?? new Map<string, tf.Tensor>();
+  for (const [n, t] of g) {
+    const a = acc.get(n);
+    const x = tf.tidy(() => (a ? tf.add(a, tf.mul(t, weight)) : tf.mul(t, weight)));
+    a?.dispose();
+    t.dispose();
+    acc.set(n, x);
+  }
+  return acc;
+}
+
+/** Gradients as trainers hand them to Optimizer.step: host arrays or device tensors. */
+export type GradMap = ReadonlyMap<string, Float32Array | tf.Tensor>;
 
 // ---------------------------------------------------------------------------------------------
 // A whole batch: shared-prefix groups, micro-batches padded to their own longest row
@@ -158,9 +196,13 @@ export interface BatchPlan {
   padId: number;
   /** Rows sharing at least this many leading untrained tokens share one prefix pass (0 = never). */
   sharePrefix: number;
+  /** Keep the gradients on the device (tensors, summed with tf ops) instead of reading them back. */
+  onDevice?: boolean;
 }
 
-export interface BatchGradients extends GradResult {
+export interface BatchGradients<G = Float32Array> extends Omit<GradResult, 'grads'> {
+  /** Host arrays, or with `plan.onDevice` tensors the caller owns (Optimizer.step disposes them). */
+  grads: Map<string, G>;
   /** Tokens run through the model (prefixes once, micro-batches with their padding). */
   trainTokens: number;
   lossTokens: number;
@@ -227,12 +269,20 @@ const countMask = (b: TokenBatch) => b.mask.reduce((s, row) => s + row.reduce((a
  * cache's gradients, which are summed and backpropagated through the prefix once (prefixBackward).
  * Micro-batches are padded to their own longest row. A batch with no trained token is an error.
  */
-export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[], loss: BatchLoss, plan: BatchPlan): Promise<BatchGradients> {
+export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[], loss: BatchLoss, plan: BatchPlan & { onDevice: true }): Promise<BatchGradients<tf.Tensor>>;
+export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[], loss: BatchLoss, plan: BatchPlan & { onDevice?: false }): Promise<BatchGradients<Float32Array>>;
+export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[], loss: BatchLoss, plan: BatchPlan): Promise<BatchGradients<Float32Array | tf.Tensor>>;
+export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[], loss: BatchLoss, plan: BatchPlan): Promise<BatchGradients<Float32Array | tf.Tensor>> {
   for (const r of rows) if (r.mask.length !== r.tokens.length) throw new Error(`a row has ${r.mask.length} mask entries for ${r.tokens.length} tokens`);
   const lossTokens = rows.reduce((s, r) => s + r.mask.reduce((a, m, i) => a + (i > 0 && m ? 1 : 0), 0), 0);
   if (!lossTokens) throw new Error(`the batch of ${rows.length} sequence(s) has no trained token: nothing to learn from`);
   const share = loss.kind === 'grpo' && loss.refModel ? 0 : plan.sharePrefix;
   let grads: Map<string, Float32Array> | undefined;
+  let devGrads: Map<string, tf.Tensor> | undefined; // plan.onDevice: the running weighted sum, on the backend
+  const add = async (g: Map<string, tf.Tensor>, w: number) => {
+    if (plan.onDevice) devGrads = accumulateTensors(devGrads, g, w);
+    else grads = accumulate(grads, await readGradients(g), w);
+  };
   let lossSum = 0, trainTokens = 0;
   const extras: Record<string, number> = {};
   const prefixes: { length: number; rows: number }[] = [];
@@ -241,6 +291,7 @@ export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[],
     const r = grpoLoss(model, b, loss.surrogate, loss.refModel, prefix);
     return { loss: r.loss, extras: { clipFrac: r.clipFrac, behaviourWeight: r.behaviourWeight } };
   };
+  try {
   for (const grp of prefixGroups(rows, share)) {
     const members = grp.rows.map((i) => rows[i]);
     const st = grp.P > 0 ? prefixForward(model, members[0].tokens.slice(0, grp.P)) : undefined;
@@ -255,8 +306,8 @@ export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[],
         // Let the event loop breathe between long synchronous micro-batches (heartbeats, RPC replies).
         await new Promise((resolve) => setImmediate(resolve));
         const w = n / lossTokens; // token-mean over the whole batch
-        const r = await computeGradients(model, lossOf(b, st?.kv), st ? [...st.kv.k, ...st.kv.v] : []);
-        grads = accumulate(grads, r.grads, w);
+        const r = await computeGradientTensors(model, lossOf(b, st?.kv), st ? [...st.kv.k, ...st.kv.v] : []);
+        await add(r.grads, w);
         lossSum += w * r.loss;
         for (const [k, v] of Object.entries(r.extras)) extras[k] = (extras[k] ?? 0) + w * v;
         if (st) {
@@ -269,10 +320,7 @@ export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[],
       }
       if (st && dK && dV) {
         const pg = prefixBackward(model, st, dK, dV);
-        const host = new Map<string, Float32Array>();
-        for (const [n, g] of pg) host.set(n, (await g.data()) as Float32Array);
-        tf.dispose([...pg.values()]);
-        grads = accumulate(grads, host, 1); // already weighted through dK, dV
+        await add(pg, 1); // already weighted through dK, dV
       }
     } finally {
       if (dK) tf.dispose(dK);
@@ -280,30 +328,88 @@ export async function batchGradients(model: LlamaModel, rows: readonly SeqRow[],
       if (st) disposePrefix(st);
     }
   }
-  return { loss: lossSum, grads: grads!, extras, trainTokens, lossTokens, prefixes };
+  } catch (e) {
+    if (devGrads) tf.dispose([...devGrads.values()]);
+    throw e;
+  }
+  return { loss: lossSum, grads: (plan.onDevice ? devGrads : grads)!, extras, trainTokens, lossTokens, prefixes };
 }
 
-/** AdamW over the trainable variables with a float32 master copy kept outside the backend. */
+/**
+ * AdamW over the trainable variables, placed on the device (moments as tf.Variables, weights updated
+ * in place) or on the host (a float32 master copy outside the backend, re-uploaded each step); see
+ * optimizerPlacement. Both read and write the same AdamWState for checkpoints (`checkpointState`).
+ */
 export class Optimizer {
+  /** The step count; on the host also the moments (on the device they live in `moments` once used). */
   readonly state: AdamWState;
+  readonly placement: OptimizerPlacement;
   private master = new Map<string, Float32Array>();
-  constructor(private model: LlamaModel, public opts: AdamWOptions, state?: AdamWState) {
+  private moments: DeviceMoments = { m: new Map(), v: new Map() };
+  /** `placement` defaults to optimizerPlacement(the active backend, no data parallelism). */
+  constructor(private model: LlamaModel, public opts: AdamWOptions, state?: AdamWState, placement?: OptimizerPlacement) {
     this.state = state ?? newAdamWState();
+    this.placement = placement ?? optimizerPlacement(tf.getBackend(), false).placement;
+  }
+  get onDevice(): boolean {
+    return this.placement === 'device';
   }
   /** Re-reads the variables (after loading weights or adding LoRA) before the next step. */
   refresh(): void {
     this.master.clear();
   }
-  /** Applies one update; returns the pre-clip gradient norm. */
-  async step(grads: Map<string, Float32Array>): Promise<number> {
+  /** Applies one update; returns the pre-clip gradient norm. Gradient tensors passed in are disposed. */
+  async step(grads: GradMap): Promise<number> {
+    const owned = [...grads.values()].filter((g): g is tf.Tensor => !(g instanceof Float32Array));
+    try {
+      return this.onDevice ? await this.deviceStep(grads, owned) : await this.hostStep(grads);
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+  private async hostStep(grads: GradMap): Promise<number> {
     const vars = trainableVariables(this.model);
+    const host = new Map<string, Float32Array>();
+    for (const [n, g] of grads) host.set(n, g instanceof Float32Array ? g : ((await g.data()) as Float32Array));
     // The master copy is read lazily, with `await data()` (no dataSync: WebGPU cannot).
     if (!this.master.size) for (const [n, v] of vars) this.master.set(n, ((await v.data()) as Float32Array).slice());
-    const norm = adamwStep(this.master, grads, this.state, this.opts);
+    const norm = adamwStep(this.master, host, this.state, this.opts);
     for (const [n, p] of this.master) {
       const v = vars.get(n)!;
       tf.tidy(() => v.assign(tf.tensor(p, v.shape, 'float32')));
     }
     return norm;
+  }
+  private async deviceStep(grads: GradMap, owned: tf.Tensor[]): Promise<number> {
+    const vars = trainableVariables(this.model);
+    const dev = new Map<string, tf.Tensor>();
+    for (const [n, g] of grads) {
+      const v = vars.get(n);
+      if (!v) throw new Error(`adamw: gradient for unknown parameter ${n}`);
+      if (g instanceof Float32Array) { const t = tf.tensor(g, v.shape, 'float32'); owned.push(t); dev.set(n, t); } else dev.set(n, g);
+      this.upload(n, v.shape);
+    }
+    return adamwStepDevice(vars, dev, this.moments, this.state, this.opts);
+  }
+  /** Moments restored from a checkpoint (host arrays in `state`) go to the device on first use. */
+  private upload(n: string, shape: number[]): void {
+    for (const k of ['m', 'v'] as const) {
+      const h = this.state[k].get(n);
+      if (!h || this.moments[k].has(n)) continue;
+      this.moments[k].set(n, deviceVariable(tf.tensor(h, shape, 'float32')));
+      this.state[k].delete(n);
+    }
+  }
+  /** The optimizer state as host arrays, for a checkpoint (device moments read with `await data()`). */
+  async checkpointState(): Promise<AdamWState> {
+    if (!this.onDevice) return this.state;
+    const out: AdamWState = { step: this.state.step, m: new Map(this.state.m), v: new Map(this.state.v) };
+    for (const k of ['m', 'v'] as const) for (const [n, t] of this.moments[k]) out[k].set(n, ((await t.data()) as Float32Array).slice());
+    return out;
+  }
+  /** Frees the device moments. */
+  dispose(): void {
+    tf.dispose([...this.moments.m.values(), ...this.moments.v.values()]);
+    this.moments = { m: new Map(), v: new Map() };
   }
 }

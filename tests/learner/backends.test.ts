@@ -84,11 +84,11 @@ describe('backend choice', () => {
     expect(await trainMain(['grpo', '--backend', 'gpu'])).toBe(2);
   });
 
-  it('train.backend forces the backend of a run, and the report says so', async () => {
+  it('train.backend forces the backend of a run, and the report says so (and where AdamW ran)', async () => {
     const out = join(dir, 'run');
     for (const backend of ['wasm', 'tensorflow'] as const) {
       const r = await runTraining('grpo', parseTrainConfig(`[train]\nsteps = 1\nbackend = "${backend}"\n[grpo]\ngroupsPerStep = 1\nmaxAttempts = 2\n[output]\ndir = "${out}-${backend}"\nexport = []\n`, 'b.toml'), { quiet: true });
-      expect(r.summary).toMatchObject({ backend, backendForced: true });
+      expect(r.summary).toMatchObject({ backend, backendForced: true, optimizer: backend === 'wasm' ? 'host' : 'device' });
       expect(activeBackend()).toBe(backend);
       expect(readFileSync(r.report, 'utf8')).toContain(`| backend | ${backend} |`);
     }

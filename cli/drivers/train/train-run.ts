@@ -11,7 +11,7 @@ import { exportGguf, saveModelSafetensors } from '../../../nn/model/export.ts';
 import { loadChatTokenizer } from '../../../nn/model/tokenizer.ts';
 import { runsDir } from '../../../runtime/config/paths.ts';
 import type { TrainConfig } from '../../../actors/learner/config.ts';
-import type { AdamWOptions } from '../../../nn/train/adamw.ts';
+import { optimizerPlacement, type AdamWOptions } from '../../../nn/train/adamw.ts';
 import { RunLog } from './run-log.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../../../nn/train/checkpoint.ts';
 import { Optimizer } from '../../../nn/train/step.ts';
@@ -73,10 +73,13 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   const adamOpts: AdamWOptions = { lr: cfg.train.lr, beta1: cfg.train.beta1, beta2: cfg.train.beta2, eps: cfg.train.eps, weightDecay: cfg.train.weightDecay, maxGradNorm: cfg.train.maxGradNorm };
   const ckptDir = join(dir, 'checkpoint');
   let startStep = 0, startVersion = 0;
-  let optimizer = new Optimizer(model, adamOpts);
+  // Where AdamW runs (device tensors or a host master copy): decided once, logged, in the report.
+  const placement = optimizerPlacement(backend.name, cfg.train.workers > 1);
+  say(`[train ${mode}] optimizer on the ${placement.placement} (${placement.reason})`);
+  let optimizer = new Optimizer(model, adamOpts, undefined, placement.placement);
   if (opts.resume && hasCheckpoint(ckptDir)) {
     const { state, adam } = loadCheckpoint(ckptDir, model, mode);
-    optimizer = new Optimizer(model, adamOpts, adam);
+    optimizer = new Optimizer(model, adamOpts, adam, placement.placement);
     startStep = state.step;
     startVersion = state.policyVersion;
     log.loadPrevious(startStep);
@@ -118,7 +121,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   };
   // SFT has no policy versions of its own; its published version is the step.
   const periodic = async (step: number, version: number, publishVersion = version) => {
-    if (cfg.output.checkpointEvery && step % cfg.output.checkpointEvery === 0) saveCheckpoint(ckptDir, model, optimizer.state, { mode, step, policyVersion: version });
+    if (cfg.output.checkpointEvery && step % cfg.output.checkpointEvery === 0) saveCheckpoint(ckptDir, model, await optimizer.checkpointState(), { mode, step, policyVersion: version });
     if (cfg.output.exportEvery && step % cfg.output.exportEvery === 0) exportWeights(`step${step}`);
     if (cfg.publish && step % cfg.publish.every === 0) await publishNow(step, publishVersion);
   };
@@ -131,7 +134,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
     dataParallel = new DataParallel(model, spec, cfg.train.workers);
     say(`[train ${mode}] gradients on ${cfg.train.workers} worker threads`);
   }
-  const summary: Record<string, unknown> = { mode, workers: cfg.train.workers, backend: backend.name, parameters: paramCount(model.config), trainable: nTrain };
+  const summary: Record<string, unknown> = { mode, workers: cfg.train.workers, backend: backend.name, optimizer: placement.placement, parameters: paramCount(model.config), trainable: nTrain };
   // Why a faster backend was not used (auto choice), so a slow run explains itself in its report.
   if (backend.skipped.length) summary.backendSkipped = backend.skipped.join('; ');
   if (backend.forced) summary.backendForced = true;
@@ -199,7 +202,7 @@ export async function runTraining(mode: TrainMode, cfg: TrainConfig, opts: RunOp
   if (publisher) summary.published = published.map((p) => `v${p.version}${p.ok ? '' : ' (failed)'}`).join(', ');
   summary.steps = lastStep;
   summary.seconds = (performance.now() - t0) / 1000;
-  saveCheckpoint(ckptDir, model, optimizer.state, { mode, step: lastStep, policyVersion: lastVersion });
+  saveCheckpoint(ckptDir, model, await optimizer.checkpointState(), { mode, step: lastStep, policyVersion: lastVersion });
   exportWeights('final');
   summary.exports = exports.map((p) => p.slice(dir.length + 1)).join(', ');
   const report = log.writeReport(`troupe train ${mode}`, summary, [
