@@ -3,7 +3,7 @@
 // records (verified dialogues), failed dialogues and dropped items the society had published — and
 // written as `synth/<run>.json` with `complete: false`, so the later stages can go on. Stop the
 // synthesis process first: the store is opened by this process.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,9 +36,10 @@ async function main(): Promise<void> {
   try {
     const records = await readDataset(session.nc, { runId });
     const failures: FailureReport[] = [];
-    const drops: ItemDropped[] = [];
+    const drops = new Map<string, ItemDropped>();
+    let first = Infinity, last = -Infinity;
     const jsm = await jetstreamManager(session.nc);
-    const c = await jsm.consumers.add(MESSAGE_STREAM, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subjects: [`${MESSAGE_PREFIX}.synth.failure.reported`, `${MESSAGE_PREFIX}.synth.item.dropped`], inactive_threshold: 30e9 });
+    const c = await jsm.consumers.add(MESSAGE_STREAM, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subject: `${MESSAGE_PREFIX}.synth.>`, inactive_threshold: 30e9 });
     const consumer = await jetstream(session.nc).consumers.get(MESSAGE_STREAM, c.name);
     for (;;) {
       const batch = await consumer.fetch({ max_messages: 256, expires: 2000 });
@@ -49,22 +50,25 @@ async function main(): Promise<void> {
         if (!v.ok) continue;
         const d = v.envelope.data as { runId?: string };
         if (d.runId !== runId) continue;
+        const ts = Number((v.envelope as { sentAt?: number }).sentAt);
+        if (Number.isFinite(ts)) { first = Math.min(first, ts); last = Math.max(last, ts); }
         if (v.envelope.kind === 'synth.failure.reported') failures.push(d as FailureReport);
-        else drops.push(d as ItemDropped);
+        // One drop per item (an item's drop may be on the stream more than once: redelivered work).
+        else if (v.envelope.kind === 'synth.item.dropped') drops.set((d as ItemDropped).itemId, d as ItemDropped);
       }
       if (!got) break;
     }
-    // Stopped, not finished: the wall time is from the store's creation to its last write.
-    const seconds = (statSync(join(dir, 'nats')).mtimeMs - statSync(dir).birthtimeMs) / 1000;
+    // Stopped, not finished: the wall time is from the run's first message to its last.
+    const seconds = (last - first) / 1000;
     const res: SynthRunResult = {
       name, spec, runId, complete: false, seconds: Number.isFinite(seconds) && seconds > 0 ? seconds : NaN,
-      counts: { runId, items: spec.plans * spec.tasksPerPlan, salvaged: true, dialoguesPlayed: records.length + failures.length, dialoguePassed: records.length, dialogueFailed: failures.length, dropped: drops.length },
-      drops: drops.map((d) => ({ stage: d.stage, reasons: d.reasons })),
+      counts: { runId, items: spec.plans * spec.tasksPerPlan, salvaged: true, dialoguesPlayed: records.length + failures.length, dialoguePassed: records.length, dialogueFailed: failures.length, dropped: drops.size },
+      drops: [...drops.values()].map((d) => ({ stage: d.stage, reasons: d.reasons })),
       records,
       failures,
     };
     writeFileSync(target, JSON.stringify(res, null, 2) + '\n');
-    console.log(`salvaged ${name}: ${records.length} verified, ${failures.length} failed, ${drops.length} dropped → ${target}`);
+    console.log(`salvaged ${name}: ${records.length} verified, ${failures.length} failed, ${drops.size} dropped → ${target}`);
   } finally {
     await session.close();
   }
