@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { SCALES, UNTRAINED, ALL_ARMS } from './scales.ts';
 import { armsOf, buildData, evalArm, evalTasksFile, partialEval, prefixesOf, type Heldout, fixHeldout, synthesize, trainArm, type ArmEval, type StudyContext, type TrainedArm } from './pipeline.ts';
 import { aggregate, f3, metricSvgs, reportMarkdown } from './report.ts';
+import { getDomain } from '../../domains/registry.ts';
 
 const here = new URL('.', import.meta.url).pathname;
 
@@ -150,6 +151,33 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     `Grounding: of the ${gTrain.args} non-id string arguments of the gold writes in the verified training dialogues, ${gTrain.said} appear in a user turn (${gTrain.dialogues} of ${gTrain.of} dialogues fully grounded); held-out dialogues: ${gHeld.said} of ${gHeld.args} (${gHeld.dialogues} of ${gHeld.of}). The oracle agent writes the gold arguments whether or not the user said them and a checker only looks at the final state; since the medium run the verifier also requires every written literal to have been said or returned by a tool before (dialogue grounding), and the user opens with its scenario (bench/study/protocol.json).`, '',
     '### Training runs', '', '| arm | seed | seconds | steps | first loss | final loss | rollouts | reward first → last |', '|---|---:|---:|---:|---:|---:|---:|---|',
     ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
+    '### Next-call by what the prefix asks for (decided after seeing the first results: a diagnostic, not a pre-registered metric)', '',
+    'A read target is the call that looks the data up (in mock: `get_users` with no argument, the same every time); a write target changes the state and carries the task\'s values. Per write argument: how often the model\'s value equals the gold one.', '',
+    '| arm | seed | read targets hit | write targets hit | write tool right | write arguments right (by name) | writes with an argument the gold call lacks |', '|---|---:|---:|---:|---:|---|---|',
+    ...evals.filter((e) => e.nextcall?.length).map((e) => {
+      const mock = getDomain('mock').createEnvironment();
+      let rh = 0, rn = 0, wh = 0, wn = 0, wt = 0, extra = 0;
+      const extraNames = new Set<string>();
+      const args = new Map<string, [number, number]>();
+      for (const n of e.nextcall!) {
+        const t = heldoutTargets.get(n.id);
+        if (!t) continue;
+        if (!mock.isMutatingTool(t.name)) { rn++; rh += n.hit; continue; }
+        wn++; wh += n.hit;
+        if (n.got?.name === t.name) {
+          wt++;
+          const more = Object.keys((n.got.arguments as Record<string, unknown> | undefined) ?? {}).filter((k) => !(k in (t.arguments as Record<string, unknown>)));
+          if (more.length) { extra++; more.forEach((k) => extraNames.add(k)); }
+        }
+        for (const [k, v] of Object.entries(t.arguments as Record<string, unknown>)) {
+          const c = args.get(k) ?? [0, 0];
+          c[1]++;
+          if (n.got?.name === t.name && JSON.stringify((n.got.arguments as Record<string, unknown> | undefined)?.[k]) === JSON.stringify(v)) c[0]++;
+          args.set(k, c);
+        }
+      }
+      return `| ${e.arm} | ${e.seed} | ${rh}/${rn} | ${wh}/${wn} | ${wt}/${wn} | ${[...args].map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')} | ${extra}/${wn}${extraNames.size ? ` (${[...extraNames].join(', ')})` : ''} |`;
+    }), '',
     '### Next-call misses (first two per arm and seed: what the model called instead)', '',
     '| arm | seed | prefix | target | got |', '|---|---:|---|---|---|',
     ...evals.flatMap((e) => (e.nextcall ?? []).filter((n) => !n.hit).slice(0, 2).map((n) => {
