@@ -111,7 +111,11 @@ export const SCALES: Record<string, Scale> = {
     sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
     userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
     grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 10, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 2048 },
-    eval: { maxSteps: 10, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
+    // maxSteps 18 as in synthesis: the first evaluation of the base arm used 10, shorter than the
+    // teacher's closing sequence the agents are trained on (13–15 messages), so every dialogue ended
+    // at max_steps (ungraded) and pass^1 was 0 by construction; rerun with 18 before any trained
+    // arm's pass^1 existed (its results kept aside: eval-maxsteps10/).
+    eval: { maxSteps: 18, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
   },
   full: {
     name: 'full',
