@@ -110,7 +110,8 @@ export const SCALES: Record<string, Scale> = {
     // 8 steps × 4 dialogues (set before any training, for time: ≈ 75 s a step on the shared cores).
     sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
     userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
-    grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 10, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 2048 },
+    // Rollouts of 18 steps (the first GRPO attempt used 10: every rollout ended at max_steps, reward 0).
+    grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 18, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 4096 },
     // maxSteps 18 as in synthesis: the first evaluation of the base arm used 10, shorter than the
     // teacher's closing sequence the agents are trained on (13–15 messages), so every dialogue ended
     // at max_steps (ungraded) and pass^1 was 0 by construction; rerun with 18 before any trained
