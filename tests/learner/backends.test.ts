@@ -12,22 +12,14 @@ import type { TokenBatch } from '../../nn/train/grpo.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 import { parseTrainConfig } from '../../actors/learner/config.ts';
 import { runTraining } from '../../cli/drivers/train/train-run.ts';
+import { tinyLlama } from '../fixtures/tiny-llama.ts';
 import { main as trainMain } from '../../cli/commands/train.ts';
 
 const cfg: LlamaConfig = { vocabSize: 29, dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 4, ffnDim: 24, ropeBase: 10000, normEps: 1e-5, tiedEmbeddings: true, contextLength: 32 };
 const dir = mkdtempSync(join(tmpdir(), 'troupe-backends-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function makeModel(lora: boolean): LlamaModel {
-  const model: LlamaModel = { config: cfg, params: initParams(cfg, 5) };
-  // Larger weights than the init so the loss is far from uniform and gradients are not tiny.
-  for (const [n, v] of model.params) if (!n.endsWith('norm.weight')) v.assign(tf.mul(v, 8));
-  if (lora) {
-    addLora(model, 2, 4);
-    for (const ad of model.lora!.values()) ad.b.assign(tf.randomNormal(ad.b.shape, 0, 0.3, 'float32', 7));
-  }
-  return model;
-}
+const makeModel = (lora: boolean): LlamaModel => tinyLlama(cfg, lora);
 
 function batch(seed: number, B: number, T: number): TokenBatch {
   const r = makeRng(seed);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, useBackend } from '../../nn/backend/backend.ts';
 import { addLora, initParams, trainableVariables, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
+import { tinyLlama } from '../fixtures/tiny-llama.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 import { optimizerPlacement, type AdamWOptions, type OptimizerPlacement } from '../../nn/train/adamw.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../nn/train/checkpoint.ts';
@@ -19,15 +20,7 @@ const adam: AdamWOptions = { lr: 3e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weigh
 const dir = mkdtempSync(join(tmpdir(), 'troupe-devopt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function makeModel(lora: boolean): LlamaModel {
-  const model: LlamaModel = { config: cfg, params: initParams(cfg, 5) };
-  for (const [n, v] of model.params) if (!n.endsWith('norm.weight')) v.assign(tf.mul(v, 8));
-  if (lora) {
-    addLora(model, 2, 4);
-    for (const ad of model.lora!.values()) ad.b.assign(tf.randomNormal(ad.b.shape, 0, 0.3, 'float32', 7));
-  }
-  return model;
-}
+const makeModel = (lora: boolean): LlamaModel => tinyLlama(cfg, lora);
 
 /** Four rows sharing 6 untrained tokens (one shared-prefix pass), varied suffixes; a step's batch per seed. */
 function rowsFor(seed: number): SeqRow[] {
