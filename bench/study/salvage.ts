@@ -3,7 +3,7 @@
 // records (verified dialogues), failed dialogues and dropped items the society had published — and
 // written as `synth/<run>.json` with `complete: false`, so the later stages can go on. Stop the
 // synthesis process first: the store is opened by this process.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,6 @@ import { decodeEnvelope } from '../../protocols/envelope.ts';
 import type { FailureReport, ItemDropped } from '../../protocols/synthesis.ts';
 import { SCALES } from './scales.ts';
 import type { SynthRunResult } from './pipeline.ts';
-import { writeFileSync } from 'node:fs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

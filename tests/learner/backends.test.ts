@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activeBackend, initBackend, parseBackendName, tf, useBackend } from '../../nn/backend/backend.ts';
-import { initParams, addLora, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
+import type { LlamaConfig, LlamaModel } from '../../nn/model/llama.ts';
 import { computeGradients, grpoLoss, sftLoss, type SftBatch } from '../../nn/train/step.ts';
 import type { TokenBatch } from '../../nn/train/grpo.ts';
 import { makeRng } from '../../nn/model/sample.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, useBackend } from '../../nn/backend/backend.ts';
-import { addLora, initParams, trainableVariables, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
+import { trainableVariables, type LlamaConfig, type LlamaModel } from '../../nn/model/llama.ts';
 import { tinyLlama } from '../fixtures/tiny-llama.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 import { optimizerPlacement, type AdamWOptions, type OptimizerPlacement } from '../../nn/train/adamw.ts';
