@@ -4,6 +4,8 @@
 // in the same invocation (bench/learner/torch_step.py, 1 and 2 threads) for comparison.
 // Run by hand:  npx tsx bench/learner/bench.ts [--seq 128] [--batch 1] [--steps 1] [--workers 1,2] [--json out.json]
 //                 [--placement host|device]  (where AdamW runs; default the learner's optimizerPlacement)
+//                 [--warmup-seq N]  (length of the untimed warm-up step; default --seq — a short one saves
+//                                    a whole long update at 4k/8k tokens and still warms kernels and pools)
 // The backend is the learner's choice (native when installed); TROUPE_TF_BACKEND=wasm|tensorflow forces one.
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -18,8 +20,9 @@ import { optimizerPlacement, type OptimizerPlacement } from '../../nn/train/adam
 import { DataParallel } from '../../nn/train/data-parallel.ts';
 import { makeRng } from '../../nn/model/sample.ts';
 
-const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' }, workers: { type: 'string', default: '1,2' }, placement: { type: 'string' } } });
+const { values } = parseArgs({ options: { seq: { type: 'string', default: '128' }, batch: { type: 'string', default: '2' }, steps: { type: 'string', default: '2' }, json: { type: 'string' }, only: { type: 'string' }, workers: { type: 'string', default: '1,2' }, placement: { type: 'string' }, 'warmup-seq': { type: 'string' } } });
 const T = Number(values.seq), B = Number(values.batch), STEPS = Number(values.steps);
+const WARMUP_T = Number(values['warmup-seq'] ?? values.seq);
 const path = join(modelsDir(), 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const backend = await initBackend();
 const log = (s: string) => console.log(`[bench learner] ${s}`);
@@ -43,10 +46,10 @@ function matmulPeak(): { gflops: number; shape: string } {
   return best;
 }
 
-function randomBatch(seed: number, vocab: number): SftBatch {
+function randomBatch(seed: number, vocab: number, len = T): SftBatch {
   const r = makeRng(seed);
-  const rows = () => Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(r() * vocab)));
-  return { inputs: rows(), targets: rows(), mask: Array.from({ length: B }, () => new Array(T).fill(1)) };
+  const rows = () => Array.from({ length: B }, () => Array.from({ length: len }, () => Math.floor(r() * vocab)));
+  return { inputs: rows(), targets: rows(), mask: Array.from({ length: B }, () => new Array(len).fill(1)) };
 }
 
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
@@ -73,7 +76,7 @@ for (const lora of [false, true]) {
     const tokensPerStep = B * T * workers; // each worker gets one micro-batch of B×T
     const times: { grad: number; step: number }[] = [];
     for (let s = 0; s <= STEPS; s++) {
-      const batches = Array.from({ length: workers }, (_, w) => randomBatch(100 * s + w, model.config.vocabSize));
+      const batches = Array.from({ length: workers }, (_, w) => randomBatch(100 * s + w, model.config.vocabSize, s === 0 ? WARMUP_T : T));
       const t0 = performance.now();
       let grads: GradMap;
       if (dp) grads = (await dp.gradients(batches.map((batch) => ({ kind: 'sft' as const, batch })))).grads;
@@ -120,5 +123,5 @@ if (process.env.TORCH_PYTHON) {
 console.log(`\n| config | workers | tokens/s (full step) | gradient s/step | step s | model GFLOP/s | of matmul peak×workers | peak RSS MiB |\n|---|---|---|---|---|---|---|---|`);
 for (const r of rows) console.log(`| ${r.config} | ${r.workers} | ${r.tokensPerSec.toFixed(1)} | ${r.gradSeconds.toFixed(2)} | ${r.stepSeconds.toFixed(2)} | ${r.gflops.toFixed(1)} | ${(100 * r.fractionOfPeak).toFixed(0)}% | ${r.peakRssMiB.toFixed(0)} |`);
 for (const r of torchRows) console.log(`| PyTorch ${r.torch} CPU, ${r.config} | ${r.threads} thread(s) | ${r.tokensPerSec.toFixed(1)} | | ${r.stepSeconds.toFixed(2)} | | | ${r.peakRssMiB.toFixed(0)} |`);
-console.log(`\nseq ${T}, ${B} sequences per worker per step, ${STEPS} timed steps after 1 warm-up (fastest step reported); matmul peak ${peak.gflops.toFixed(1)} GFLOP/s/thread (${peak.shape}).`);
-if (values.json) writeFileSync(values.json, JSON.stringify({ seq: T, batch: B, steps: STEPS, peak, rows, torchRows }, null, 2));
+console.log(`\nseq ${T}, ${B} sequences per worker per step, ${STEPS} timed steps after 1 warm-up of ${WARMUP_T} tokens (fastest step reported); matmul peak ${peak.gflops.toFixed(1)} GFLOP/s/thread (${peak.shape}).`);
+if (values.json) writeFileSync(values.json, JSON.stringify({ seq: T, batch: B, steps: STEPS, warmupSeq: WARMUP_T, backend: backend.name, peak, rows, torchRows }, null, 2));

@@ -15,6 +15,7 @@ p.add_argument("--batch", type=int, default=1)
 p.add_argument("--steps", type=int, default=1)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--lora", action="store_true")
+p.add_argument("--warmup-seq", type=int, default=0, help="length of the untimed warm-up step (default --seq)")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -87,8 +88,9 @@ params = [p_ for p_ in m.parameters() if p_.requires_grad]
 opt = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0)
 times = []
 for s in range(a.steps + 1):
-    ids = torch.randint(0, V, (a.batch, a.seq))
-    tgt = torch.randint(0, V, (a.batch, a.seq))
+    n = (a.warmup_seq or a.seq) if s == 0 else a.seq
+    ids = torch.randint(0, V, (a.batch, n))
+    tgt = torch.randint(0, V, (a.batch, n))
     t0 = time.perf_counter()
     loss = F.cross_entropy(m(ids).view(-1, V), tgt.view(-1))
     loss.backward()

@@ -3,9 +3,15 @@
 // never narrowed: a value valid for the original schema stays producible whenever we can manage it,
 // and every value the grammar produces has the right JSON shape.
 //
+// Optional object properties: node-llama-cpp's generator emits every listed property, so an object
+// with optional ones becomes a oneOf over which of them are present (schema order kept). Forcing them
+// made a model invent values the caller never meant (the study's `create_task` calls all carried a
+// made-up `description`, and failed their DB match for it). Up to MAX_OPTIONAL optional properties
+// are enumerated (2^k alternatives); beyond that they are all emitted, the old widening.
+//
 // Known widenings: numeric bounds, string patterns and formats other than the ones GBNF supports
-// are dropped; optional object properties are always emitted (the grammar makes every listed property
-// required, which is still valid against the source schema); `allOf` uses its first member.
+// are dropped; objects with more than MAX_OPTIONAL optional properties emit all of them; `allOf` uses
+// its first member.
 import type { GbnfJsonSchema } from 'node-llama-cpp';
 
 type Json = Record<string, unknown>;
@@ -13,6 +19,9 @@ type Json = Record<string, unknown>;
 const anyValue: GbnfJsonSchema = {
   oneOf: [{ type: ['string', 'number', 'boolean', 'null'] }, { type: 'array' } as GbnfJsonSchema, { type: 'object', additionalProperties: true } as GbnfJsonSchema],
 };
+
+/** Most optional properties of one object enumerated as alternatives (2^k of them). */
+export const MAX_OPTIONAL = 4;
 
 const primitive = new Set(['string', 'number', 'integer', 'boolean', 'null']);
 const supportedFormats = new Set(['date-time', 'time', 'date']);
@@ -68,9 +77,21 @@ export function toGbnfJsonSchema(schema: unknown, root: Json = (schema ?? {}) as
       const properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, next(v)]));
       const extra = s.additionalProperties;
       // With no declared properties, an object is free-form; with some, extras are left out.
-      const additionalProperties =
-        Object.keys(properties).length === 0 ? (extra === false ? false : extra && typeof extra === 'object' ? next(extra) : true) : false;
-      return { type: 'object', properties, additionalProperties } as GbnfJsonSchema;
+      const keys = Object.keys(properties);
+      if (keys.length === 0) {
+        const additionalProperties = extra === false ? false : extra && typeof extra === 'object' ? next(extra) : true;
+        return { type: 'object', properties, additionalProperties } as GbnfJsonSchema;
+      }
+      // JSON Schema: a property not named in `required` (or no `required` at all) may be left out.
+      const required = new Set(Array.isArray(s.required) ? (s.required as string[]) : []);
+      const optional = keys.filter((k) => !required.has(k));
+      const only = (present: Set<string>) => ({ type: 'object', properties: Object.fromEntries(keys.filter((k) => present.has(k)).map((k) => [k, properties[k]])), additionalProperties: false });
+      if (optional.length === 0 || optional.length > MAX_OPTIONAL) return only(new Set(keys)) as GbnfJsonSchema;
+      const alternatives = [];
+      for (let mask = 0; mask < 1 << optional.length; mask++) {
+        alternatives.push(only(new Set([...required, ...optional.filter((_, i) => mask & (1 << i))])));
+      }
+      return { oneOf: alternatives } as GbnfJsonSchema;
     }
     default:
       throw new Error(`unsupported JSON schema type "${String(type)}"`);

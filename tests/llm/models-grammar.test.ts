@@ -65,7 +65,7 @@ describe('model cache', () => {
 });
 
 describe('JSON schema → grammar schema', () => {
-  it('maps types, enums, consts, unions, arrays and $refs', () => {
+  it('maps types, enums, consts, unions, arrays and $refs (more than MAX_OPTIONAL optional properties: all emitted)', () => {
     const out = toGbnfJsonSchema({
       type: 'object',
       properties: {
@@ -89,7 +89,8 @@ describe('JSON schema → grammar schema', () => {
         kind: { enum: ['a', 'b'] },
         fixed: { const: 3 },
         either: { oneOf: [{ type: 'string' }, { type: 'number' }] },
-        list: { type: 'array', items: { type: 'object', properties: { x: { type: 'number' } }, additionalProperties: false }, maxItems: 3 },
+        // `x` is not required: the item may be {} or {x} (optional properties are enumerated).
+        list: { type: 'array', items: { oneOf: [{ type: 'object', properties: {}, additionalProperties: false }, { type: 'object', properties: { x: { type: 'number' } }, additionalProperties: false }] }, maxItems: 3 },
         free: { type: 'object', properties: {}, additionalProperties: true },
       },
     });
