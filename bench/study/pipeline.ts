@@ -31,6 +31,8 @@ import { toPythonJson } from '../../domains/evaluator/results-io.ts';
 import { rng } from './stats.ts';
 import { startStubUser } from './stub-user.ts';
 import { ALL_ARMS, UNTRAINED, USER_ARMS, type Scale, type SynthRunSpec } from './scales.ts';
+import { ORACLE_FOLLOW_UP } from '../../actors/actor/oracle-agent.ts';
+import { AGENT_STOP_TOKEN } from '../../protocols/dialogue.ts';
 
 export interface StudyContext {
   out: string;
@@ -237,8 +239,21 @@ export interface DataSummary {
   rlTasks: number;
 }
 
-function sftLine(r: { task: Task; dialogue: DatasetRecord['dialogue'] }, sys: { prompt: string; tools: DatasetRecord['agentTools'] }, meta: Record<string, unknown>): string {
-  const rec = { ...r, agentSystemPrompt: sys.prompt, agentTools: sys.tools, recordId: meta.recordId, provenance: {} } as unknown as DatasetRecord;
+/**
+ * The dialogue the teacher plays with patience 0: its follow-ups ("Is there anything else…") and the
+ * user turns answering them dropped, so the stop follows the user's reply to the closing. Dialogues
+ * without that shape (no follow-up, or not ending in the agent's stop) are returned unchanged.
+ */
+export function stopAfterReply<M extends { role: string; content?: string | null }>(messages: readonly M[]): M[] {
+  const first = messages.findIndex((m) => m.role === 'assistant' && m.content === ORACLE_FOLLOW_UP);
+  const last = messages[messages.length - 1];
+  if (first < 0 || last?.role !== 'assistant' || last.content !== AGENT_STOP_TOKEN) return [...messages];
+  return [...messages.slice(0, first), last];
+}
+
+function sftLine(r: { task: Task; dialogue: DatasetRecord['dialogue'] }, sys: { prompt: string; tools: DatasetRecord['agentTools'] }, meta: Record<string, unknown>, closing: Scale['sftClosing'] = 'as-played'): string {
+  const dialogue = closing === 'stop-after-reply' ? { ...r.dialogue, messages: stopAfterReply(r.dialogue.messages as { role: string; content?: string | null }[]) } : r.dialogue;
+  const rec = { ...r, dialogue, agentSystemPrompt: sys.prompt, agentTools: sys.tools, recordId: meta.recordId, provenance: {} } as unknown as DatasetRecord;
   const ex = sftExample(rec, getDomain('mock'));
   return JSON.stringify({ ...ex, user_system: userSetupFor(getDomain('mock'), r.task).systemPrompt, metadata: meta });
 }
@@ -256,7 +271,8 @@ export async function buildData(ctx: StudyContext, synth: Record<string, SynthRu
   const train = all.filter((r) => !held.has(signature(r.task)));
   if (!train.length) throw new Error('no verified training dialogues (synthesis passed none outside the held-out signatures)');
   const sys = { prompt: train[0].agentSystemPrompt, tools: train[0].agentTools };
-  const verifiedLines = train.map((r) => sftLine(r, sys, { recordId: r.recordId, taskId: r.task.id, verified: true }));
+  const closing = ctx.scale.sftClosing;
+  const verifiedLines = train.map((r) => sftLine(r, sys, { recordId: r.recordId, taskId: r.task.id, verified: true }, closing));
   writeFileSync(join(dir, 'train_sft.jsonl'), verifiedLines.join('\n') + '\n');
   await exportRecords(train, 'rl', dir, getDomain);
 
@@ -264,8 +280,8 @@ export async function buildData(ctx: StudyContext, synth: Record<string, SynthRu
   const failed = [...synth.train.failures, ...(synth.unverified?.failures ?? [])].filter((f) => !held.has(signature(f.task)));
   const pool = [
     ...verifiedLines,
-    ...(synth.unverified?.records ?? []).filter((r) => !held.has(signature(r.task))).map((r) => sftLine(r, sys, { recordId: r.recordId, taskId: r.task.id, verified: true })),
-    ...failed.map((f) => sftLine(f, sys, { recordId: `${f.runId}/${f.itemId}`, taskId: f.task.id, verified: false })),
+    ...(synth.unverified?.records ?? []).filter((r) => !held.has(signature(r.task))).map((r) => sftLine(r, sys, { recordId: r.recordId, taskId: r.task.id, verified: true }, closing)),
+    ...failed.map((f) => sftLine(f, sys, { recordId: `${f.runId}/${f.itemId}`, taskId: f.task.id, verified: false }, closing)),
   ];
   const tok = await loadChatTokenizer(await baseModel(ctx));
   const tokensOf = (line: string) => toExamples(parseSftJsonl(line), tok, 'sft', ctx.scale.sft.maxSeqLen).examples.reduce((s, e) => s + e.mask.reduce((a, b) => a + b, 0), 0);

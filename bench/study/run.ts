@@ -20,6 +20,17 @@ export interface StudyResult {
   reportPath: string;
 }
 
+/** Copy another run's synthesis results and held-out task file (kept if already there). */
+function reuseSynthesis(from: string, out: string): void {
+  for (const rel of ['synth/heldout.json', 'synth/train.json', 'synth/unverified.json', 'data/heldout/tasks.json']) {
+    const src = join(from, rel), dst = join(out, rel);
+    if (existsSync(dst) || !existsSync(src)) continue;
+    mkdirSync(join(dst, '..'), { recursive: true });
+    copyFileSync(src, dst);
+  }
+  if (!existsSync(join(out, 'synth', 'train.json'))) throw new Error(`scale reuses ${from}, which has no synthesis results (synth/train.json)`);
+}
+
 export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; trainOnly?: boolean; nextcallOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
   const base = SCALES[o.scale];
   if (!base) throw new Error(`unknown scale ${o.scale} (${Object.keys(SCALES).join(', ')})`);
@@ -29,10 +40,11 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   const ctx: StudyContext = {
     out,
     scale,
-    heldoutPath: resolve(o.heldout ?? (scale.name === 'tiny' ? join(out, 'heldout.json') : join(here, `heldout.${scale.name}.json`))),
+    heldoutPath: resolve(o.heldout ?? (scale.name === 'tiny' ? join(out, 'heldout.json') : join(here, `heldout.${scale.reuse ?? scale.name}.json`))),
     log: o.log ?? ((l) => console.error(l)),
   };
   mkdirSync(out, { recursive: true });
+  if (scale.reuse) reuseSynthesis(resolve(out, '..', scale.reuse), out);
   const t0 = Date.now();
   ctx.nextcallOnly = o.nextcallOnly;
   if (o.synthOnly) {

@@ -28,6 +28,21 @@ export interface Scale {
     /** TEST HARNESS (tiny scale): the synthesis user simulator is a stub that asks once, then stops. */
     userStub?: boolean;
   };
+  /**
+   * Reuse another scale's synthesis and held-out file (its out folder's synth/*.json and data/heldout,
+   * and bench/study/heldout.<name>.json): a rerun of the training and evaluation stages on the same
+   * data and the same held-out sets.
+   */
+  reuse?: string;
+  /**
+   * How the SFT data ends a dialogue. `as-played` (default): the teacher's closing, its follow-ups
+   * ("Is there anything else…", `patience` of them) and its stop. `stop-after-reply`: the follow-ups
+   * are dropped, so the agent stops on its first turn after the user answers the closing — exactly the
+   * dialogue the teacher plays with patience 0 (the user's reply to the closing comes before any
+   * follow-up, and follow-ups change no state). Why: with two identical follow-ups before the stop,
+   * the student must count to know when to stop; the medium run's SFT'd agent never stopped.
+   */
+  sftClosing?: 'as-played' | 'stop-after-reply';
   /** Cap on τ² base tasks evaluated (in split order), 0 = all gradable. */
   baseTasks: number;
   sft: { steps: number; batchSize: number; lr: number; loraRank: number; maxSeqLen: number };
@@ -116,6 +131,33 @@ export const SCALES: Record<string, Scale> = {
     // teacher's closing sequence the agents are trained on (13–15 messages), so every dialogue ended
     // at max_steps (ungraded) and pass^1 was 0 by construction; rerun with 18 before any trained
     // arm's pass^1 existed (its results kept aside: eval-maxsteps10/).
+    eval: { maxSteps: 18, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
+  },
+  // The medium run's data and held-out sets again (2026-12-05), after two fixes found by reading its
+  // failures, both set before any of this run's results existed: the model server's tool grammar now
+  // lets optional arguments be left out (every medium-run write carried an invented `description`),
+  // and the SFT data stops after the user's reply to the closing (`sftClosing`). Arms: the base model
+  // and SFT on verified dialogues; everything else as in `medium`.
+  'medium-v2': {
+    name: 'medium-v2',
+    model: 'default',
+    seeds: [1, 2, 3],
+    reuse: 'medium',
+    sftClosing: 'stop-after-reply',
+    arms: ['base', 'sft-verified'],
+    synth: {
+      heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },
+      train: { plans: 4, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
+      maxSteps: 18,
+      userMaxTokens: 32,
+      exploration: 'scripted',
+      agentMaxTokens: 120,
+      timeoutMin: 120,
+    },
+    baseTasks: 0,
+    sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+    userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+    grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 18, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 4096 },
     eval: { maxSteps: 18, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
   },
   full: {
