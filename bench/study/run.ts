@@ -4,7 +4,7 @@
 // every seed, evaluate, and write results.json + report.md + SVGs (docs/study.md describes it).
 // Resumable: each stage's result is cached under --out; rerun the same command to continue, or
 // `--arms ARM` to (re)run one arm (delete out/arms/ARM or out/eval/ARM to redo it).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCALES, UNTRAINED, ALL_ARMS } from './scales.ts';
@@ -66,15 +66,20 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   else for (const arm of armsOf(ctx)) for (const seed of UNTRAINED.has(arm) ? [scale.seeds[0]] : scale.seeds) jobs.push([arm, seed]);
   for (const [arm, seed] of o.reportOnly ? [] : jobs) {
     {
+      const failedFile = join(ctx.out, 'arms', arm, `seed${UNTRAINED.has(arm) ? 0 : seed}`, 'failed.json');
       try {
         const t = await trainArm(ctx, arm, seed);
         if (t) trained.push(t);
         if (o.nextcallOnly && !UNTRAINED.has(arm) && !existsSync(join(ctx.out, 'arms', arm, `seed${seed}`, 'trained.json'))) continue; // only arms already trained
         if (!o.trainOnly) evals.push(await evalArm(ctx, arm, seed, heldout, synth));
+        rmSync(failedFile, { force: true });
         writeStudy(ctx, o, synth, heldout, data, trained, evals, errors, t0); // partial results as arms finish
       } catch (e) {
         const msg = `${arm} seed ${seed}: ${(e as Error).stack ?? e}`;
         errors.push(msg.split('\n').slice(0, 3).join(' | '));
+        // Kept beside the arm, so a report written by any later process still lists the failure.
+        mkdirSync(join(failedFile, '..'), { recursive: true });
+        writeFileSync(failedFile, JSON.stringify({ arm, seed, at: new Date().toISOString(), error: errors.at(-1) }, null, 2) + '\n');
         ctx.log(`[study] FAILED ${msg}`);
       }
     }
@@ -97,7 +102,22 @@ function cached(ctx: StudyContext, heldout: Heldout): { evals: ArmEval[]; traine
   return { evals, trained };
 }
 
-function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], errors: string[], t0: number): StudyResult {
+/** Failures recorded beside their arms by any process (arms/<arm>/seed<n>/failed.json). */
+function recordedFailures(ctx: StudyContext): string[] {
+  const out: string[] = [];
+  for (const arm of ALL_ARMS) {
+    const dir = join(ctx.out, 'arms', arm);
+    if (!existsSync(dir)) continue;
+    for (const s of readdirSync(dir).sort()) {
+      const f = join(dir, s, 'failed.json');
+      if (existsSync(f)) out.push((JSON.parse(readFileSync(f, 'utf8')) as { error: string }).error);
+    }
+  }
+  return out;
+}
+
+function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], ownErrors: string[], t0: number): StudyResult {
+  const errors = [...new Set([...ownErrors, ...recordedFailures(ctx)])];
   const { evals, trained } = cached(ctx, heldout);
   // Were the actions the oracle took grounded in what the user said? (a string argument of a gold
   // write that is not an id the agent can read from the database must appear in a user turn).

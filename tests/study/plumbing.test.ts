@@ -70,5 +70,7 @@ describe('study plumbing (tiny random model)', () => {
     const r2 = await runStudy({ scale: 'tiny', out, arms: ALL_ARMS.filter(ran), log: () => {} });
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect((r2.results as unknown as StudyNumbers).metrics).toEqual(res.metrics);
+    // The GRPO failures were recorded beside their arms: the second process's report still lists them.
+    expect(readFileSync(r2.reportPath, 'utf8')).toMatch(/- grpo-nofilter seed 1: Error: GRPO trained nothing/);
   }, 600_000);
 });
