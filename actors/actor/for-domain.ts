@@ -4,7 +4,7 @@ import type { AgentPort, ChatModel } from '../kit/ports.ts';
 import { createLlmAgent } from '../kit/agent.ts';
 import { buildAgentSystemPrompt } from '../kit/agent-prompt.ts';
 
-export function createDomainAgent(domain: DomainSpec, model: ChatModel, opts: { temperature?: number; maxTokens?: number } = {}): AgentPort {
+export function createDomainAgent(domain: DomainSpec, model: ChatModel, opts: { temperature?: number; maxTokens?: number; mayStop?: boolean } = {}): AgentPort {
   const env = domain.createEnvironment();
   return createLlmAgent({
     model,

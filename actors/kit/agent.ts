@@ -1,9 +1,13 @@
 // The actor role: the agent under test or training. A chat model given the policy prompt and the
 // domain's tools; each turn it answers with one message — text for the user, or tool call(s) for
-// the environment. It cannot end the dialogue (as τ²'s LLM agent): the user or a limit does.
+// the environment. By default it cannot end the dialogue (as τ²'s LLM agent): the user or a limit
+// does. With `mayStop` a text reply containing ###STOP### ends it (`agent_stop`), as τ²'s solo agent
+// does through its `done` tool: for users that never stop (a 135M user simulator never says ###STOP###,
+// so no dialogue with it is ever graded).
 import type { AgentTurnReply, AgentTurnRequest, Message, ToolSchema } from '../../protocols/dialogue.ts';
 import { messageFromReply, toChatToolCall } from './chat.ts';
 import type { AgentPort, ChatMessage, ChatModel } from './ports.ts';
+import { isAgentStopText } from './views.ts';
 
 export interface LlmAgentOptions {
   model: ChatModel;
@@ -12,6 +16,8 @@ export interface LlmAgentOptions {
   tools: ToolSchema[];
   temperature?: number;
   maxTokens?: number;
+  /** A text reply containing ###STOP### ends the dialogue (`agent_stop`). Default false: τ²'s LLM agent cannot stop. */
+  mayStop?: boolean;
 }
 
 /** The agent's view of the trajectory (from `agentView`) as chat messages. */
@@ -40,7 +46,8 @@ export function createLlmAgent(opts: LlmAgentOptions): AgentPort {
         },
         signal,
       );
-      return { message: messageFromReply(reply, 'assistant') as AgentTurnReply['message'], stop: false };
+      const message = messageFromReply(reply, 'assistant') as AgentTurnReply['message'];
+      return { message, stop: opts.mayStop === true && !message.tool_calls?.length && isAgentStopText(message) };
     },
   };
 }

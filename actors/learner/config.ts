@@ -100,6 +100,8 @@ export const TrainConfig = z.object({
     userModel: z.record(z.string(), z.unknown()).default({ model: 'local', temperature: 0 }),
     /** How the LLM user opens each rollout: `model` (τ²) or `scenario` (its first turn states the task; see UserOpening). */
     userOpening: z.enum(['model', 'scenario']).default('model'),
+    /** The agent ends a rollout by saying ###STOP### (`agent_stop`, τ²'s solo-mode rule); default false, as τ². */
+    agentMayStop: z.boolean().default(false),
     /** Wait for one agent/user/env call before it counts as an infrastructure error. */
     rpcTimeoutMs: z.number().int().positive().default(120_000),
   }).strict().optional(),

@@ -364,6 +364,7 @@ export async function trainArm(ctx: StudyContext, arm: string, seed: number): Pr
       rollouts: {
         source: 'society', nats: 'embedded', tasks: join(data, 'rl_tasks.jsonl'), groupSize: g.groupSize, concurrency: g.concurrency, maxSteps: g.maxSteps,
         temperature: 1, agentMaxTokens: g.agentMaxTokens, user: 'llm', userModel: { model: 'local', temperature: 0, maxTokens: sc.eval.userMaxTokens }, userOpening: STUDY_USER_OPENING,
+        ...(sc.agentMayStop ? { agentMayStop: true } : {}),
       },
       output,
     };
@@ -498,7 +499,7 @@ export async function evalArm(ctx: StudyContext, arm: string, seed: number, held
   try {
     const served = { model: server.modelId, baseURL: server.baseURL, temperature: 0 };
     const isUser = (USER_ARMS as readonly string[]).includes(arm);
-    const agent: AgentChoice = isUser ? { kind: 'oracle' } : { kind: 'llm', model: { ...served, maxTokens: e.agentMaxTokens } };
+    const agent: AgentChoice = isUser ? { kind: 'oracle' } : { kind: 'llm', model: { ...served, maxTokens: e.agentMaxTokens }, mayStop: ctx.scale.agentMayStop };
     const user: UserChoice = isUser ? { kind: 'llm', model: { ...served, maxTokens: e.userMaxTokens }, opening: STUDY_USER_OPENING } : { kind: 'llm', model: { model: 'local', temperature: 0, maxTokens: e.userMaxTokens }, opening: STUDY_USER_OPENING };
     const common = {
       domain: 'mock', agent, user, agentLabel: isUser ? 'oracle-test-harness' : server.modelId, userLabel: isUser ? server.modelId : 'local',

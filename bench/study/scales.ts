@@ -49,6 +49,11 @@ export interface Scale {
   userSft: { steps: number; batchSize: number; lr: number; loraRank: number; maxSeqLen: number };
   grpo: { steps: number; groupSize: number; groupsPerStep: number; lr: number; maxSteps: number; agentMaxTokens: number; concurrency: number; maxSeqLen: number };
   eval: { maxSteps: number; agentMaxTokens: number; userMaxTokens: number; concurrency: number; nextcallMaxTokens: number; maxPrefixes: number };
+  /**
+   * The LLM agent may end a dialogue by saying ###STOP### (evaluation and GRPO rollouts; τ²'s solo-mode
+   * rule). Default false, as τ²: there only the user ends a dialogue, and the 135M user never does.
+   */
+  agentMayStop?: boolean;
   /** Keep training tasks whose gold write signature equals a held-out task's (tiny scale only). */
   keepHeldoutSignatures?: boolean;
   /** Arms to run (all by default). */
@@ -144,6 +149,11 @@ export const SCALES: Record<string, Scale> = {
     seeds: [1, 2, 3],
     reuse: 'medium',
     sftClosing: 'stop-after-reply',
+    // Added at 01:25 UTC after the first sft-verified evaluation of this scale: the agent said
+    // ###STOP### on time in 6 of 10 τ² base dialogues, but τ²'s LLM agent cannot end a dialogue and the
+    // 135M user never does, so all 21 ran to max_steps (ungraded). The base arm's dialogues contain no
+    // ###STOP###, so the rule leaves them as they were (checked; see docs/study.md).
+    agentMayStop: true,
     arms: ['base', 'sft-verified'],
     synth: {
       heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },

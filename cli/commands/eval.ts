@@ -13,7 +13,7 @@ import type { AgentChoice, UserChoice } from '../drivers/eval/services.ts';
 const USAGE = `usage: troupe eval --domain D [--split base|train|test|…] [--task-ids a,b] [--tasks FILE] [--limit N]
     [--agent-model local|NAME [--agent-base-url URL] [--agent-api-key-env VAR]]
     [--user-model local|NAME [--user-base-url URL] [--user-api-key-env VAR]] [--user-opening model|scenario]
-    [--max-tokens N] [--agent-max-tokens N] [--user-max-tokens N] [--temperature T]
+    [--agent-may-stop] [--max-tokens N] [--agent-max-tokens N] [--user-max-tokens N] [--temperature T]
     [--trials K] [--concurrency C] [--seed S] [--max-steps 200] [--max-errors 10]
     [--judge-model NAME --judge-base-url URL [--judge-api-key-env VAR]]   (NL_ASSERTION tasks)
     [--rpc-timeout-s 120] [--external-services] [--nats URL …] --out results.json
@@ -26,6 +26,8 @@ holds its key (--<role>-api-key-env). Without --nats an embedded nats-server is 
 An existing --out file is resumed: finished (task, trial) simulations are kept, not redone.
 --user-opening scenario: the user's first turn is the task's reason for call and known info verbatim
 (for user models too small to state their task; default model, as τ²).
+--agent-may-stop: an agent reply containing ###STOP### ends the dialogue (agent_stop), as τ²'s solo
+agent; by default only the user or a limit ends it, as τ². For user models too small to ever stop.
 --limit N evaluates the first N selected tasks. Replies are bounded by default (agent ${'$'}{DEFAULT_AGENT_MAX_TOKENS},
 user ${'$'}{DEFAULT_USER_MAX_TOKENS} tokens; --max-tokens 0 lifts the bound, as τ² leaves it unset). A progress line
 comes at least every 10 s; the pass^k table is printed at the end and on Ctrl-C. Spans and eval.log go
@@ -60,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       'user-base-url': { type: 'string' },
       'user-api-key-env': { type: 'string' },
       'user-opening': { type: 'string', default: 'model' },
+      'agent-may-stop': { type: 'boolean', default: false },
       'max-tokens': { type: 'string' },
       'agent-max-tokens': { type: 'string' },
       'user-max-tokens': { type: 'string' },
@@ -102,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.agent === 'oracle') {
     agent = { kind: 'oracle' };
     console.log('NOTE: --agent oracle is the TEST HARNESS (gold actions replayed); these numbers measure the plumbing and the user simulator, not an agent.');
-  } else if (values.agent === 'llm') agent = { kind: 'llm', model: roleModel('agent') };
+  } else if (values.agent === 'llm') agent = { kind: 'llm', model: roleModel('agent'), mayStop: values['agent-may-stop'] };
   else throw new Error(`--agent must be "llm" (default) or "oracle" (test harness), got "${values.agent}"`);
   const opening = values['user-opening'];
   if (opening !== 'model' && opening !== 'scenario') throw new Error(`--user-opening must be "model" or "scenario", got "${opening}"`);

@@ -116,6 +116,19 @@ describe('LLM agent and user simulator over a chat model', () => {
     expect(reply.message).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'x0', name: 'get_users', arguments: { a: 1 }, requestor: 'assistant' }], usage: { prompt_tokens: 7, completion_tokens: 3 } });
   });
 
+  it('agent: ###STOP### ends the dialogue only with mayStop (τ²\'s LLM agent cannot stop), and never on a tool call', async () => {
+    const replies = () => fakeModel([{ content: 'All done. ###STOP###' }, { content: 'Anything else?' }, { content: '###STOP###', calls: [{ name: 'get_users', args: '{}' }] }]).model;
+    const req = { dialogueId: 'd', domain: 'mock', history: agentView(traj) };
+    const tau2 = createLlmAgent({ model: replies(), systemPrompt: 'S', tools });
+    expect((await tau2.nextTurn(req)).stop).toBe(false);
+    const solo = createLlmAgent({ model: replies(), systemPrompt: 'S', tools, mayStop: true });
+    const first = await solo.nextTurn(req);
+    expect(first.stop).toBe(true);
+    expect(first.message.content).toBe('All done. ###STOP###');
+    expect((await solo.nextTurn(req)).stop).toBe(false);
+    expect((await solo.nextTurn(req)).stop).toBe(false);
+  });
+
   it('user simulator: system prompt then flipped history; tool calls are the user\'s', async () => {
     const { model, requests } = fakeModel([{ content: 'Thanks ###STOP###' }, { content: null, calls: [{ name: 'check_notifications', args: '' }] }]);
     const user = createUserSimulator({ model, systemPrompt: 'SYS', tools });

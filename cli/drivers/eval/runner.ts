@@ -146,7 +146,7 @@ export async function runEval(o: EvalOptions): Promise<EvalOutcome> {
     policy: domain.policy(),
     agentModel: o.agentLabel,
     userModel: o.userLabel,
-    agentImplementation: o.agent.kind === 'oracle' ? 'oracle_test_harness' : 'llm_agent',
+    agentImplementation: o.agent.kind === 'oracle' ? 'oracle_test_harness' : o.agent.mayStop ? 'llm_agent_may_stop' : 'llm_agent',
     userImplementation: o.user.kind === 'scripted' ? 'scripted_test_harness' : 'user_simulator',
     agentLlmArgs: o.agent.kind === 'llm' ? { temperature: o.agent.model.temperature ?? 0, max_tokens: o.agent.model.maxTokens ?? null } : {},
     userLlmArgs: o.user.kind === 'llm' ? { temperature: o.user.model.temperature ?? 0, max_tokens: o.user.model.maxTokens ?? null } : {},

@@ -21,7 +21,8 @@ import { taskUsers, userSimulatorRole } from '../../../actors/user-simulator/rol
 import { createOracleAgent } from '../../../actors/actor/oracle-agent.ts';
 
 /** Who plays the agent: an LLM (local or an endpoint), or the ORACLE TEST HARNESS. */
-export type AgentChoice = { kind: 'llm'; model: RoleModelConfigInput } | { kind: 'oracle' };
+/** `mayStop`: the LLM agent ends the dialogue by saying ###STOP### (τ² solo-mode semantics; default off, as τ²). */
+export type AgentChoice = { kind: 'llm'; model: RoleModelConfigInput; mayStop?: boolean } | { kind: 'oracle' };
 /** Who plays the user: an LLM, or the SCRIPTED TEST HARNESS (plumbing tests only). */
 /** `opening`: how the LLM user opens each dialogue (default `model`; see UserOpening). */
 export type UserChoice = { kind: 'llm'; model: RoleModelConfigInput; opening?: UserOpening } | { kind: 'scripted' };
@@ -79,6 +80,7 @@ export async function startEvalServices(nc: NatsConnection, o: EvalServiceOption
       const a = createDomainAgent(domain, wrap('actor', llmClientChatModel(llmClientFor('actor', agent.model))), {
         temperature: agent.model.temperature,
         maxTokens: agent.model.maxTokens,
+        mayStop: agent.mayStop,
       });
       await host(actorRole({ impl: 'actor-llm@1', domains: [o.domain], agentFor: () => a }));
     }

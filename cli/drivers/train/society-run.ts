@@ -101,6 +101,7 @@ export async function openSocietyRun(o: SocietyRunOptions): Promise<SocietyRun> 
         temperature: r.temperature,
         maxTokens: r.agentMaxTokens,
         user: r.user === 'scripted' ? { kind: 'scripted' } : { kind: 'llm', model: r.userModel as never, opening: r.userOpening },
+        agentMayStop: r.agentMayStop,
       });
       cleanups.push(() => services.stop());
       cleanups.push(() => stopLocalModelServer()); // an LLM user on the "local" model started one

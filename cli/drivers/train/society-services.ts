@@ -16,6 +16,8 @@ export interface RolloutServiceOptions {
   temperature: number;
   maxTokens?: number;
   user: UserChoice;
+  /** The agent ends a rollout by saying ###STOP### (τ² solo-mode semantics; default off, as τ²). */
+  agentMayStop?: boolean;
   instance?: string;
 }
 
@@ -54,7 +56,7 @@ export async function startRolloutServices(nc: NatsConnection, o: RolloutService
         if (!t) throw new Error(`task "${id}" is not one of the RL tasks of domain ${domain}`);
         return t;
       },
-      run: { env: true, agent: { kind: 'llm', model: agentModel }, user: o.user },
+      run: { env: true, agent: { kind: 'llm', model: agentModel, mayStop: o.agentMayStop }, user: o.user },
       instance: o.instance ?? `learner-${process.pid}`,
     }));
   }
