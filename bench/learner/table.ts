@@ -1,6 +1,7 @@
 // bench/learner/table.ts: the issue-13 table in one run — one 135M update (full and LoRA r=8) at
 // 1k, 4k and 8k tokens on TF.js native (1 and 2 threads), TF.js wasm (1 thread) and PyTorch CPU (1 and 2
-// threads), with each TF.js row's ratio to PyTorch at the same thread count.
+// threads; `torchN` plain, `torchNr` with per-block activation checkpointing, which is what the TF.js
+// learner does from 512 tokens), with each TF.js row's ratio to PyTorch at the same thread count.
 // Each cell is its own process (bench.ts or torch_step.py): a wasm heap that runs out aborts only its cell,
 // and no cell inherits another's allocator state. Cells run one after the other, shortest first.
 // Run by hand (needs about an hour of otherwise idle cores):
@@ -15,7 +16,7 @@ import { loadavg } from 'node:os';
 
 const { values } = parseArgs({ options: {
   seqs: { type: 'string', default: '1024,4096,8192' },
-  engines: { type: 'string', default: 'torch1,torch2,native1,native2,wasm' },
+  engines: { type: 'string', default: 'torch1,torch2,torch1r,torch2r,native1,native2,wasm' },
   modes: { type: 'string', default: 'full,lora' },
   out: { type: 'string', default: 'bench/results/learner-table' },
   'timeout-min': { type: 'string', default: '40' },
@@ -32,7 +33,7 @@ const done = (e: string, s: number, m: string) => cells.some((c) => c.engine ===
 mkdirSync(dirname(values.out), { recursive: true });
 const log = (s: string) => console.log(`[learner table ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
-const threadsOf = (engine: string) => (engine === 'wasm' ? 1 : Number(engine.slice(-1)));
+const threadsOf = (engine: string) => (engine === 'wasm' ? 1 : Number(engine.replace(/r$/, '').slice(-1)));
 
 function runCell(engine: string, seq: number, mode: 'full' | 'lora'): Cell {
   const threads = threadsOf(engine);
@@ -44,7 +45,7 @@ function runCell(engine: string, seq: number, mode: 'full' | 'lora'): Cell {
   if (engine.startsWith('torch')) {
     const py = process.env.TORCH_PYTHON;
     if (!py) throw new Error('TORCH_PYTHON is not set: point it at a Python with torch (see bench/README.md)');
-    res = spawnSync(py, ['bench/learner/torch_step.py', '--seq', String(seq), '--batch', '1', '--steps', '1', '--threads', String(threads), '--warmup-seq', String(WARMUP), ...(mode === 'lora' ? ['--lora'] : [])], { encoding: 'utf8', timeout });
+    res = spawnSync(py, ['bench/learner/torch_step.py', '--seq', String(seq), '--batch', '1', '--steps', '1', '--threads', String(threads), '--warmup-seq', String(WARMUP), ...(mode === 'lora' ? ['--lora'] : []), ...(engine.endsWith('r') ? ['--recompute'] : [])], { encoding: 'utf8', timeout });
   } else {
     // Native: TensorFlow's own pools, sized by the C runtime's environment variables.
     const env = { ...process.env, TORCH_PYTHON: '', TROUPE_TF_BACKEND: engine === 'wasm' ? 'wasm' : 'tensorflow', TROUPE_QUIET_BACKEND: '1', ...(engine === 'wasm' ? {} : { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' }) };
@@ -68,19 +69,19 @@ function runCell(engine: string, seq: number, mode: 'full' | 'lora'): Cell {
 
 function write(): void {
   writeFileSync(`${values.out}.json`, JSON.stringify({ warmupSeq: WARMUP, cells }, null, 2));
-  const torch = (threads: number, seq: number, mode: string) => cells.find((c) => c.ok && c.engine === `torch${threads}` && c.seq === seq && c.mode === mode);
-  const name: Record<string, string> = { native1: 'TF.js native', native2: 'TF.js native', wasm: 'TF.js wasm', torch1: 'PyTorch CPU', torch2: 'PyTorch CPU' };
-  const lines = ['| tokens | config | engine | threads | tokens/s | update s | peak RSS MiB | × PyTorch (same threads) | load 1-min (start→end) |', '|---|---|---|---|---|---|---|---|---|'];
+  const torch = (engine: string, seq: number, mode: string) => cells.find((c) => c.ok && c.engine === engine && c.seq === seq && c.mode === mode);
+  const name: Record<string, string> = { native1: 'TF.js native', native2: 'TF.js native', wasm: 'TF.js wasm', torch1: 'PyTorch CPU', torch2: 'PyTorch CPU', torch1r: 'PyTorch CPU, checkpointed', torch2r: 'PyTorch CPU, checkpointed' };
+  const lines = ['| tokens | config | engine | threads | tokens/s | update s | peak RSS MiB | × PyTorch (same threads) | × PyTorch checkpointed | load 1-min (start→end) |', '|---|---|---|---|---|---|---|---|---|---|'];
   for (const seq of seqs) for (const mode of modes) for (const e of engines) {
     const c = cells.find((x) => x.engine === e && x.seq === seq && x.mode === mode);
     if (!c) continue;
-    const t = torch(c.threads, seq, mode);
-    const ratio = c.ok && t && !e.startsWith('torch') ? `${(c.tokensPerSec! / t.tokensPerSec!).toFixed(2)}×` : '';
+    const vs = (t: Cell | undefined) => (c.ok && t && !e.startsWith('torch') ? `${(c.tokensPerSec! / t.tokensPerSec!).toFixed(2)}×` : '');
+    const ratio = `${vs(torch(`torch${c.threads}`, seq, mode))} | ${vs(torch(`torch${c.threads}r`, seq, mode))}`;
     const cfg = mode === 'lora' ? 'LoRA r=8' : 'full';
     const ld = `${c.load[0].toFixed(1)}→${c.load[1].toFixed(1)}`;
     lines.push(c.ok
       ? `| ${seq} | ${cfg} | ${name[e]} | ${c.threads} | ${c.tokensPerSec!.toFixed(1)} | ${c.stepSeconds!.toFixed(1)} | ${c.peakRssMiB!.toFixed(0)} | ${ratio} | ${ld} |`
-      : `| ${seq} | ${cfg} | ${name[e]} | ${c.threads} | failed: ${c.error} | | | | ${ld} |`);
+      : `| ${seq} | ${cfg} | ${name[e]} | ${c.threads} | failed: ${c.error} | | | | | ${ld} |`);
   }
   writeFileSync(`${values.out}.md`, `${lines.join('\n')}\n`);
 }

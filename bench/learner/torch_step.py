@@ -8,6 +8,7 @@ import argparse, json, math, time, resource
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 p = argparse.ArgumentParser()
 p.add_argument("--seq", type=int, default=128)
@@ -15,6 +16,7 @@ p.add_argument("--batch", type=int, default=1)
 p.add_argument("--steps", type=int, default=1)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--lora", action="store_true")
+p.add_argument("--recompute", action="store_true", help="activation checkpointing per block (what the TF.js learner does from 512 tokens)")
 p.add_argument("--warmup-seq", type=int, default=0, help="length of the untimed warm-up step (default --seq)")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
@@ -73,7 +75,7 @@ class Model(nn.Module):
         cos, sin = ang.cos()[None, :, None], ang.sin()[None, :, None]
         x = self.emb(ids)
         for b in self.blocks:
-            x = b(x, cos, sin)
+            x = torch.utils.checkpoint.checkpoint(b, x, cos, sin, use_reentrant=False) if a.recompute else b(x, cos, sin)
         return self.norm(x) @ self.emb.weight.T
 
 
@@ -100,5 +102,5 @@ for s in range(a.steps + 1):
     if s > 0:
         times.append(time.perf_counter() - t0)
 step = sum(times) / len(times)
-print(json.dumps({"config": "LoRA r=8 (all linear)" if a.lora else "full", "threads": a.threads, "tokensPerSec": a.batch * a.seq / step,
+print(json.dumps({"config": "LoRA r=8 (all linear)" if a.lora else "full", "recompute": a.recompute, "threads": a.threads, "tokensPerSec": a.batch * a.seq / step,
                   "stepSeconds": step, "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch": torch.__version__}))
