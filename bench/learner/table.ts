@@ -5,7 +5,7 @@
 // Each cell is its own process (bench.ts or torch_step.py): a wasm heap that runs out aborts only its cell,
 // and no cell inherits another's allocator state. Cells run one after the other, shortest first.
 // Run by hand (needs about an hour of otherwise idle cores):
-//   TORCH_PYTHON=/tmp/torchvenv/bin/python npx tsx bench/learner/table.ts [--seqs 1024,4096,8192]
+//   TORCH_PYTHON=/tmp/torchvenv/bin/python npx tsx bench/learner/table.ts [--seqs 1024,4096,8192] [--report]
 //       [--engines native1,native2,wasm,torch1,torch2] [--modes full,lora] [--out bench/results/learner-table]
 // Writes <out>.json (every cell, also the failed ones with their reason) and <out>.md (the table).
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ const { values } = parseArgs({ options: {
   modes: { type: 'string', default: 'full,lora' },
   out: { type: 'string', default: 'bench/results/learner-table' },
   'timeout-min': { type: 'string', default: '40' },
+  report: { type: 'boolean', default: false }, // only rewrite <out>.md from <out>.json
 } });
 const seqs = values.seqs.split(',').map(Number);
 const engines = values.engines.split(',');
@@ -86,7 +87,7 @@ function write(): void {
   writeFileSync(`${values.out}.md`, `${lines.join('\n')}\n`);
 }
 
-for (const seq of seqs) for (const mode of modes) for (const e of engines) {
+for (const seq of values.report ? [] : seqs) for (const mode of modes) for (const e of engines) {
   if (done(e, seq, mode)) { log(`${e} ${mode} ${seq}: kept from ${values.out}.json`); continue; }
   // wasm's 4 GiB heap: a cell that fails at a shorter length fails longer ones too; say so instead of spending the time.
   const shorter = cells.find((c) => c.engine === e && c.mode === mode && c.seq < seq && !c.ok && /memory|abort|heap/i.test(c.error ?? ''));

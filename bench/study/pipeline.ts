@@ -443,7 +443,7 @@ function outcomes(results: { simulations: unknown[] }, ids: readonly string[]): 
   });
 }
 
-async function nextCalls(baseURL: string, model: string, prefixes: readonly Prefix[], records: readonly DatasetRecord[], maxTokens: number): Promise<NextCallOutcome[]> {
+export async function nextCalls(baseURL: string, model: string, prefixes: readonly Prefix[], records: readonly DatasetRecord[], maxTokens: number): Promise<NextCallOutcome[]> {
   const byTask = new Map(records.map((r) => [r.task.id, r]));
   const out: NextCallOutcome[] = [];
   for (const p of prefixes) {
