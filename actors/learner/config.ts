@@ -102,6 +102,8 @@ export const TrainConfig = z.object({
     userOpening: z.enum(['model', 'scenario']).default('model'),
     /** The agent ends a rollout by saying ###STOP### (`agent_stop`, τ²'s solo-mode rule); default false, as τ². */
     agentMayStop: z.boolean().default(false),
+    /** `checker`: the checker's verdict; `checker-and-ended`: and the dialogue ended as τ² grades it (user/agent stop). */
+    reward: z.enum(['checker', 'checker-and-ended']).default('checker'),
     /** Wait for one agent/user/env call before it counts as an infrastructure error. */
     rpcTimeoutMs: z.number().int().positive().default(120_000),
   }).strict().optional(),

@@ -64,6 +64,21 @@ export interface SocietySourceOptions {
   play: PlayRemoteScene;
   /** Called after each finished rollout (progress lines). */
   onRollout?: (r: SocietyRolloutInfo) => void;
+  /**
+   * `checker` (default): the reward is the checker's verdict on the final state, however the dialogue
+   * ended. `checker-and-ended`: 1 only if the checker passes AND the dialogue ended as τ² grades it
+   * (user_stop / agent_stop) — τ² gives 0 to a dialogue cut at max_steps, so the plain checker
+   * reward never teaches a policy to finish.
+   */
+  reward?: 'checker' | 'checker-and-ended';
+}
+
+/** Terminations τ² grades; anything else scores 0 there. */
+const GRADED_TERMINATIONS = new Set(['user_stop', 'agent_stop']);
+
+/** A rollout's reward from its checker verdict and how it ended (see SocietySourceOptions.reward). */
+export function rolloutReward(checkerPass: boolean, termination: string, mode: SocietySourceOptions['reward'] = 'checker'): 0 | 1 {
+  return checkerPass && (mode !== 'checker-and-ended' || GRADED_TERMINATIONS.has(termination)) ? 1 : 0;
 }
 
 export interface SocietyRolloutInfo {
@@ -231,7 +246,7 @@ export class SocietyRolloutSource implements RolloutSource {
         if (q.tokens.length > this.o.maxSeqLen) throw new Error(`rollout ${result.dialogueId} (task ${t.task.id}) is a training sequence of ${q.tokens.length} tokens, longer than train.maxSeqLen = ${this.o.maxSeqLen}; raise train.maxSeqLen or lower rollouts.maxSteps`);
       }
       const [first, ...more] = sequences.length ? sequences : [{ tokens: [], agentMask: [], logprobs: [] }];
-      const reward = verdict.pass ? 1 : 0;
+      const reward = rolloutReward(verdict.pass === true, result.terminationReason, this.o.reward);
       this.stats.dialogues++;
       this.stats.terminations[result.terminationReason] = (this.stats.terminations[result.terminationReason] ?? 0) + 1;
       this.o.onRollout?.({

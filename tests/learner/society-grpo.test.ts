@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig } from '../../actors/learner/config.ts';
 import { runTraining } from '../../cli/drivers/train/train-run.ts';
-import { SocietyRolloutSource, servedPolicyVersion } from '../../actors/learner/society-source.ts';
+import { rolloutReward, SocietyRolloutSource, servedPolicyVersion } from '../../actors/learner/society-source.ts';
 import { playRemoteScene } from '../../actors/scene/play.ts';
 import { startRolloutServices } from '../../cli/drivers/train/society-services.ts';
 import { loadRlTasks } from '../../actors/learner/rl-tasks.ts';
@@ -116,6 +116,19 @@ describe('GRPO through the society', () => {
         expect(r.agentMask.filter((m) => m === 1).length).toBeLessThan(r.tokens.length / 4);
       }
       expect(src.stats).toMatchObject({ groups: 1, dialogues: G, infraRetries: 0, checkerErrors: 0 });
+
+      // reward "checker-and-ended": a dialogue cut at max_steps earns 0 even when its checker passes (τ²'s gate).
+      const gated: typeof infos = [];
+      const src2 = new SocietyRolloutSource({
+        play: playRemoteScene, nc: nats.nc, tasks, tokenizer: tok, modelServers: [serve.url], groupSize: G, concurrency: G, maxSteps: 4, maxSeqLen: 4096, baseVersion: 5, seed: 11, reward: 'checker-and-ended', onRollout: (x) => gated.push(x) });
+      const g2 = await src2.nextGroup(5);
+      for (const x of gated) expect(x.result.terminationReason).toBe('max_steps');
+      expect(g2.rollouts.map((r) => r.reward)).toEqual(new Array(G).fill(0));
+      expect(rolloutReward(true, 'max_steps', 'checker')).toBe(1);
+      expect(rolloutReward(true, 'max_steps', 'checker-and-ended')).toBe(0);
+      expect(rolloutReward(true, 'agent_stop', 'checker-and-ended')).toBe(1);
+      expect(rolloutReward(true, 'user_stop', 'checker-and-ended')).toBe(1);
+      expect(rolloutReward(false, 'user_stop', 'checker-and-ended')).toBe(0);
     } finally {
       await services.stop();
       await tok.dispose();

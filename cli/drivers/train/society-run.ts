@@ -120,6 +120,7 @@ export async function openSocietyRun(o: SocietyRunOptions): Promise<SocietyRun> 
       staleness: { maxStaleness: o.cfg.grpo.maxStaleness },
       seed: o.cfg.train.seed,
       rpcTimeoutMs: r.rpcTimeoutMs,
+      reward: r.reward,
       onRollout: (x) => {
         appendFileSync(rolloutLog, JSON.stringify({ ...x, result: undefined }) + '\n');
         o.say(`[train grpo]   rollout ${x.dialogueId}: reward ${x.reward} (${x.termination}, checker ${x.checker}) v${x.policyVersion} ${x.tokens} tokens (${x.agentTokens} agent) ${x.seconds.toFixed(1)} s`);
