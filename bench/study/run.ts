@@ -1,4 +1,4 @@
-// `npx tsx bench/study/run.ts --scale tiny|small|medium|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
+// `npx tsx bench/study/run.ts --scale tiny|small|medium|medium-v2|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
 //
 // The study of issue 17: synthesize with the society, fix the held-out sets, train every arm with
 // every seed, evaluate, and write results.json + report.md + SVGs (docs/study.md describes it).
