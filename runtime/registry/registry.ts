@@ -23,12 +23,26 @@ export async function removeInstance(kv: KV, instance: string): Promise<void> {
 }
 
 /** Every live instance, sorted by role then start time. Entries that fail to parse are skipped with a warning. */
+/**
+ * Every key of the bucket, from one server-side snapshot: the stream's subject list (STREAM.INFO with a
+ * subjects filter). kv.keys() walks an ordered consumer that stops at "pending 0", which heartbeats
+ * rewriting entries during the walk can make it reach early: `troupe ps` then missed instances (9 of
+ * 40 in tests/runtime/registry-list.test.ts under load), or listed one twice.
+ */
+async function bucketKeys(kv: KV): Promise<string[]> {
+  const b = kv as unknown as { jsm?: { streams: { info(name: string, opts: { subjects_filter: string }): Promise<{ state: { subjects?: Record<string, number> } }> } }; stream?: string; prefix?: string };
+  if (!b.jsm || !b.stream || !b.prefix) {
+    const keys = new Set<string>(); // not the @nats-io/kv Bucket we know: fall back to the key walk
+    for await (const k of await kv.keys()) keys.add(k);
+    return [...keys];
+  }
+  const si = await b.jsm.streams.info(b.stream, { subjects_filter: `${b.prefix}.>` });
+  return Object.keys(si.state.subjects ?? {}).map((s) => s.slice(b.prefix!.length + 1));
+}
+
 export async function listInstances(kv: KV): Promise<InstanceRecord[]> {
   const out: InstanceRecord[] = [];
-  // A Set: the key listing hands out a key again when its entry is rewritten (a heartbeat) while it runs.
-  const keys = new Set<string>();
-  for await (const k of await kv.keys()) keys.add(k);
-  for (const k of keys) {
+  for (const k of await bucketKeys(kv)) {
     const e = await kv.get(k);
     if (!e || e.operation !== 'PUT') continue;
     const r = InstanceRecordSchema.safeParse(e.json());
