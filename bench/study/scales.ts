@@ -60,6 +60,41 @@ export interface Scale {
   arms?: string[];
 }
 
+// The run of 2026-12-04 (second session): the user opens with its scenario and the verifier
+// requires grounded dialogues (the small run's null result was ungrounded data); ≥ 150 training
+// items, next-tool-call match for every arm and seed, pass^1 as far as the cores allow.
+const MEDIUM: Scale = {
+  name: 'medium',
+  model: 'default',
+  seeds: [1, 2, 3],
+  synth: {
+    heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },
+    // 150 training items would take ≈ 2 h here (≈ 44 s an item on the shared cores, first attempt);
+    // this is what fits the session, reported as such.
+    train: { plans: 4, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
+    // No base-model-agent run (planned 1 × 4, seed 5101; dropped for time before any training):
+    // the unverified pool is the training run's played dialogues, passed or failed.
+    // A two-call task with the teacher's closing and two follow-ups is 13–15 messages (the first
+    // attempt at 12 ended every dialogue at max_steps, which is not graded).
+    maxSteps: 18,
+    userMaxTokens: 32,
+    exploration: 'scripted',
+    agentMaxTokens: 120,
+    timeoutMin: 120,
+  },
+  baseTasks: 0,
+  // 8 steps × 4 dialogues (set before any training, for time: ≈ 75 s a step on the shared cores).
+  sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+  userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
+  // Rollouts of 18 steps (the first GRPO attempt used 10: every rollout ended at max_steps, reward 0).
+  grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 18, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 4096 },
+  // maxSteps 18 as in synthesis: the first evaluation of the base arm used 10, shorter than the
+  // teacher's closing sequence the agents are trained on (13–15 messages), so every dialogue ended
+  // at max_steps (ungraded) and pass^1 was 0 by construction; rerun with 18 before any trained
+  // arm's pass^1 existed (its results kept aside: eval-maxsteps10/).
+  eval: { maxSteps: 18, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
+};
+
 export const SCALES: Record<string, Scale> = {
   tiny: {
     name: 'tiny',
@@ -104,49 +139,15 @@ export const SCALES: Record<string, Scale> = {
     grpo: { steps: 1, groupSize: 2, groupsPerStep: 2, lr: 1e-4, maxSteps: 10, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 1024 },
     eval: { maxSteps: 12, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 12 },
   },
-  // The run of 2026-12-04 (second session): the user opens with its scenario and the verifier
-  // requires grounded dialogues (the small run's null result was ungrounded data); ≥ 150 training
-  // items, next-tool-call match for every arm and seed, pass^1 as far as the cores allow.
-  medium: {
-    name: 'medium',
-    model: 'default',
-    seeds: [1, 2, 3],
-    synth: {
-      heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },
-      // 150 training items would take ≈ 2 h here (≈ 44 s an item on the shared cores, first attempt);
-      // this is what fits the session, reported as such.
-      train: { plans: 4, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
-      // No base-model-agent run (planned 1 × 4, seed 5101; dropped for time before any training):
-      // the unverified pool is the training run's played dialogues, passed or failed.
-      // A two-call task with the teacher's closing and two follow-ups is 13–15 messages (the first
-      // attempt at 12 ended every dialogue at max_steps, which is not graded).
-      maxSteps: 18,
-      userMaxTokens: 32,
-      exploration: 'scripted',
-      agentMaxTokens: 120,
-      timeoutMin: 120,
-    },
-    baseTasks: 0,
-    // 8 steps × 4 dialogues (set before any training, for time: ≈ 75 s a step on the shared cores).
-    sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
-    userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
-    // Rollouts of 18 steps (the first GRPO attempt used 10: every rollout ended at max_steps, reward 0).
-    grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 18, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 4096 },
-    // maxSteps 18 as in synthesis: the first evaluation of the base arm used 10, shorter than the
-    // teacher's closing sequence the agents are trained on (13–15 messages), so every dialogue ended
-    // at max_steps (ungraded) and pass^1 was 0 by construction; rerun with 18 before any trained
-    // arm's pass^1 existed (its results kept aside: eval-maxsteps10/).
-    eval: { maxSteps: 18, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
-  },
+  medium: MEDIUM,
   // The medium run's data and held-out sets again (2026-12-05), after two fixes found by reading its
   // failures, both set before any of this run's results existed: the model server's tool grammar now
   // lets optional arguments be left out (every medium-run write carried an invented `description`),
   // and the SFT data stops after the user's reply to the closing (`sftClosing`). Arms: the base model
   // and SFT on verified dialogues; everything else as in `medium`.
   'medium-v2': {
+    ...MEDIUM,
     name: 'medium-v2',
-    model: 'default',
-    seeds: [1, 2, 3],
     reuse: 'medium',
     sftClosing: 'stop-after-reply',
     // Added at 01:25 UTC after the first sft-verified evaluation of this scale: the agent said
@@ -155,20 +156,6 @@ export const SCALES: Record<string, Scale> = {
     // ###STOP###, so the rule leaves them as they were (checked; see docs/study.md).
     agentMayStop: true,
     arms: ['base', 'sft-verified'],
-    synth: {
-      heldout: { plans: 2, tasksPerPlan: 8, seed: 9101, actor: 'oracle' },
-      train: { plans: 4, tasksPerPlan: 30, seed: 2101, actor: 'oracle' },
-      maxSteps: 18,
-      userMaxTokens: 32,
-      exploration: 'scripted',
-      agentMaxTokens: 120,
-      timeoutMin: 120,
-    },
-    baseTasks: 0,
-    sft: { steps: 8, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
-    userSft: { steps: 4, batchSize: 4, lr: 1e-3, loraRank: 8, maxSeqLen: 2048 },
-    grpo: { steps: 1, groupSize: 4, groupsPerStep: 2, lr: 1e-4, maxSteps: 18, agentMaxTokens: 96, concurrency: 2, maxSeqLen: 4096 },
-    eval: { maxSteps: 18, agentMaxTokens: 96, userMaxTokens: 48, concurrency: 2, nextcallMaxTokens: 64, maxPrefixes: 40 },
   },
   full: {
     name: 'full',
