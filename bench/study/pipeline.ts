@@ -364,7 +364,7 @@ export async function trainArm(ctx: StudyContext, arm: string, seed: number): Pr
       rollouts: {
         source: 'society', nats: 'embedded', tasks: join(data, 'rl_tasks.jsonl'), groupSize: g.groupSize, concurrency: g.concurrency, maxSteps: g.maxSteps,
         temperature: 1, agentMaxTokens: g.agentMaxTokens, user: 'llm', userModel: { model: 'local', temperature: 0, maxTokens: sc.eval.userMaxTokens }, userOpening: STUDY_USER_OPENING,
-        ...(sc.agentMayStop ? { agentMayStop: true } : {}),
+        agentMayStop: sc.agentMayStop ?? false,
       },
       output,
     };

@@ -30,14 +30,13 @@ export async function removeInstance(kv: KV, instance: string): Promise<void> {
  * 40 in tests/runtime/registry-list.test.ts under load), or listed one twice.
  */
 async function bucketKeys(kv: KV): Promise<string[]> {
+  // The fields of @nats-io/kv's Bucket that name its stream; checked, so a client upgrade that renames
+  // them fails here by name rather than listing wrongly.
   const b = kv as unknown as { jsm?: { streams: { info(name: string, opts: { subjects_filter: string }): Promise<{ state: { subjects?: Record<string, number> } }> } }; stream?: string; prefix?: string };
-  if (!b.jsm || !b.stream || !b.prefix) {
-    const keys = new Set<string>(); // not the @nats-io/kv Bucket we know: fall back to the key walk
-    for await (const k of await kv.keys()) keys.add(k);
-    return [...keys];
-  }
-  const si = await b.jsm.streams.info(b.stream, { subjects_filter: `${b.prefix}.>` });
-  return Object.keys(si.state.subjects ?? {}).map((s) => s.slice(b.prefix!.length + 1));
+  if (!b.jsm || !b.stream || !b.prefix) throw new Error('registry: the KV handle has no jsm/stream/prefix (@nats-io/kv changed?); cannot list the bucket');
+  const prefix = b.prefix;
+  const si = await b.jsm.streams.info(b.stream, { subjects_filter: `${prefix}.>` });
+  return Object.keys(si.state.subjects ?? {}).map((s) => s.slice(prefix.length + 1));
 }
 
 export async function listInstances(kv: KV): Promise<InstanceRecord[]> {
