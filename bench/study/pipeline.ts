@@ -365,6 +365,7 @@ export async function trainArm(ctx: StudyContext, arm: string, seed: number): Pr
         source: 'society', nats: 'embedded', tasks: join(data, 'rl_tasks.jsonl'), groupSize: g.groupSize, concurrency: g.concurrency, maxSteps: g.maxSteps,
         temperature: 1, agentMaxTokens: g.agentMaxTokens, user: 'llm', userModel: { model: 'local', temperature: 0, maxTokens: sc.eval.userMaxTokens }, userOpening: STUDY_USER_OPENING,
         agentMayStop: sc.agentMayStop ?? false,
+        ...(g.reward ? { reward: g.reward } : {}),
       },
       output,
     };

@@ -1,10 +1,10 @@
-// `npx tsx bench/study/run.ts --scale tiny|small|medium|medium-v2|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
+// `npx tsx bench/study/run.ts --scale tiny|small|medium|medium-v2|medium-v3|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
 //
 // The study of issue 17: synthesize with the society, fix the held-out sets, train every arm with
 // every seed, evaluate, and write results.json + report.md + SVGs (docs/study.md describes it).
 // Resumable: each stage's result is cached under --out; rerun the same command to continue, or
 // `--arms ARM` to (re)run one arm (delete out/arms/ARM or out/eval/ARM to redo it).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SCALES, UNTRAINED, ALL_ARMS } from './scales.ts';
@@ -31,6 +31,29 @@ function reuseSynthesis(from: string, out: string): void {
   if (!existsSync(join(out, 'synth', 'train.json'))) throw new Error(`scale reuses ${from}, which has no synthesis results (synth/train.json)`);
 }
 
+/**
+ * Copy arms trained and evaluated by another scale (arms/<arm> and eval/<arm>, kept if already
+ * there). A copied trained.json points at the copied GGUF, so the GRPO arms start from it.
+ */
+function reuseArms(from: string, out: string, arms: string[]): void {
+  for (const arm of arms) {
+    for (const room of ['arms', 'eval']) {
+      const src = join(from, room, arm), dst = join(out, room, arm);
+      if (existsSync(dst) || !existsSync(src)) continue;
+      cpSync(src, dst, { recursive: true });
+    }
+    const dir = join(out, 'arms', arm);
+    for (const s of existsSync(dir) ? readdirSync(dir) : []) {
+      const f = join(dir, s, 'trained.json');
+      if (!existsSync(f)) continue;
+      const t = JSON.parse(readFileSync(f, 'utf8')) as { gguf: string };
+      const srcArm = resolve(from, 'arms', arm);
+      if (t.gguf.startsWith(srcArm + '/')) writeFileSync(f, JSON.stringify({ ...t, gguf: join(dir, t.gguf.slice(srcArm.length + 1)) }, null, 2) + '\n');
+    }
+    if (!UNTRAINED.has(arm) && !existsSync(dir)) throw new Error(`scale reuses arm ${arm} from ${from}, which has not trained it`);
+  }
+}
+
 export async function runStudy(o: { scale: string; out?: string; heldout?: string; arms?: string[]; seeds?: number[]; docs?: string; order?: string; reportOnly?: boolean; synthOnly?: string; trainOnly?: boolean; nextcallOnly?: boolean; argv?: string[]; log?: (l: string) => void }): Promise<StudyResult> {
   const base = SCALES[o.scale];
   if (!base) throw new Error(`unknown scale ${o.scale} (${Object.keys(SCALES).join(', ')})`);
@@ -45,6 +68,7 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   };
   mkdirSync(out, { recursive: true });
   if (scale.reuse) reuseSynthesis(resolve(out, '..', scale.reuse), out);
+  if (scale.reuseArms) reuseArms(resolve(out, '..', scale.reuseArms.from), out, scale.reuseArms.arms);
   const t0 = Date.now();
   ctx.nextcallOnly = o.nextcallOnly;
   if (o.synthOnly) {

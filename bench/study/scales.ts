@@ -35,6 +35,11 @@ export interface Scale {
    */
   reuse?: string;
   /**
+   * Copy these arms (trained weights and evaluations) from another scale's output folder instead of
+   * training them again: for arms whose settings are identical here (the scale's note says why).
+   */
+  reuseArms?: { from: string; arms: string[] };
+  /**
    * How the SFT data ends a dialogue. `as-played` (default): the teacher's closing, its follow-ups
    * ("Is there anything else…", `patience` of them) and its stop. `stop-after-reply`: the follow-ups
    * are dropped, so the agent stops on its first turn after the user answers the closing — exactly the
@@ -47,7 +52,11 @@ export interface Scale {
   baseTasks: number;
   sft: { steps: number; batchSize: number; lr: number; loraRank: number; maxSeqLen: number };
   userSft: { steps: number; batchSize: number; lr: number; loraRank: number; maxSeqLen: number };
-  grpo: { steps: number; groupSize: number; groupsPerStep: number; lr: number; maxSteps: number; agentMaxTokens: number; concurrency: number; maxSeqLen: number };
+  grpo: {
+    steps: number; groupSize: number; groupsPerStep: number; lr: number; maxSteps: number; agentMaxTokens: number; concurrency: number; maxSeqLen: number;
+    /** The rollout reward (the learner's `rollouts.reward`; default `checker`). */
+    reward?: 'checker' | 'checker-and-ended';
+  };
   eval: { maxSteps: number; agentMaxTokens: number; userMaxTokens: number; concurrency: number; nextcallMaxTokens: number; maxPrefixes: number };
   /**
    * The LLM agent may end a dialogue by saying ###STOP### (evaluation and GRPO rollouts; τ²'s solo-mode
@@ -156,6 +165,25 @@ export const SCALES: Record<string, Scale> = {
     // ###STOP###, so the rule leaves them as they were (checked; see docs/study.md).
     agentMayStop: true,
     arms: ['base', 'sft-verified'],
+  },
+  // The third pass on the medium data (2026-12-05, registered in protocol.json `mediumV3` before any
+  // of its results): the two arms medium-v2 left out. (1) sft-unverified with real failures: a
+  // synthesis run whose agent is the base model (1 plan × 12, seed 5101, the medium run's planned
+  // and dropped one) puts failed dialogues in the unverified pool. (2) GRPO that can teach stopping:
+  // reward `checker-and-ended` (medium-v2's `checker` reward paid 3 rollouts cut at max_steps, which
+  // τ² grades 0), 3 steps instead of 1, lr 5e-4 instead of 1e-4 (Adam moves each parameter by about
+  // lr a step: 1 step at 1e-4 flipped no greedy outcome). base and sft-verified are medium-v2's,
+  // copied: this scale changes nothing they depend on.
+  'medium-v3': {
+    ...MEDIUM,
+    name: 'medium-v3',
+    reuse: 'medium',
+    reuseArms: { from: 'medium-v2', arms: ['base', 'sft-verified'] },
+    synth: { ...MEDIUM.synth, unverified: { plans: 1, tasksPerPlan: 12, seed: 5101, actor: 'llm' }, timeoutMin: 45 },
+    sftClosing: 'stop-after-reply',
+    agentMayStop: true,
+    grpo: { ...MEDIUM.grpo, steps: 3, lr: 5e-4, reward: 'checker-and-ended' },
+    arms: ['base', 'sft-verified', 'sft-unverified', 'grpo-filter', 'grpo-nofilter'],
   },
   full: {
     name: 'full',
