@@ -35,7 +35,7 @@ function reuseSynthesis(from: string, out: string): void {
  * Copy arms trained and evaluated by another scale (arms/<arm> and eval/<arm>, kept if already
  * there). A copied trained.json points at the copied GGUF, so the GRPO arms start from it.
  */
-function reuseArms(from: string, out: string, arms: string[]): void {
+export function reuseArms(from: string, out: string, arms: string[]): void {
   for (const arm of arms) {
     for (const room of ['arms', 'eval']) {
       const src = join(from, room, arm), dst = join(out, room, arm);
