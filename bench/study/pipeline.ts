@@ -92,7 +92,7 @@ export const STUDY_USER_OPENING = 'scenario' as const;
 /** The held-out run first, then the training run (and the unverified run), on one NATS store: the
  *  critic's duplicate check (KV of accepted signatures) sees the held-out tasks when it reviews training drafts. */
 export async function synthesize(ctx: StudyContext): Promise<Record<string, SynthRunResult>> {
-  const runs: [string, SynthRunSpec | undefined][] = [['heldout', ctx.scale.synth.heldout], ['train', ctx.scale.synth.train], ['unverified', ctx.scale.synth.unverified]];
+  const runs: [string, SynthRunSpec | undefined][] = [['heldout', ctx.scale.synth.heldout], ['train', ctx.scale.synth.train], ...(ctx.scale.synth.more ?? []).map((m): [string, SynthRunSpec] => [m.name, m]), ['unverified', ctx.scale.synth.unverified]];
   const todo = runs.filter(([n, s]) => s && !existsSync(join(ctx.out, 'synth', `${n}.json`)) && (!ctx.synthOnly || ctx.synthOnly === n));
   if (todo.length) {
     const base = await baseModel(ctx);
@@ -141,7 +141,7 @@ export async function synthesize(ctx: StudyContext): Promise<Record<string, Synt
     }
   }
   const out: Record<string, SynthRunResult> = {};
-  for (const [n, s] of runs) if (s) out[n] = readJson(join(ctx.out, 'synth', `${n}.json`));
+  for (const [n, s] of runs) if (s && !(ctx.synthOnly && !existsSync(join(ctx.out, 'synth', `${n}.json`)))) out[n] = readJson(join(ctx.out, 'synth', `${n}.json`));
   return out;
 }
 
@@ -233,6 +233,8 @@ export interface DataSummary {
   sameSignatureAsSynthHeldout: number;
   unverifiedPool: number;
   unverifiedPoolFailed: number;
+  /** Verified dialogues of a later training run whose gold write signature an earlier run already had. */
+  droppedDuplicateAcrossRuns?: number;
   unverified: number;
   unverifiedFailed: number;
   unverifiedTokens: number;
@@ -258,6 +260,28 @@ function sftLine(r: { task: Task; dialogue: DatasetRecord['dialogue'] }, sys: { 
   return JSON.stringify({ ...ex, user_system: userSetupFor(getDomain('mock'), r.task).systemPrompt, metadata: meta });
 }
 
+/**
+ * The verified records of several runs, in run order; a record whose key (gold write signature) an
+ * earlier run already had is dropped and counted. Within a run everything is kept: the run's critic
+ * already judged its duplicates (with its own, stricter similarity test).
+ */
+export function mergeRuns<R>(runs: readonly (readonly R[])[], key: (r: R) => string): { records: R[]; duplicates: number } {
+  const earlier = new Set<string>();
+  const records: R[] = [];
+  let duplicates = 0;
+  for (const run of runs) {
+    const own = new Set<string>();
+    for (const r of run) {
+      const k = key(r);
+      if (earlier.has(k)) { duplicates++; continue; }
+      own.add(k);
+      records.push(r);
+    }
+    for (const k of own) earlier.add(k);
+  }
+  return { records, duplicates };
+}
+
 export async function buildData(ctx: StudyContext, synth: Record<string, SynthRunResult>, heldout: Heldout): Promise<DataSummary> {
   const dir = join(ctx.out, 'data');
   const done = join(dir, 'summary.json');
@@ -267,7 +291,9 @@ export async function buildData(ctx: StudyContext, synth: Record<string, SynthRu
   // Held-out means disjoint: a training task with the gold write signature of a held-out task (either
   // set) is dropped. (The tiny scale keeps them: a random model cannot be relied on for distinct tasks.)
   const held = new Set(ctx.scale.keepHeldoutSignatures ? [] : [...heldout.synth.signatures, ...baseSigs.keys()]);
-  const all = synth.train.records;
+  // The training runs' verified dialogues; across runs, a gold write signature already kept is dropped.
+  const trainRuns = [synth.train, ...(ctx.scale.synth.more ?? []).map((m) => synth[m.name])];
+  const { records: all, duplicates: duplicateAcrossRuns } = mergeRuns(trainRuns.map((t) => t.records), (r) => signature(r.task));
   const train = all.filter((r) => !held.has(signature(r.task)));
   if (!train.length) throw new Error('no verified training dialogues (synthesis passed none outside the held-out signatures)');
   const sys = { prompt: train[0].agentSystemPrompt, tools: train[0].agentTools };
@@ -277,7 +303,7 @@ export async function buildData(ctx: StudyContext, synth: Record<string, SynthRu
   await exportRecords(train, 'rl', dir, getDomain);
 
   // The unverified pool: every played dialogue of the training runs, passed or failed, no checker.
-  const failed = [...synth.train.failures, ...(synth.unverified?.failures ?? [])].filter((f) => !held.has(signature(f.task)));
+  const failed = [...trainRuns.flatMap((t) => t.failures), ...(synth.unverified?.failures ?? [])].filter((f) => !held.has(signature(f.task)));
   const pool = [
     ...verifiedLines,
     ...(synth.unverified?.records ?? []).filter((r) => !held.has(signature(r.task))).map((r) => sftLine(r, sys, { recordId: r.recordId, taskId: r.task.id, verified: true }, closing)),
@@ -303,6 +329,7 @@ export async function buildData(ctx: StudyContext, synth: Record<string, SynthRu
     verified: train.length,
     verifiedTokens,
     droppedHeldoutSignature: all.length - train.length,
+    droppedDuplicateAcrossRuns: duplicateAcrossRuns,
     sameSignatureAsBaseTask: all.filter((r) => baseSigs.has(signature(r.task))).map((r) => `${r.task.id} = ${baseSigs.get(signature(r.task))}`),
     sameSignatureAsSynthHeldout: all.filter((r) => heldout.synth.signatures.includes(signature(r.task))).length,
     unverifiedPool: pool.length,

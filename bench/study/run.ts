@@ -1,4 +1,4 @@
-// `npx tsx bench/study/run.ts --scale tiny|small|medium|medium-v2|medium-v3|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
+// `npx tsx bench/study/run.ts --scale tiny|small|medium|medium-v2|medium-v3|large|full [--out DIR] [--heldout FILE] [--arms a,b] [--seeds 1,2,3] [--docs DIR]`
 //
 // The study of issue 17: synthesize with the society, fix the held-out sets, train every arm with
 // every seed, evaluate, and write results.json + report.md + SVGs (docs/study.md describes it).
@@ -68,6 +68,10 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   };
   mkdirSync(out, { recursive: true });
   if (scale.reuse) reuseSynthesis(resolve(out, '..', scale.reuse), out);
+  for (const { from, runs } of scale.reuseRuns ?? []) for (const run of runs) {
+    const src = resolve(out, '..', from, 'synth', `${run}.json`), dst = join(out, 'synth', `${run}.json`);
+    if (!existsSync(dst) && existsSync(src)) { mkdirSync(join(dst, '..'), { recursive: true }); copyFileSync(src, dst); }
+  }
   if (scale.reuseArms) reuseArms(resolve(out, '..', scale.reuseArms.from), out, scale.reuseArms.arms);
   const t0 = Date.now();
   ctx.nextcallOnly = o.nextcallOnly;
@@ -159,7 +163,7 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     }
     return { args, said, dialogues, of: recs.length };
   };
-  const gTrain = grounding(synth.train.records), gHeld = grounding(synth.heldout.records);
+  const gTrain = grounding([synth.train, ...(ctx.scale.synth.more ?? []).map((m) => synth[m.name])].flatMap((r) => r.records)), gHeld = grounding(synth.heldout.records);
   const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
   const protocol = JSON.parse(readFileSync(join(here, 'protocol.json'), 'utf8')) as { tests: { comparisons: [string, string][] } };
   const numbers = aggregate(evals, { seeds: ctx.scale.seeds, untrained: UNTRAINED, comparisons: protocol.tests.comparisons });
@@ -189,7 +193,7 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     '| run | plans × tasks | seed | agent | items passed (verified) | failed their checker | minutes | complete |', '|---|---|---:|---|---:|---:|---:|---|',
     ...Object.entries(sy).map(([k, s]) => `| ${k} | ${s.spec.plans} × ${s.spec.tasksPerPlan} | ${s.spec.seed} | ${s.spec.actor} | ${s.verified} | ${s.failed} | ${(s.seconds / 60).toFixed(1)} | ${s.complete} |`), '',
     '### Training data', '',
-    `Verified dialogues: ${data.verified} (${data.verifiedTokens} trained tokens), after dropping ${data.droppedHeldoutSignature} whose gold write signature equals a held-out task's${ctx.scale.keepHeldoutSignatures ? ' (filter OFF at this scale)' : ''}. Before that filter, ${data.sameSignatureAsSynthHeldout} verified training task(s) had a held-out synthesized task's signature, and these had a τ² base task's (a coincidence — synthesis never reads tasks.json — but the mock database has one user and one task, so the space of distinct tasks is small): ${data.sameSignatureAsBaseTask.length ? data.sameSignatureAsBaseTask.join('; ') : 'none'}.`,
+    `Verified dialogues: ${data.verified} (${data.verifiedTokens} trained tokens), after dropping ${data.droppedHeldoutSignature} whose gold write signature equals a held-out task's${ctx.scale.keepHeldoutSignatures ? ' (filter OFF at this scale)' : ''}${data.droppedDuplicateAcrossRuns ? ` and ${data.droppedDuplicateAcrossRuns} whose signature an earlier training run already had` : ''}. Before that filter, ${data.sameSignatureAsSynthHeldout} verified training task(s) had a held-out synthesized task's signature, and these had a τ² base task's (a coincidence — synthesis never reads tasks.json — but the mock database has one user and one task, so the space of distinct tasks is small): ${data.sameSignatureAsBaseTask.length ? data.sameSignatureAsBaseTask.join('; ') : 'none'}.`,
     `Unverified pool: ${data.unverifiedPool} dialogues (${data.unverifiedPoolFailed} failed their checker); the unverified arm trains on ${data.unverified} drawn from it (${data.unverifiedFailed} failed ones; ${data.unverifiedTokens} trained tokens vs ${data.verifiedTokens}).`, '',
     '**Why synthesis dialogues failed** (first reason of each failed dialogue, by kind):', '',
     '| run | ungrounded (verifier) | not graded (max_steps, errors) | checker | other |', '|---|---:|---:|---:|---:|',

@@ -46,3 +46,12 @@ describe('study: reusing arms from another scale', () => {
     expect(() => reuseArms(from, join(root, 'new'), ['sft-unverified'])).toThrow(/has not trained it/);
   });
 });
+
+describe('study: merging training runs', () => {
+  it('drops a record whose signature an earlier run had, keeps repeats within a run', async () => {
+    const { mergeRuns } = await import('../../bench/study/pipeline.ts');
+    const m = mergeRuns([['a', 'b', 'b'], ['b', 'c', 'a', 'c'], ['c', 'd']], (x) => x);
+    expect(m.records).toEqual(['a', 'b', 'b', 'c', 'c', 'd']);
+    expect(m.duplicates).toBe(3);
+  });
+});
