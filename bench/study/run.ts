@@ -77,7 +77,9 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   ctx.nextcallOnly = o.nextcallOnly;
   if (o.synthOnly) {
     ctx.synthOnly = o.synthOnly;
-    await synthesize(ctx);
+    const done = await synthesize(ctx);
+    // The held-out sets are fixed as soon as their synthesis exists, before any training run.
+    if (done.heldout) await fixHeldout(ctx, done);
     return { out, results: {}, reportPath: '' };
   }
   const synth = await synthesize(ctx);
