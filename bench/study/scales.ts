@@ -205,7 +205,9 @@ export const SCALES: Record<string, Scale> = {
     synth: {
       ...MEDIUM.synth,
       heldout: { plans: 2, tasksPerPlan: 8, seed: 9102, actor: 'oracle' },
-      more: [{ name: 'train2', plans: 5, tasksPerPlan: 30, seed: 2102, actor: 'oracle' }],
+      // train3 added at 03:55, before any training: train2's meta-planner kept 2 of its 5 plans (the
+      // other 3 repeated them: mock has few tool patterns), so 2 plans × 75 items.
+      more: [{ name: 'train2', plans: 5, tasksPerPlan: 30, seed: 2102, actor: 'oracle' }, { name: 'train3', plans: 2, tasksPerPlan: 75, seed: 2103, actor: 'oracle' }],
       unverified: { plans: 1, tasksPerPlan: 12, seed: 5101, actor: 'llm' },
       timeoutMin: 150,
     },
