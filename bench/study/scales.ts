@@ -207,13 +207,18 @@ export const SCALES: Record<string, Scale> = {
       heldout: { plans: 2, tasksPerPlan: 8, seed: 9102, actor: 'oracle' },
       // train3 added at 03:55, before any training: train2's meta-planner kept 2 of its 5 plans (the
       // other 3 repeated them: mock has few tool patterns), so 2 plans × 75 items.
-      more: [{ name: 'train2', plans: 5, tasksPerPlan: 30, seed: 2102, actor: 'oracle' }, { name: 'train3', plans: 2, tasksPerPlan: 75, seed: 2103, actor: 'oracle' }],
+      more: [{ name: 'train2', plans: 5, tasksPerPlan: 30, seed: 2102, actor: 'oracle' }, { name: 'train3', plans: 2, tasksPerPlan: 75, seed: 2103, actor: 'oracle' },
+        // train4 added at 05:00, before any training: train, train2 and train3 give 116 verified after
+        // the cross-run and held-out filters (train3 kept 1 of its 2 plans). Not yet run (2026-12-05).
+        { name: 'train4', plans: 2, tasksPerPlan: 40, seed: 2104, actor: 'oracle' }],
       unverified: { plans: 1, tasksPerPlan: 12, seed: 5101, actor: 'llm' },
       timeoutMin: 150,
     },
     sftClosing: 'stop-after-reply',
     agentMayStop: true,
-    sft: { ...MEDIUM.sft, steps: 20 },
+    // maxSeqLen 3072 (set at 04:55, before any training): a train2/3 dialogue with three writes is
+    // 2,082 tokens, over medium's 2,048 (toExamples refuses it rather than cut it).
+    sft: { ...MEDIUM.sft, steps: 20, maxSeqLen: 3072 },
     grpo: { ...MEDIUM.grpo, steps: 3, lr: 5e-4, reward: 'checker-and-ended' },
     arms: ['base', 'sft-verified', 'sft-unverified', 'grpo-filter', 'grpo-nofilter'],
   },
