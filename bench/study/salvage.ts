@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const scale = SCALES[values.scale!];
   if (!scale) throw new Error(`unknown scale ${values.scale}`);
   const name = values.run!;
-  const spec = (scale.synth as unknown as Record<string, SynthRunResult['spec'] | undefined>)[name];
+  const spec = (scale.synth as unknown as Record<string, SynthRunResult['spec'] | undefined>)[name] ?? scale.synth.more?.find((m) => m.name === name);
   if (!spec) throw new Error(`scale ${scale.name} has no synthesis run "${name}"`);
   const out = resolve(values.out ?? join(here, '..', 'results', 'study', scale.name));
   const target = join(out, 'synth', `${name}.json`);
