@@ -89,8 +89,9 @@ export interface SynthRunResult {
  */
 export const STUDY_USER_OPENING = 'scenario' as const;
 
-/** The held-out run first, then the training run (and the unverified run), on one NATS store: the
- *  critic's duplicate check (KV of accepted signatures) sees the held-out tasks when it reviews training drafts. */
+/** The held-out run first, then the training runs (`train`, then `synth.more`), then the unverified
+ *  run; each on its own NATS store (see below). With `ctx.synthOnly`, only that run, and only the runs
+ *  already done are returned. */
 export async function synthesize(ctx: StudyContext): Promise<Record<string, SynthRunResult>> {
   const runs: [string, SynthRunSpec | undefined][] = [['heldout', ctx.scale.synth.heldout], ['train', ctx.scale.synth.train], ...(ctx.scale.synth.more ?? []).map((m): [string, SynthRunSpec] => [m.name, m]), ['unverified', ctx.scale.synth.unverified]];
   const todo = runs.filter(([n, s]) => s && !existsSync(join(ctx.out, 'synth', `${n}.json`)) && (!ctx.synthOnly || ctx.synthOnly === n));
