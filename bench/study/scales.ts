@@ -211,7 +211,7 @@ export const SCALES: Record<string, Scale> = {
         // train4 added at 05:00, before any training: train, train2 and train3 give 116 verified after
         // the cross-run and held-out filters (train3 kept 1 of its 2 plans).
         { name: 'train4', plans: 2, tasksPerPlan: 40, seed: 2104, actor: 'oracle' },
-        // train5 added at 05:38, before any training: four runs gave 132 (142 with the held-out set).
+        // train5 added at 05:34, before any training: four runs gave 132 (142 with the held-out set).
         { name: 'train5', plans: 2, tasksPerPlan: 40, seed: 2105, actor: 'oracle' }],
       unverified: { plans: 1, tasksPerPlan: 12, seed: 5101, actor: 'llm' },
       timeoutMin: 150,
