@@ -20,14 +20,16 @@ export interface StudyResult {
   reportPath: string;
 }
 
+/** Copy a file another scale wrote, unless this scale already has its own (or there is none). */
+function copyIfMissing(src: string, dst: string): void {
+  if (existsSync(dst) || !existsSync(src)) return;
+  mkdirSync(join(dst, '..'), { recursive: true });
+  copyFileSync(src, dst);
+}
+
 /** Copy another run's synthesis results and held-out task file (kept if already there). */
 function reuseSynthesis(from: string, out: string): void {
-  for (const rel of ['synth/heldout.json', 'synth/train.json', 'synth/unverified.json', 'data/heldout/tasks.json']) {
-    const src = join(from, rel), dst = join(out, rel);
-    if (existsSync(dst) || !existsSync(src)) continue;
-    mkdirSync(join(dst, '..'), { recursive: true });
-    copyFileSync(src, dst);
-  }
+  for (const rel of ['synth/heldout.json', 'synth/train.json', 'synth/unverified.json', 'data/heldout/tasks.json']) copyIfMissing(join(from, rel), join(out, rel));
   if (!existsSync(join(out, 'synth', 'train.json'))) throw new Error(`scale reuses ${from}, which has no synthesis results (synth/train.json)`);
 }
 
@@ -68,10 +70,7 @@ export async function runStudy(o: { scale: string; out?: string; heldout?: strin
   };
   mkdirSync(out, { recursive: true });
   if (scale.reuse) reuseSynthesis(resolve(out, '..', scale.reuse), out);
-  for (const { from, runs } of scale.reuseRuns ?? []) for (const run of runs) {
-    const src = resolve(out, '..', from, 'synth', `${run}.json`), dst = join(out, 'synth', `${run}.json`);
-    if (!existsSync(dst) && existsSync(src)) { mkdirSync(join(dst, '..'), { recursive: true }); copyFileSync(src, dst); }
-  }
+  for (const { from, runs } of scale.reuseRuns ?? []) for (const run of runs) copyIfMissing(resolve(out, '..', from, 'synth', `${run}.json`), join(out, 'synth', `${run}.json`));
   if (scale.reuseArms) reuseArms(resolve(out, '..', scale.reuseArms.from), out, scale.reuseArms.arms);
   const t0 = Date.now();
   ctx.nextcallOnly = o.nextcallOnly;
