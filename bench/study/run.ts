@@ -166,6 +166,18 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
   };
   const gTrain = grounding([synth.train, ...(ctx.scale.synth.more ?? []).map((m) => synth[m.name])].flatMap((r) => r.records)), gHeld = grounding(synth.heldout.records);
   const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
+  // The shape of a task: its gold writes in order. An agent trained on one shape and tested on
+  // another fails for a reason the pass rate alone does not show.
+  const shapeMock = getDomain('mock').createEnvironment();
+  const shapeOf = (actions: { name: string }[] | undefined) => (actions ?? []).map((a) => a.name).filter((n) => shapeMock.isMutatingTool(n)).join(' → ') || '(no write)';
+  const rlPath = join(ctx.out, 'data', 'rl_tasks.jsonl');
+  const trainShapes = new Map<string, number>(), heldShapes = new Map<string, number>();
+  if (existsSync(rlPath)) for (const line of readFileSync(rlPath, 'utf8').split('\n').filter(Boolean)) {
+    const k = shapeOf((JSON.parse(line) as { evaluation_criteria?: { actions?: { name: string }[] } }).evaluation_criteria?.actions);
+    trainShapes.set(k, (trainShapes.get(k) ?? 0) + 1);
+  }
+  for (const r of synth.heldout.records) { const k = shapeOf(r.criteria.actions as { name: string }[] | undefined); heldShapes.set(k, (heldShapes.get(k) ?? 0) + 1); }
+  const shapes = [...new Set([...trainShapes.keys(), ...heldShapes.keys()])].sort((a, b) => (trainShapes.get(b) ?? 0) + (heldShapes.get(b) ?? 0) - (trainShapes.get(a) ?? 0) - (heldShapes.get(a) ?? 0));
   const protocol = JSON.parse(readFileSync(join(here, 'protocol.json'), 'utf8')) as { tests: { comparisons: [string, string][] } };
   const numbers = aggregate(evals, { seeds: ctx.scale.seeds, untrained: UNTRAINED, comparisons: protocol.tests.comparisons });
   const command = `npx tsx bench/study/run.ts ${(o.argv ?? []).join(' ')}`.trim();
@@ -210,21 +222,28 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
       return `| ${k} | ${kinds.ungrounded} | ${kinds.graded} | ${kinds.checker} | ${kinds.other} |`;
     }), '',
     `Grounding: of the ${gTrain.args} non-id string arguments of the gold writes in the verified training dialogues, ${gTrain.said} appear in a user turn (${gTrain.dialogues} of ${gTrain.of} dialogues fully grounded); held-out dialogues: ${gHeld.said} of ${gHeld.args} (${gHeld.dialogues} of ${gHeld.of}). The oracle agent writes the gold arguments whether or not the user said them and a checker only looks at the final state; since the medium run the verifier also requires every written literal to have been said or returned by a tool before (dialogue grounding), and the user opens with its scenario (bench/study/protocol.json).`, '',
+    '### Task shapes (gold writes in order): training set vs held-out synthesized set', '',
+    '| shape | training tasks | held-out synthesized tasks |', '|---|---:|---:|',
+    ...shapes.map((k) => `| ${k} | ${trainShapes.get(k) ?? 0} | ${heldShapes.get(k) ?? 0} |`), '',
     '### Training runs', '', '| arm | seed | seconds | steps | first loss | final loss | rollouts | reward first → last |', '|---|---:|---:|---:|---:|---:|---:|---|',
     ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
     '### Next-call by what the prefix asks for (decided after seeing the first results: a diagnostic, not a pre-registered metric)', '',
     'A read target is the call that looks the data up (in mock: `get_users` with no argument, the same every time); a write target changes the state and carries the task\'s values. Per write argument: how often the model\'s value equals the gold one.', '',
-    '| arm | seed | read targets hit | write targets hit | write tool right | write arguments right (by name) | writes with an argument the gold call lacks |', '|---|---:|---:|---:|---:|---|---|',
+    '| arm | seed | read targets hit | write targets hit | write targets hit, by tool | write tool right | write arguments right (by name) | writes with an argument the gold call lacks |', '|---|---:|---:|---:|---|---:|---|---|',
     ...evals.filter((e) => e.nextcall?.length).map((e) => {
       const mock = getDomain('mock').createEnvironment();
       let rh = 0, rn = 0, wh = 0, wn = 0, wt = 0, extra = 0;
       const extraNames = new Set<string>();
       const args = new Map<string, [number, number]>();
+      const byTool = new Map<string, [number, number]>();
       for (const n of e.nextcall!) {
         const t = heldoutTargets.get(n.id);
         if (!t) continue;
         if (!mock.isMutatingTool(t.name)) { rn++; rh += n.hit; continue; }
         wn++; wh += n.hit;
+        const bt = byTool.get(t.name) ?? [0, 0];
+        bt[0] += n.hit; bt[1]++;
+        byTool.set(t.name, bt);
         if (n.got?.name === t.name) {
           wt++;
           const more = Object.keys((n.got.arguments as Record<string, unknown> | undefined) ?? {}).filter((k) => !(k in (t.arguments as Record<string, unknown>)));
@@ -237,7 +256,7 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
           args.set(k, c);
         }
       }
-      return `| ${e.arm} | ${e.seed} | ${rh}/${rn} | ${wh}/${wn} | ${wt}/${wn} | ${[...args].map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')} | ${extra}/${wn}${extraNames.size ? ` (${[...extraNames].join(', ')})` : ''} |`;
+      return `| ${e.arm} | ${e.seed} | ${rh}/${rn} | ${wh}/${wn} | ${[...byTool].map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')} | ${wt}/${wn} | ${[...args].map(([k, [a, b]]) => `${k} ${a}/${b}`).join(', ')} | ${extra}/${wn}${extraNames.size ? ` (${[...extraNames].join(', ')})` : ''} |`;
     }), '',
     '### Next-call misses (first two per arm and seed: what the model called instead)', '',
     '| arm | seed | prefix | target | got |', '|---|---:|---|---|---|',

@@ -61,6 +61,12 @@ describe('study plumbing (tiny random model)', () => {
       expect(m.interval.estimate).toBeLessThanOrEqual(1);
     }
     expect(md).toMatch(/oracle agent\), not a model/);
+    // The task-shape table accounts for every training task (rl_tasks.jsonl) and every held-out
+    // synthesized task, once each.
+    const shapeRows = md.split('### Task shapes')[1].split('###')[0].split('\n').filter((l) => /^\| (?!shape|---)/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+    const rlTasks = readFileSync(join(out, 'data', 'rl_tasks.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+    expect(shapeRows.reduce((n, c) => n + Number(c[2]), 0)).toBe(rlTasks);
+    expect(shapeRows.reduce((n, c) => n + Number(c[3]), 0)).toBe(res.heldout.synth.taskIds.length);
     expect(md).toContain('### Arms that failed to run');
     expect(md).toMatch(/- grpo-nofilter seed 1: Error: GRPO trained nothing/);
 
