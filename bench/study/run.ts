@@ -145,6 +145,12 @@ function recordedFailures(ctx: StudyContext): string[] {
   return out;
 }
 
+/** A call's arguments as an object, or undefined when the model wrote something that is not one (a
+ *  truncated JSON string is kept raw by the parser: its characters are not argument names). */
+function argsObject(x: unknown): Record<string, unknown> | undefined {
+  return x && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+}
+
 function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, synth: Awaited<ReturnType<typeof synthesize>>, heldout: Awaited<ReturnType<typeof fixHeldout>>, data: Awaited<ReturnType<typeof buildData>>, _trained: TrainedArm[], _evals: ArmEval[], ownErrors: string[], t0: number): StudyResult {
   const errors = [...new Set([...ownErrors, ...recordedFailures(ctx)])];
   const { evals, trained } = cached(ctx, heldout);
@@ -229,7 +235,7 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     ...trained.map((t) => { const s = t.summary as Record<string, number | string | undefined>; return `| ${t.arm} | ${t.seed} | ${t.seconds.toFixed(0)} | ${s.steps ?? ''} | ${s.firstLoss !== undefined ? f3(Number(s.firstLoss)) : ''} | ${s.finalLoss !== undefined ? f3(Number(s.finalLoss)) : ''} | ${s.rollouts ?? ''} | ${s.rewardFirst !== undefined ? `${f3(Number(s.rewardFirst))} → ${f3(Number(s.rewardLast))}` : ''} |`; }), '',
     '### Next-call by what the prefix asks for (decided after seeing the first results: a diagnostic, not a pre-registered metric)', '',
     'A read target is the call that looks the data up (in mock: `get_users` with no argument, the same every time); a write target changes the state and carries the task\'s values. Per write argument: how often the model\'s value equals the gold one.', '',
-    '| arm | seed | read targets hit | write targets hit | write targets hit, by tool | write tool right | write arguments right (by name) | writes with an argument the gold call lacks |', '|---|---:|---:|---:|---|---:|---|---|',
+    '| arm | seed | read targets hit | write targets hit | write targets hit, by tool | write tool right | write arguments right (by name) | right-tool writes with an argument the gold call lacks, or arguments that are not an object |', '|---|---:|---:|---:|---|---:|---|---|',
     ...evals.filter((e) => e.nextcall?.length).map((e) => {
       const mock = getDomain('mock').createEnvironment();
       let rh = 0, rn = 0, wh = 0, wn = 0, wt = 0, extra = 0;
@@ -246,13 +252,15 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
         byTool.set(t.name, bt);
         if (n.got?.name === t.name) {
           wt++;
-          const more = Object.keys((n.got.arguments as Record<string, unknown> | undefined) ?? {}).filter((k) => !(k in (t.arguments as Record<string, unknown>)));
+          const got = argsObject(n.got.arguments);
+          if (!got) { extra++; extraNames.add('unparsable arguments'); }
+          const more = Object.keys(got ?? {}).filter((k) => !(k in (t.arguments as Record<string, unknown>)));
           if (more.length) { extra++; more.forEach((k) => extraNames.add(k)); }
         }
         for (const [k, v] of Object.entries(t.arguments as Record<string, unknown>)) {
           const c = args.get(k) ?? [0, 0];
           c[1]++;
-          if (n.got?.name === t.name && JSON.stringify((n.got.arguments as Record<string, unknown> | undefined)?.[k]) === JSON.stringify(v)) c[0]++;
+          if (n.got?.name === t.name && JSON.stringify(argsObject(n.got.arguments)?.[k]) === JSON.stringify(v)) c[0]++;
           args.set(k, c);
         }
       }
