@@ -174,8 +174,8 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
   const heldoutTargets = new Map(prefixesOf(synth.heldout.records, ctx.scale.eval.maxPrefixes).map((p) => [p.id, p.target]));
   // The shape of a task: its gold writes in order. An agent trained on one shape and tested on
   // another fails for a reason the pass rate alone does not show.
-  const shapeMock = getDomain('mock').createEnvironment();
-  const shapeOf = (actions: { name: string }[] | undefined) => (actions ?? []).map((a) => a.name).filter((n) => shapeMock.isMutatingTool(n)).join(' → ') || '(no write)';
+  const mock = getDomain('mock').createEnvironment();
+  const shapeOf = (actions: { name: string }[] | undefined) => (actions ?? []).map((a) => a.name).filter((n) => mock.isMutatingTool(n)).join(' → ') || '(no write)';
   const rlPath = join(ctx.out, 'data', 'rl_tasks.jsonl');
   const trainShapes = new Map<string, number>(), heldShapes = new Map<string, number>();
   if (existsSync(rlPath)) for (const line of readFileSync(rlPath, 'utf8').split('\n').filter(Boolean)) {
@@ -237,7 +237,6 @@ function writeStudy(ctx: StudyContext, o: { argv?: string[]; docs?: string }, sy
     'A read target is the call that looks the data up (in mock: `get_users` with no argument, the same every time); a write target changes the state and carries the task\'s values. Per write argument: how often the model\'s value equals the gold one.', '',
     '| arm | seed | read targets hit | write targets hit | write targets hit, by tool | write tool right | write arguments right (by name) | right-tool writes with an argument the gold call lacks, or arguments that are not an object |', '|---|---:|---:|---:|---|---:|---|---|',
     ...evals.filter((e) => e.nextcall?.length).map((e) => {
-      const mock = getDomain('mock').createEnvironment();
       let rh = 0, rn = 0, wh = 0, wn = 0, wt = 0, extra = 0;
       const extraNames = new Set<string>();
       const args = new Map<string, [number, number]>();
